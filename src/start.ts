@@ -14,7 +14,9 @@ import { defaults, type HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
 import { Hub } from './hub/hub.ts';
 import type { HubObserver } from './hub/observer.ts';
+import type { HttpContext } from './http/context.ts';
 import { createHttpServer } from './http/server.ts';
+import { attachWebSocket } from './http/ws-upgrade.ts';
 import { defaultHttpOptions } from './http/options.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 
@@ -130,24 +132,24 @@ export async function startHerald(
         })
       : undefined;
   const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
-  const server = createHttpServer(
-    {
-      hub,
-      authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
-      logger,
-      options: {
-        ...defaultHttpOptions,
-        path: config.path,
-        corsOrigins: config.corsOrigins,
-        maxBodyBytes: config.maxBody,
-        maxBufferedBytes: config.maxBuffered,
-        dev: config.dev,
-        dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
-        ...(devToken ? { devAdminToken: devToken } : {}),
-      },
+  const httpContext: HttpContext = {
+    hub,
+    authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
+    logger,
+    options: {
+      ...defaultHttpOptions,
+      path: config.path,
+      corsOrigins: config.corsOrigins,
+      maxBodyBytes: config.maxBody,
+      maxBufferedBytes: config.maxBuffered,
+      dev: config.dev,
+      dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
+      ...(devToken ? { devAdminToken: devToken } : {}),
+      ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
-    [metrics.route],
-  );
+  };
+  const server = createHttpServer(httpContext, [metrics.route]);
+  const websockets = attachWebSocket(server, httpContext);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message)),
@@ -169,9 +171,11 @@ export async function startHerald(
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await hub.close();
+        const wsClosed = websockets.close();
         server.closeIdleConnections();
         // Ended streams flush their last bytes; anything still open after the grace period is cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
+        await wsClosed;
         await closed;
         clearTimeout(grace);
       })();
