@@ -80,10 +80,17 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
   });
 }
 
+/** Parts a caller may provide instead of having them built from the config. */
+export interface HeraldDeps {
+  /** A broker that outlives this hub (tests: a node restarting on a durable broker). */
+  broker?: Broker;
+}
+
 /** Composition root: builds broker, auth, hub, metrics and HTTP server from a config, and listens. */
 export async function startHerald(
   partial: Partial<HeraldConfig> = {},
   extraObserver?: HubObserver,
+  deps: HeraldDeps = {},
 ): Promise<RunningHerald> {
   const config: HeraldConfig = { ...defaults, ...partial };
   if (config.dev) {
@@ -111,7 +118,7 @@ export async function startHerald(
     logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
 
   const metrics = new PrometheusMetrics();
-  const broker = await createBroker(config, logger);
+  const broker = deps.broker ?? (await createBroker(config, logger));
   const hub = new Hub({
     broker,
     heartbeatMs: config.heartbeat,
