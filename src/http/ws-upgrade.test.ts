@@ -372,3 +372,49 @@ describe('WebSocket liveness and shutdown', () => {
     await assert.rejects(late.opened);
   });
 });
+
+describe('WebSocket and presence', () => {
+  test('topics added and removed on a live socket are announced as subscription events', async () => {
+    const h = await startHerald({
+      port: 0,
+      host: '127.0.0.1',
+      jwtKey: SECRET,
+      logLevel: 'silent',
+      subscriptions: true,
+    });
+    const url = `ws://127.0.0.1:${h.port}${WS_PATH}`;
+    try {
+      const admin = await mintToken({
+        secret: SECRET,
+        subscribe: ['/.well-known/mercure/subscriptions{/topic}{/subscriber}'],
+      });
+      const watcher = new WsProbe(url, { headers: { Authorization: `Bearer ${admin}` } });
+      await watcher.opened;
+      watcher.send({ op: 'subscribe', topics: ['/.well-known/mercure/subscriptions{/topic}{/subscriber}'] });
+      await watcher.op('subscribed');
+      const c = new WsProbe(url, { headers: { Authorization: `Bearer ${admin}` } });
+      await c.opened;
+      c.send({ op: 'subscribe', topics: ['https://ex.com/a'] });
+      await c.op('subscribed');
+      c.send({ op: 'subscribe', topics: ['https://ex.com/b'] });
+      await c.op('subscribed');
+      c.send({ op: 'unsubscribe', topics: ['https://ex.com/a'] });
+      await c.op('unsubscribed');
+      const seen: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const doc = JSON.parse(String((await watcher.update())['data'])) as {
+          topic: string;
+          active: boolean;
+        };
+        seen.push(`${doc.topic} ${doc.active}`);
+      }
+      assert.deepEqual(seen, ['https://ex.com/a true', 'https://ex.com/b true', 'https://ex.com/a false']);
+      await c.close();
+      const last = JSON.parse(String((await watcher.update())['data'])) as { topic: string; active: boolean };
+      assert.deepEqual([last.topic, last.active], ['https://ex.com/b', false]);
+      await watcher.close();
+    } finally {
+      await h.close();
+    }
+  });
+});

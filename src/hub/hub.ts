@@ -181,6 +181,7 @@ export class Hub {
     const prior = sub.selectors;
     sub.selectors = [...prior, ...compiled];
     for (const sel of compiled) this.#index.add(sub, sel);
+    this.#announce(sub, true, compiled);
     if (lastEventId === undefined) {
       sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
       return fresh;
@@ -197,16 +198,17 @@ export class Hub {
    */
   removeSelectors(sub: Subscription, sources: readonly string[]): string[] {
     const drop = new Set(sources);
-    const removed: string[] = [];
+    const removed: Selector[] = [];
     const kept: Selector[] = [];
     for (const sel of sub.selectors) {
       if (drop.has(sel.source)) {
         if (!sub.closed) this.#index.remove(sub, sel);
-        removed.push(sel.source);
+        removed.push(sel);
       } else kept.push(sel);
     }
     sub.selectors = kept;
-    return removed;
+    if (!sub.closed && removed.length > 0) this.#announce(sub, false, removed);
+    return removed.map((s) => s.source);
   }
 
   /**
@@ -317,12 +319,14 @@ export class Hub {
     this.#announce(sub, true);
   }
 
-  #announce(sub: Subscription, active: boolean): void {
-    if (this.#eventsPath === undefined || sub.selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
+  /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
+  #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
+    if (this.#eventsPath === undefined || selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
       return;
+    const view = selectors === sub.selectors ? sub : ({ ...sub, selectors } as Subscription);
     // Presence is best effort: a broker hiccup must not fail the subscription itself.
     this.broker
-      .publish(subscriptionEvents(this.#eventsPath, sub, active))
+      .publish(subscriptionEvents(this.#eventsPath, view, active))
       .catch(() => this.recordRefusal('presence-event-lost'));
   }
 
