@@ -126,7 +126,8 @@ export function redisUrlOptions(url: string): RedisOptions {
   const dbPath = decodeURIComponent(u.pathname.replace(/^\//, ''));
   let db = 0;
   if (dbPath !== '') {
-    if (!/^\d{1,5}$/.test(dbPath)) throw new Error(`database must be a number, got ${JSON.stringify(dbPath)}`);
+    if (!/^\d{1,5}$/.test(dbPath))
+      throw new Error(`database must be a number, got ${JSON.stringify(dbPath)}`);
     db = Number(dbPath);
   }
   const port = u.port === '' ? 6379 : Number(u.port);
@@ -265,7 +266,10 @@ export class RedisConnection {
 
   /** The newest stream id, or `0-0` when the stream is empty or absent. */
   async lastStreamId(): Promise<string> {
-    const raw = (await this.#command.xrevrange(this.#keys.stream, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const raw = (await this.#command.xrevrange(this.#keys.stream, '+', '-', 'COUNT', 1)) as [
+      string,
+      string[],
+    ][];
     return raw[0]?.[0] ?? '0-0';
   }
 

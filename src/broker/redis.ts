@@ -15,6 +15,8 @@ export interface RedisBrokerOptions {
   logger: Logger;
   /** Prefix of every key and the channel; hubs sharing a prefix form one cluster. */
   prefix?: string;
+  /** This node's name in Redis `CLIENT LIST` (default `herald-<host>-<pid>`). */
+  nodeName?: string;
   /** Fail a Redis command after this long (default 5 s). */
   commandTimeoutMs?: number;
   /** Longest pause between reconnect attempts (default 1 s). */
@@ -66,7 +68,7 @@ export class RedisBroker implements Broker {
     this.#conn = new RedisConnection({
       url: options.url,
       prefix: options.prefix ?? 'herald',
-      name: `herald-${hostname()}-${process.pid}`,
+      name: options.nodeName ?? `herald-${hostname()}-${process.pid}`,
       commandTimeoutMs: options.commandTimeoutMs ?? 5000,
       maxReconnectDelayMs: options.maxReconnectDelayMs ?? 1000,
       onCommandState: (up, error) => this.#onCommandState(up, error),
@@ -162,7 +164,10 @@ export class RedisBroker implements Broker {
       if (this.#conn.subscriberReady && !this.#syncing) this.#detail = undefined;
     } else {
       this.#detail = `connection lost${error ? `: ${error.message}` : ''}`;
-      this.#log.warn({ event: 'broker-disconnected', connection: 'command', err: error }, 'redis connection lost');
+      this.#log.warn(
+        { event: 'broker-disconnected', connection: 'command', err: error },
+        'redis connection lost',
+      );
     }
   }
 

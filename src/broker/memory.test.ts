@@ -1,0 +1,4 @@
+import { brokerContract } from './broker-contract.ts';
+import { MemoryBroker } from './memory.ts';
+
+brokerContract('MemoryBroker', async (options) => new MemoryBroker(options));
