@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
@@ -139,7 +140,7 @@ export function redisUrlOptions(url: string): RedisOptions {
   if (u.username) options.username = decodeURIComponent(u.username);
   if (u.password) options.password = decodeURIComponent(u.password);
   // TLS verification uses the system CAs plus NODE_EXTRA_CA_CERTS.
-  if (u.protocol === 'rediss:') options.tls = { servername: options.host! };
+  if (u.protocol === 'rediss:') options.tls = isIP(options.host!) ? {} : { servername: options.host! };
   return options;
 }
 
@@ -150,7 +151,6 @@ export function redactUrl(url: string): string {
 
 /** The two connections a Redis-backed node holds, and the few operations Herald uses. */
 export class RedisConnection {
-  readonly #opts: RedisConnectionOptions;
   readonly #command: Redis;
   readonly #subscriber: Redis;
   readonly #keys: { stream: string; ids: string; channel: string };
@@ -158,7 +158,6 @@ export class RedisConnection {
   #lastError: Error | undefined;
 
   constructor(options: RedisConnectionOptions) {
-    this.#opts = options;
     const base: RedisOptions = {
       ...redisUrlOptions(options.url),
       lazyConnect: true,

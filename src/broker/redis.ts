@@ -57,6 +57,8 @@ export class RedisBroker implements Broker {
   /** Bumped on every subscriber drop, so a stale catch-up loop stops. */
   #generation = 0;
   #detail: string | undefined = 'connecting';
+  #commandUp = true;
+  #subscriberUp = true;
 
   constructor(options: RedisBrokerOptions) {
     redisUrlOptions(options.url); // throws a one-line reason for a URL it cannot use
@@ -97,7 +99,7 @@ export class RedisBroker implements Broker {
     } catch (e) {
       this.#closed = true;
       await this.#conn.close();
-      throw new Error(`cannot use Redis at ${this.#url}: ${errorMessage(e)}`);
+      throw new Error(`cannot use Redis at ${this.#url}: ${errorMessage(e)}`, { cause: e });
     } finally {
       clearTimeout(timer);
     }
@@ -122,7 +124,7 @@ export class RedisBroker implements Broker {
         this.#ttl,
       );
     } catch (e) {
-      throw new Error(`redis did not confirm the update: ${errorMessage(e)}`);
+      throw new Error(`redis did not confirm the update: ${errorMessage(e)}`, { cause: e });
     }
     return updates.map((u, i) => ({ ...u, position: positions[i]! }));
   }
@@ -159,20 +161,27 @@ export class RedisBroker implements Broker {
 
   #onCommandState(up: boolean, error?: Error): void {
     if (!this.#started || this.#closed) return;
+    const was = this.#commandUp;
+    this.#commandUp = up;
     if (up) {
-      this.#log.info({ event: 'broker-reconnected', connection: 'command' }, 'redis connection restored');
       if (this.#conn.subscriberReady && !this.#syncing) this.#detail = undefined;
+      if (!was)
+        this.#log.info({ event: 'broker-reconnected', connection: 'command' }, 'redis connection restored');
     } else {
       this.#detail = `connection lost${error ? `: ${error.message}` : ''}`;
-      this.#log.warn(
-        { event: 'broker-disconnected', connection: 'command', err: error },
-        'redis connection lost',
-      );
+      // ioredis reports every failed reconnect attempt; one line per outage is enough.
+      if (was)
+        this.#log.warn(
+          { event: 'broker-disconnected', connection: 'command', err: error },
+          'redis connection lost',
+        );
     }
   }
 
   #onSubscriberState(up: boolean, error?: Error): void {
     if (!this.#started || this.#closed) return;
+    const was = this.#subscriberUp;
+    this.#subscriberUp = up;
     if (up) {
       this.#log.info({ event: 'broker-reconnected', connection: 'subscriber' }, 'redis subscriber restored');
       void this.#resync(this.#generation);
@@ -181,10 +190,11 @@ export class RedisBroker implements Broker {
       this.#syncing = true;
       this.#held = [];
       this.#detail = `subscription lost${error ? `: ${error.message}` : ''}`;
-      this.#log.warn(
-        { event: 'broker-disconnected', connection: 'subscriber', err: error },
-        'redis subscriber lost',
-      );
+      if (was)
+        this.#log.warn(
+          { event: 'broker-disconnected', connection: 'subscriber', err: error },
+          'redis subscriber lost',
+        );
     }
   }
 

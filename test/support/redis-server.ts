@@ -9,14 +9,16 @@ export interface StartRedisOptions {
   password?: string;
   /** Append-only file with fsync on every write, so data survives `kill()` + `restart()`. */
   persistent?: boolean;
-  /** Extra `redis-server` arguments (e.g. TLS settings). */
+  /** Serve TLS only (PEM file paths); the URL becomes `rediss://localhost:port`. */
+  tls?: { cert: string; key: string; ca: string };
+  /** Extra `redis-server` arguments. */
   args?: string[];
 }
 
 /** A redis-server child process owned by one test. */
 export interface TestRedis {
   port: number;
-  /** `redis://[:password@]127.0.0.1:port` */
+  /** `redis://[:password@]127.0.0.1:port` (`rediss://...localhost:port` with TLS) */
   url: string;
   /** Graceful stop (SIGTERM), waits for the process to exit, removes its data dir. */
   stop(): Promise<void>;
@@ -57,6 +59,22 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     '',
     ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ...(options.password ? ['--requirepass', options.password] : []),
+    ...(options.tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          options.tls.cert,
+          '--tls-key-file',
+          options.tls.key,
+          '--tls-ca-cert-file',
+          options.tls.ca,
+          '--tls-auth-clients',
+          'no',
+        ]
+      : []),
     ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
@@ -93,7 +111,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: options.tls ? `rediss://${auth}localhost:${port}` : `redis://${auth}127.0.0.1:${port}`,
     async stop() {
       await waitExit('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
