@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { mintToken } from '../src/auth/mint.ts';
-import { startHeraldProcess, type HeraldProcess } from './support/herald-process.ts';
+import { startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
-import { openSse, type SseClient } from './support/sse-client.ts';
+import { SseConnection } from './support/sse-client.ts';
 
 const KEY = 'cluster-test-secret';
 const TOPIC = 'https://example.com/orders';
@@ -27,24 +27,47 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function heraldNode(redis: TestRedis, env: NodeJS.ProcessEnv = {}): Promise<HeraldProcess> {
-  const node = await startHeraldProcess(
-    ['--redis', redis.url, '--jwt-key', KEY, '--anonymous', '--heartbeat', '200ms', '--log-level', 'info'],
-    env,
-  );
-  cleanups.push(() => node.kill());
+const serveArgs = (redis: TestRedis) => [
+  '--port',
+  '0',
+  '--host',
+  '127.0.0.1',
+  '--redis',
+  redis.url,
+  '--jwt-key',
+  KEY,
+  '--anonymous',
+  '--heartbeat',
+  '200ms',
+];
+
+async function heraldNode(redis: TestRedis, env: NodeJS.ProcessEnv = {}): Promise<HubProcess> {
+  const node = await startHubProcess(serveArgs(redis), env);
+  cleanups.push(() => node.stop('SIGKILL'));
   return node;
 }
 
-async function subscribe(node: HeraldProcess, options: { token?: string; lastEventId?: string } = {}) {
-  const client = await openSse(`${node.url}/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`, options);
+async function subscribe(node: HubProcess, options: { token?: string; lastEventId?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.token) headers['Authorization'] = `Bearer ${options.token}`;
+  if (options.lastEventId) headers['Last-Event-ID'] = options.lastEventId;
+  const client = await SseConnection.open(
+    `${node.url}/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`,
+    headers,
+  );
   cleanups.push(() => client.close());
   assert.equal(client.status, 200);
   return client;
 }
 
+const moreComments = (c: SseConnection, n: number) => {
+  const target = c.comments + n;
+  return c.waitFor(() => c.comments >= target, `${n} heartbeats`);
+};
+const lastId = (c: SseConnection) => c.updates.at(-1)!.id!;
+
 async function publish(
-  node: HeraldProcess,
+  node: HubProcess,
   data: string,
   extra: Record<string, string> = {},
 ): Promise<{ status: number; body: string; code: string | null }> {
@@ -56,12 +79,12 @@ async function publish(
   return { status: res.status, body: (await res.text()).trim(), code: res.headers.get('x-herald-error') };
 }
 
-async function readyz(node: HeraldProcess): Promise<number> {
+async function readyz(node: HubProcess): Promise<number> {
   return (await fetch(`${node.url}/readyz`)).status;
 }
 
 /** Polls `/readyz` (the observable under test) until it answers `status`; bounded. */
-async function untilReady(node: HeraldProcess, status: number): Promise<void> {
+async function untilReady(node: HubProcess, status: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if ((await readyz(node)) === status) return;
     await new Promise((r) => setTimeout(r, 25));
@@ -69,12 +92,12 @@ async function untilReady(node: HeraldProcess, status: number): Promise<void> {
   assert.fail(`${node.url}/readyz never answered ${status}`);
 }
 
-const ids = (c: SseClient) => c.events.map((e) => e.id!);
+const ids = (c: SseConnection) => c.updates.map((e) => e.id!);
 
 describe('two herald nodes sharing one Redis', () => {
   let redis: TestRedis;
-  let a: HeraldProcess;
-  let b: HeraldProcess;
+  let a: HubProcess;
+  let b: HubProcess;
   before(async () => {
     redis = await startRedis();
     cleanups.push(() => redis.stop());
@@ -103,11 +126,11 @@ describe('two herald nodes sharing one Redis', () => {
       ),
     );
     assert.ok(results.every((r) => r.status === 200));
-    await onA.waitForEvents(40);
-    await onB.waitForEvents(40);
+    await onA.waitForUpdates(40);
+    await onB.waitForUpdates(40);
     assert.deepEqual(ids(onA), ids(onB));
     assert.deepEqual(new Set(ids(onA)), new Set(results.map((r) => r.body)));
-    await anonymous.waitForEvents(36);
+    await anonymous.waitForUpdates(36);
     assert.deepEqual(
       ids(anonymous),
       ids(onA).filter((id) => !id.startsWith('private-')),
@@ -120,19 +143,17 @@ describe('two herald nodes sharing one Redis', () => {
     let n = 0;
     const next = () => publish(n % 2 ? a : b, `r${n++}`);
     for (let i = 0; i < 10; i++) assert.equal((await next()).status, 200);
-    await moving.waitForEvents(10);
+    await moving.waitForUpdates(10);
     moving.close();
     // Publishing continues while the client is away and while it reconnects: the seam is live.
     const during = Array.from({ length: 10 }, () => next());
-    const resumed = await subscribe(b, { token: subscriber, lastEventId: moving.events.at(-1)!.id! });
-    assert.equal(resumed.headers.get('last-event-id'), moving.events.at(-1)!.id);
+    const resumed = await subscribe(b, { token: subscriber, lastEventId: lastId(moving) });
+    assert.equal(resumed.headers['last-event-id'], lastId(moving));
     const later = Array.from({ length: 10 }, () => next());
     assert.ok((await Promise.all([...during, ...later])).every((r) => r.status === 200));
-    await reference.waitForEvents(30);
-    const seen = [
-      ...ids(moving),
-      ...(await resumed.waitForEvents(30 - moving.events.length)).map((e) => e.id!),
-    ];
+    await reference.waitForUpdates(30);
+    await resumed.waitForUpdates(30 - moving.updates.length);
+    const seen = [...ids(moving), ...ids(resumed)];
     assert.deepEqual(seen, ids(reference));
   });
 
@@ -141,13 +162,13 @@ describe('two herald nodes sharing one Redis', () => {
     const reference = await subscribe(b, { token: subscriber });
     const onC = await subscribe(c, { token: subscriber });
     for (let i = 0; i < 5; i++) assert.equal((await publish(c, `k${i}`)).status, 200);
-    await onC.waitForEvents(5);
-    await c.kill();
-    await onC.ended;
+    await onC.waitForUpdates(5);
+    await c.stop('SIGKILL');
+    await onC.waitForEnd();
     for (let i = 5; i < 15; i++) assert.equal((await publish(b, `k${i}`)).status, 200);
-    const resumed = await subscribe(a, { token: subscriber, lastEventId: onC.events.at(-1)!.id! });
-    await resumed.waitForEvents(10);
-    await reference.waitForEvents(15);
+    const resumed = await subscribe(a, { token: subscriber, lastEventId: lastId(onC) });
+    await resumed.waitForUpdates(10);
+    await reference.waitForUpdates(15);
     assert.deepEqual([...ids(onC), ...ids(resumed)], ids(reference));
     assert.equal(await readyz(a), 200);
     assert.equal(await readyz(b), 200);
@@ -167,7 +188,7 @@ describe('herald nodes when Redis dies and comes back', () => {
     const refused: { status: number; code: string | null; body: string }[] = [];
     let attempts = 0;
     let running = true;
-    const loop = async (node: HeraldProcess, out: string[]) => {
+    const loop = async (node: HubProcess, out: string[]) => {
       // Bounded: each loop stops by itself after 4000 attempts whatever happens.
       for (let i = 0; running && i < 4000; i++) {
         attempts++;
@@ -187,11 +208,11 @@ describe('herald nodes when Redis dies and comes back', () => {
     };
 
     await untilAccepted(30);
-    await resuming.waitForEvents(5);
+    await resuming.waitForUpdates(5);
     await redis.kill();
     resuming.close();
     await Promise.all([untilReady(a, 503), untilReady(b, 503)]);
-    const heartbeats = Promise.all([onA.waitForComments(2), onB.waitForComments(2)]);
+    const heartbeats = Promise.all([moreComments(onA, 2), moreComments(onB, 2)]);
     await heartbeats; // subscribers stay connected and keep getting heartbeats while Redis is away
     for (let i = 0; i < 500 && refused.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(refused.length >= 4, 'publishes are refused while Redis is down');
@@ -214,8 +235,8 @@ describe('herald nodes when Redis dies and comes back', () => {
       const got = new Set(events.map((e) => e.id));
       return all.every((id) => got.has(id));
     };
-    await onA.waitUntil(hasAll);
-    await onB.waitUntil(hasAll);
+    await onA.waitFor(() => hasAll(onA.updates), 'every accepted update');
+    await onB.waitFor(() => hasAll(onB.updates), 'every accepted update');
     for (const client of [onA, onB]) {
       const got = ids(client);
       assert.equal(new Set(got).size, got.length, 'no update twice');
@@ -230,15 +251,13 @@ describe('herald nodes when Redis dies and comes back', () => {
       }
     }
     assert.deepEqual(ids(onA), ids(onB));
-    assert.ok(!onA.events.some((e) => e.type !== undefined), 'no gap or error events');
+    assert.equal(onA.events.length, onA.updates.length, 'no gap or other hub events');
 
     // A client that left during the outage resumes on the other node and misses nothing.
-    const back = await subscribe(b, { token: subscriber, lastEventId: resuming.events.at(-1)!.id! });
-    const expected = ids(onA).slice(ids(onA).indexOf(resuming.events.at(-1)!.id!) + 1);
-    assert.deepEqual(
-      (await back.waitForEvents(expected.length)).map((e) => e.id),
-      expected,
-    );
+    const back = await subscribe(b, { token: subscriber, lastEventId: lastId(resuming) });
+    const expected = ids(onA).slice(ids(onA).indexOf(lastId(resuming)) + 1);
+    await back.waitForUpdates(expected.length);
+    assert.deepEqual(ids(back), expected);
     assert.ok(attempts > all.length);
   });
 });
@@ -301,11 +320,12 @@ describe('herald over TLS', () => {
     const node = await heraldNode(redis, { NODE_EXTRA_CA_CERTS: f('ca.pem') });
     const client = await subscribe(node, { token: subscriber });
     assert.equal((await publish(node, 'over tls')).status, 200);
-    assert.equal((await client.waitForEvents(1))[0]!.data, 'over tls');
+    await client.waitForUpdates(1);
+    assert.equal(client.updates[0]!.data, 'over tls');
 
     // Without the CA the certificate is refused and the node does not start.
     await assert.rejects(
-      startHeraldProcess(['--redis', redis.url, '--jwt-key', KEY]),
+      startHubProcess(serveArgs(redis)),
       /cannot use Redis at rediss:\/\/localhost:\d+: .*(certificate|self-signed|verify)/i,
     );
   });

@@ -1,110 +1,121 @@
-import { createParser } from 'eventsource-parser';
+import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface SseEvent {
   id: string | undefined;
-  type: string | undefined;
+  event: string;
   data: string;
 }
 
-/** A minimal SSE subscriber over fetch, recording everything it receives. */
-export interface SseClient {
-  status: number;
-  headers: Headers;
-  events: SseEvent[];
-  /** Comment lines received (heartbeats included). */
-  comments: number;
-  /** Resolves when the stream ends (server closed it, or `close()`). */
-  ended: Promise<void>;
-  /** Resolves once `n` events have arrived; rejects after `ms`. */
-  waitForEvents(n: number, ms?: number): Promise<SseEvent[]>;
-  /** Resolves once `ok(events)` holds; rejects after `ms`. */
-  waitUntil(ok: (events: SseEvent[]) => boolean, ms?: number): Promise<SseEvent[]>;
-  /** Resolves once `n` more comments than now have arrived; rejects after `ms`. */
-  waitForComments(n: number, ms?: number): Promise<void>;
-  close(): void;
-}
+/**
+ * A real SSE connection for tests: collects parsed events and comments, and lets a test
+ * wait for a condition without sleeping.
+ */
+export class SseConnection {
+  readonly events: SseEvent[] = [];
+  comments = 0;
+  status = 0;
+  headers: IncomingHttpHeaders = {};
+  body = '';
+  ended = false;
+  #waiters: { check: () => boolean; resolve: () => void }[] = [];
+  #res: IncomingMessage | undefined;
+  #req: ReturnType<typeof request> | undefined;
 
-export interface SseOptions {
-  token?: string;
-  lastEventId?: string;
-}
-
-/** Opens `url` as an event stream; resolves once the response headers are in. */
-export async function openSse(url: string, options: SseOptions = {}): Promise<SseClient> {
-  const abort = new AbortController();
-  const headers: Record<string, string> = { Accept: 'text/event-stream' };
-  if (options.token) headers['Authorization'] = `Bearer ${options.token}`;
-  if (options.lastEventId !== undefined) headers['Last-Event-ID'] = options.lastEventId;
-  const res = await fetch(url, { headers, signal: abort.signal });
-  const waiters = new Set<() => void>();
-  const notify = () => waiters.forEach((w) => w());
-  const client: SseClient = {
-    status: res.status,
-    headers: res.headers,
-    events: [],
-    comments: 0,
-    ended: Promise.resolve(),
-    waitForEvents(n, ms = 10_000) {
-      return until(
-        () => client.events.length >= n,
-        ms,
-        () => `got ${client.events.length} of ${n} events`,
-      ).then(() => client.events);
-    },
-    waitUntil(ok, ms = 10_000) {
-      return until(
-        () => ok(client.events),
-        ms,
-        () => `condition not met after ${client.events.length} events`,
-      ).then(() => client.events);
-    },
-    waitForComments(n, ms = 10_000) {
-      const target = client.comments + n;
-      return until(
-        () => client.comments >= target,
-        ms,
-        () => `got ${client.comments} of ${target} comments`,
-      );
-    },
-    close: () => abort.abort(),
-  };
-  function until(ok: () => boolean, ms: number, why: () => string): Promise<void> {
+  /** Resolves when the response headers arrived (status known). */
+  static open(url: string, headers: Record<string, string> = {}): Promise<SseConnection> {
+    const conn = new SseConnection();
     return new Promise((resolve, reject) => {
-      if (ok()) return resolve();
-      const check = () => {
-        if (!ok()) return;
-        cleanup();
-        resolve();
-      };
-      const t = setTimeout(() => {
-        cleanup();
-        reject(new Error(why()));
-      }, ms);
-      const cleanup = () => {
-        clearTimeout(t);
-        waiters.delete(check);
-      };
-      waiters.add(check);
+      const req = request(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
+        conn.#res = res;
+        conn.status = res.statusCode ?? 0;
+        conn.headers = res.headers;
+        const parser = createParser({
+          onEvent: (ev: EventSourceMessage) => {
+            conn.events.push({ id: ev.id, event: ev.event ?? 'message', data: ev.data });
+            conn.#notify();
+          },
+          onComment: () => {
+            conn.comments++;
+            conn.#notify();
+          },
+        });
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          conn.body += chunk;
+          if (conn.status === 200) parser.feed(chunk);
+          conn.#notify();
+        });
+        const end = () => {
+          conn.ended = true;
+          conn.#notify();
+        };
+        res.on('end', end);
+        res.on('close', end);
+        res.on('error', end);
+        resolve(conn);
+      });
+      conn.#req = req;
+      req.on('error', (e) => {
+        conn.ended = true;
+        conn.#notify();
+        reject(e);
+      });
+      req.end();
     });
   }
-  const parser = createParser({
-    onEvent: (e) => {
-      client.events.push({ id: e.id, type: e.event, data: e.data });
-      notify();
-    },
-    onComment: () => {
-      client.comments++;
-      notify();
-    },
-  });
-  client.ended = (async () => {
-    if (!res.body) return;
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of res.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
-    } catch {
-      // aborted or cut: the stream simply ends
+
+  /** Updates only (hub events such as herald.gap excluded). */
+  get updates(): SseEvent[] {
+    return this.events.filter((e) => !e.event.startsWith('herald.'));
+  }
+
+  waitFor(check: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(
+          new Error(
+            `timed out waiting for ${what}; got ${this.events.length} events, status ${this.status}, ended ${this.ended}`,
+          ),
+        );
+      }, timeoutMs);
+      const waiter = {
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Resolves once the first comment (the hub's "you are live" signal) arrived. */
+  live(): Promise<void> {
+    return this.waitFor(() => this.comments > 0, 'subscription to go live');
+  }
+
+  waitForUpdates(n: number, timeoutMs?: number): Promise<void> {
+    return this.waitFor(() => this.updates.length >= n, `${n} updates`, timeoutMs);
+  }
+
+  waitForEnd(timeoutMs?: number): Promise<void> {
+    return this.waitFor(() => this.ended, 'stream end', timeoutMs);
+  }
+
+  close(): void {
+    this.#req?.destroy();
+    this.#res?.destroy();
+  }
+
+  #notify(): void {
+    for (const w of [...this.#waiters]) {
+      if (w.check()) {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        w.resolve();
+      }
     }
-  })();
-  return client;
+  }
 }
