@@ -57,27 +57,18 @@ function keyFor(
 async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
   if (!config.redis)
     return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
-  let mod: {
-    RedisBroker: new (o: {
-      url: string;
-      historySize: number;
-      historyTtlMs: number;
-      logger: Logger;
-    }) => Broker;
-  };
+  // Loaded only when asked for, so a memory-only hub never loads the Redis client.
+  const { RedisBroker } = await import('./broker/redis.ts');
   try {
-    // Loaded only when asked for, so a memory-only hub never touches the Redis client.
-    const path = './broker/redis.ts';
-    mod = (await import(path)) as typeof mod;
-  } catch {
-    throw new ConfigError('--redis: this build has no Redis broker yet');
+    return new RedisBroker({
+      url: config.redis,
+      historySize: config.history,
+      historyTtlMs: config.historyTtl,
+      logger,
+    });
+  } catch (e) {
+    throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new mod.RedisBroker({
-    url: config.redis,
-    historySize: config.history,
-    historyTtlMs: config.historyTtl,
-    logger,
-  });
 }
 
 /** Parts a caller may provide instead of having them built from the config. */
@@ -158,12 +149,20 @@ export async function startHerald(
   };
   const server = createHttpServer(httpContext, [metrics.route]);
   const websockets = attachWebSocket(server, httpContext);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message)),
-    );
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message),
+        ),
+      );
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (e) {
+    // The broker may hold connections (Redis) that would keep the process alive.
+    await hub.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   let closing: Promise<void> | undefined;
