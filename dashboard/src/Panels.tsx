@@ -3,9 +3,9 @@ import { formatCount, formatRate, prettyJson, previewJson } from './format.ts';
 import { sortedCounts, type Stats } from './stats.ts';
 
 /** A titled card; `wide` spans the whole grid row. */
-export function Card({ title, wide, actions, children, testId }: { title: string; wide?: boolean; actions?: ReactNode; children: ReactNode; testId?: string }) {
+export function Card({ title, wide, className, actions, children, testId }: { title: string; wide?: boolean; className?: string; actions?: ReactNode; children: ReactNode; testId?: string }) {
   return (
-    <section className={wide ? 'card card-wide' : 'card'} aria-label={title} data-testid={testId}>
+    <section className={['card', wide ? 'card-wide' : '', className ?? ''].join(' ').trim()} aria-label={title} data-testid={testId}>
       <header className="card-head">
         <h2>{title}</h2>
         {actions}

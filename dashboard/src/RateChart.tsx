@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatRate } from './format.ts';
+import { formatClock, formatCount, formatRate } from './format.ts';
 import { WINDOW_SECONDS, type RateSeries } from './stats.ts';
 import { CHART_COLORS, type Theme } from './theme.ts';
 
@@ -47,9 +47,9 @@ export function RateChart({ series, theme }: { series: RateSeries; theme: Theme 
           },
         },
         axes: [
-          { ...axis, space: 60 },
+          { ...axis, space: 70, values: (_self, ticks) => ticks.map((t) => formatClock(t * 1000).slice(0, 8)) },
           // A fixed gutter keeps the plot from shifting when labels grow from "8" to "8,000".
-          { ...axis, size: 64, values: (_self, ticks) => ticks.map((v) => formatRate(v)) },
+          { ...axis, size: 64, values: (_self, ticks) => ticks.map((v) => (Number.isInteger(v) ? formatCount(v) : formatRate(v))) },
         ],
         series: [
           {},

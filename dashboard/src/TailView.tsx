@@ -31,7 +31,7 @@ export function TailView({ tail, selector, selectorError, onSelector }: { tail: 
   );
 
   return (
-    <Card title="Live tail" wide actions={actions} testId="tail">
+    <Card title="Live tail" className="card-tail" actions={actions} testId="tail">
       <form className="selector" onSubmit={apply}>
         <label htmlFor={`${id}-sel`}>Topic selector</label>
         <input id={`${id}-sel`} className="mono" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder="* or /books/{id}" spellCheck={false} autoComplete="off" />
