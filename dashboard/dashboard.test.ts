@@ -11,12 +11,18 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { mintToken } from '../src/auth/mint.ts';
+import { startHerald } from '../src/start.ts';
 import { ensureDashboardBuilt } from './build.ts';
 import { startFakeHub } from './dev-fake-hub.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../test-output/dashboard/', import.meta.url));
+const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
 const HUB_PATH = '/.well-known/mercure';
+const SECRET = 'dashboard-test-secret-0123456789abcdef';
+/** `DASHBOARD_HUB=fake` runs the same scenarios against dev-fake-hub.ts. */
+const FAKE = process.env.DASHBOARD_HUB === 'fake';
 
 interface RunningHub {
   url: string;
@@ -24,8 +30,12 @@ interface RunningHub {
   close(): Promise<void>;
 }
 
+/** The real hub, in process, serving the built dashboard. */
 async function startHub(dev: boolean): Promise<RunningHub> {
-  return startFakeHub({ dev, demo: false });
+  if (FAKE) return startFakeHub({ dev, demo: false });
+  const running = await startHerald({ port: 0, host: '127.0.0.1', jwtKey: SECRET, dev, logLevel: 'silent', dashboardDir: DIST });
+  const adminToken = await mintToken({ secret: SECRET, publish: ['*'], subscribe: ['*'], subject: 'dashboard-test', admin: true });
+  return { url: running.url, adminToken, close: () => running.close() };
 }
 
 /** Publishes as a backend would: over HTTP, with the admin token. */
@@ -93,10 +103,19 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     const requested: string[] = [];
     page.on('request', (request) => requested.push(request.url()));
+    const readerAbort = new AbortController();
     try {
       await signIn(page, hub, hub.adminToken);
       await waitLive(page);
       const before = await kpi(page, 'kpi-published');
+      const connectionsBefore = await kpi(page, 'kpi-connections');
+
+      // Another subscriber, as a browser of the app would be.
+      const reader = FAKE ? hub.adminToken : await mintToken({ secret: SECRET, subscribe: ['/books/{id}'], subject: 'reader' });
+      const res = await fetch(`${hub.url}${HUB_PATH}?topic=/books/1`, { headers: { Authorization: `Bearer ${reader}` }, signal: readerAbort.signal });
+      assert.equal(res.status, 200);
+      await page.waitForFunction((min) => Number((document.querySelector('[data-testid="kpi-connections"] .kpi-value')?.textContent ?? '').replace(/\D/g, '')) >= min, connectionsBefore + 1, { timeout: 10_000 });
+      if (!FAKE) await page.getByTestId('connections').getByText('reader').waitFor({ timeout: 5_000 });
 
       const ids: string[] = [];
       for (let i = 0; i < 5; i += 1) ids.push(await publish(hub, '/books/1', JSON.stringify({ title: `Book ${i}` }), 'book.updated'));
@@ -108,7 +127,10 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       await page.waitForFunction((min) => Number((document.querySelector('[data-testid="kpi-published"] .kpi-value')?.textContent ?? '').replace(/\D/g, '')) >= min, before + 5, { timeout: 10_000 });
       await page.getByTestId('topics').getByText('/books/1').waitFor({ timeout: 10_000 });
       assert.ok((await kpi(page, 'kpi-connections')) >= 1);
+      // The bad token of the first test was counted.
+      await page.getByTestId('refusals').locator('tbody tr').first().waitFor({ timeout: 5_000 });
 
+      assert.equal(await page.locator('[data-testid="rates"] canvas').count(), 1, 'the rate chart is drawn');
       // Let the chart draw a few seconds of rates before the picture.
       await page.waitForTimeout(2500);
       await page.screenshot({ path: `${SHOTS}dashboard-light.png`, fullPage: true });
@@ -116,6 +138,21 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       assert.equal(await page.evaluate(() => window.sessionStorage.getItem('herald.dashboard.token')), hub.adminToken);
       assert.equal(await page.evaluate(() => window.localStorage.getItem('herald.dashboard.token')), null);
       assert.ok(!requested.some((url) => url.includes(hub.adminToken)), 'the token never appears in a URL');
+    } finally {
+      readerAbort.abort();
+      await page.close();
+    }
+  });
+
+  test('a valid token without the admin claim is sent back to the login screen', async () => {
+    if (FAKE) return;
+    const page = await browser.newPage();
+    try {
+      const plain = await mintToken({ secret: SECRET, subscribe: ['*'], subject: 'not-admin' });
+      await signIn(page, hub, plain);
+      const error = page.getByTestId('login-error');
+      await error.filter({ hasText: 'admin' }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.evaluate(() => window.sessionStorage.length), 0);
     } finally {
       await page.close();
     }

@@ -216,7 +216,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       return;
     }
     if (url.pathname === '/dashboard/config.json') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ dev, hubUrl: HUB_PATH }));
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ dev, hubUrl: HUB_PATH, ...(dev ? { token: adminToken } : {}) }));
       return;
     }
     if (url.pathname.startsWith('/dashboard/')) {

@@ -11,6 +11,10 @@ import { useTheme, type ThemeChoice } from './theme.ts';
 
 /** sessionStorage only: the token dies with the tab and never reaches a URL or a log. */
 const TOKEN_KEY = 'herald.dashboard.token';
+/** Stats come every second to admin subscribers only; this long without them means "not an admin token". */
+const ADMIN_CHECK_MS = 4000;
+const NOT_ADMIN =
+  'The hub accepted this token but sends it no statistics: an admin token needs the claim "herald": {"admin": true}.';
 
 function storedToken(): string | null {
   try {
@@ -69,7 +73,7 @@ export function App() {
 function Session({ config }: { config: DashboardConfig }) {
   const themeState = useTheme();
   const [needsToken, setNeedsToken] = useState(!config.dev);
-  const [token, setToken] = useState<string | null>(() => (config.dev ? null : storedToken()));
+  const [token, setToken] = useState<string | null>(() => (config.dev ? (config.token ?? null) : storedToken()));
   const [accepted, setAccepted] = useState(false);
   const [loginError, setLoginError] = useState<string | null>(null);
   const [selector, setSelector] = useState('*');
@@ -95,7 +99,9 @@ function Session({ config }: { config: DashboardConfig }) {
     generation,
     onOpen() {
       goodSelector.current = selector;
-      if (token !== null) storeToken(token);
+    },
+    onStats() {
+      if (needsToken && token !== null) storeToken(token);
       setAccepted(true);
       setLoginError(null);
     },
@@ -112,6 +118,13 @@ function Session({ config }: { config: DashboardConfig }) {
     },
     onUpdate: tail.push,
   });
+
+  const waitingForStats = needsToken && token !== null && !accepted && live.status === 'open';
+  useEffect(() => {
+    if (!waitingForStats) return;
+    const timer = setTimeout(() => signOut(NOT_ADMIN), ADMIN_CHECK_MS);
+    return () => clearTimeout(timer);
+  }, [waitingForStats, signOut]);
 
   if (needsToken && (token === null || !accepted)) {
     const trouble = token !== null && live.status === 'reconnecting' ? (live.error?.message ?? null) : null;

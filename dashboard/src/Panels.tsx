@@ -45,7 +45,7 @@ export function Kpis({ stats }: { stats: Stats | null }) {
 }
 
 /** A name/count list in a fixed-height scroller, with a bar proportional to the largest count. */
-function CountList({ rows, empty, label, limit = 100 }: { rows: [string, number][]; empty: string; label: string; limit?: number }) {
+function CountList({ rows, empty, label, limit = 100, display = (name) => name }: { rows: [string, number][]; empty: string; label: string; limit?: number; display?: (name: string) => string }) {
   const max = rows.reduce((m, [, n]) => Math.max(m, n), 0) || 1;
   const shown = rows.slice(0, limit);
   return (
@@ -67,7 +67,7 @@ function CountList({ rows, empty, label, limit = 100 }: { rows: [string, number]
               <tr key={name}>
                 <td className="name" title={name}>
                   <span className="bar" style={{ width: `${(n / max) * 100}%` }} aria-hidden="true" />
-                  <span className="label">{name}</span>
+                  <span className="label">{display(name)}</span>
                 </td>
                 <td className="n num">{formatCount(n)}</td>
               </tr>
@@ -149,11 +149,16 @@ export function Topics({ stats }: { stats: Stats | null }) {
   );
 }
 
+/** `HERALD_ERR_TOO_MANY_SELECTORS` reads as "too many selectors"; the code stays in the tooltip. */
+function reasonLabel(code: string): string {
+  return code.replace(/^HERALD_ERR_/, '').replace(/_/g, ' ').toLowerCase();
+}
+
 /** Requests the hub turned away, by reason. */
 export function Refusals({ stats }: { stats: Stats | null }) {
   return (
     <Card title="Refusals" testId="refusals">
-      <CountList rows={sortedCounts(stats?.refusals ?? {})} empty="No refusals" label="Reason" />
+      <CountList rows={sortedCounts(stats?.refusals ?? {})} empty="No refusals" label="Reason" display={reasonLabel} />
     </Card>
   );
 }

@@ -32,6 +32,8 @@ export class HubError extends Error {
 export interface DashboardConfig {
   dev: boolean;
   hubUrl: string;
+  /** Dev hubs hand the dashboard an admin token so nobody has to paste one. */
+  token?: string | undefined;
 }
 
 export interface SubscribeOptions {
@@ -246,9 +248,10 @@ export async function loadConfig(baseUrl: string): Promise<DashboardConfig> {
   if (!res.ok) throw new HubError(res.status, await reasonOf(res));
   const raw: unknown = await res.json();
   if (typeof raw !== 'object' || raw === null) throw new HubError(0, 'config.json is not an object');
-  const { dev, hubUrl } = raw as Record<string, unknown>;
+  const { dev, hubUrl, token } = raw as Record<string, unknown>;
   return {
     dev: dev === true,
     hubUrl: typeof hubUrl === 'string' && hubUrl !== '' ? hubUrl : '/.well-known/mercure',
+    token: dev === true && typeof token === 'string' && token !== '' ? token : undefined,
   };
 }

@@ -101,6 +101,8 @@ export interface LiveOptions {
   /** Bump to reopen a stream the hub closed for good. */
   generation: number;
   onOpen(): void;
+  /** The first `herald.stats` event of a stream arrived: the token is an admin token. */
+  onStats(): void;
   /** The hub refused the subscription for good (bad token, bad selector...). */
   onRefused(error: HubError): void;
   onUpdate(update: HubUpdate): void;
@@ -131,6 +133,7 @@ export function useLive(options: LiveOptions): Live {
   useEffect(() => {
     if (!enabled) return;
     const topics = selector === '' || selector === STATS_TOPIC ? [STATS_TOPIC] : [STATS_TOPIC, selector];
+    let statsSeen = false;
     const subscription = subscribe({
       url: hubUrl,
       topics,
@@ -139,6 +142,10 @@ export function useLive(options: LiveOptions): Live {
         if (update.type === STATS_EVENT) {
           const next = parseStats(update.data);
           if (next) {
+            if (!statsSeen) {
+              statsSeen = true;
+              callbacks.current.onStats();
+            }
             setStats(next);
             setSeries((previous) => appendSample(previous, next));
           }
