@@ -38,6 +38,13 @@ async function startHub(dev: boolean): Promise<RunningHub> {
   return { url: running.url, adminToken, close: () => running.close() };
 }
 
+/** Starts the real hub again on the port of one that was stopped. */
+async function restartHub(port: number): Promise<RunningHub> {
+  const running = await startHerald({ port, host: '127.0.0.1', jwtKey: SECRET, logLevel: 'silent', dashboardDir: DIST });
+  const adminToken = await mintToken({ secret: SECRET, publish: ['*'], subscribe: ['*'], subject: 'dashboard-test', admin: true });
+  return { url: running.url, adminToken, close: () => running.close() };
+}
+
 /** Publishes as a backend would: over HTTP, with the admin token. */
 async function publish(hub: RunningHub, topic: string, data: string, type?: string): Promise<string> {
   const body = new URLSearchParams({ topic, data, ...(type ? { type } : {}) });
@@ -221,11 +228,44 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       await waitLive(page);
       await publish(hub, '/books/4', '{"phone":true}');
       await page.waitForTimeout(1500);
+      const toggle = page.getByRole('button', { name: /^Theme:/ });
+      await toggle.click();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+      await toggle.click();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+      await page.reload();
+      await waitLive(page);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the theme choice survives a reload');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px`);
       await page.screenshot({ path: `${SHOTS}dashboard-phone-dark.png`, fullPage: true });
     } finally {
       await page.close();
+    }
+  });
+
+  test('the dashboard reconnects by itself when the hub restarts', async () => {
+    if (FAKE) return;
+    const first = await startHub(false);
+    const port = Number(new URL(first.url).port);
+    let second: RunningHub | undefined;
+    const page = await browser.newPage();
+    try {
+      await signIn(page, first, first.adminToken);
+      await waitLive(page);
+      await first.close();
+      await page.getByTestId('status').filter({ hasText: /Reconnecting|Connecting/ }).waitFor({ timeout: 10_000 });
+      second = await restartHub(port);
+      await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
+      const id = await publish(second, '/books/after-restart', '"back"');
+      await page.getByTestId('tail-list').getByText(id).waitFor({ timeout: 10_000 });
+      assert.equal(await page.getByTestId('login-token').count(), 0, 'no second login');
+      // A reload in the same tab signs in again from sessionStorage.
+      await page.reload();
+      await waitLive(page);
+    } finally {
+      await page.close();
+      await second?.close();
     }
   });
 
