@@ -3,6 +3,11 @@ import { formatClock, formatCount } from './format.ts';
 import { TAIL_LIMIT, type Tail } from './live.ts';
 import { Card } from './Panels.tsx';
 
+/** Ids share long prefixes (`urn:uuid:`, time-ordered digits); the end is what tells rows apart. */
+function shortId(id: string): string {
+  return id.length > 14 ? `…${id.slice(-13)}` : id;
+}
+
 /** Live updates matching a selector, newest first, with pause and clear. */
 export function TailView({ tail, selector, selectorError, onSelector }: { tail: Tail; selector: string; selectorError: string | null; onSelector(selector: string): void }) {
   const [draft, setDraft] = useState(selector);
@@ -50,7 +55,7 @@ export function TailView({ tail, selector, selectorError, onSelector }: { tail: 
                 <span className="tail-time num">{formatClock(item.receivedAt)}</span>
                 <span className={item.type ? 'tail-type' : 'tail-type none'}>{item.type ?? 'message'}</span>
                 <span className="tail-id mono" title={item.id}>
-                  {item.id}
+                  {shortId(item.id)}
                 </span>
                 <code className="tail-data">{item.data}</code>
               </li>
