@@ -17,6 +17,13 @@ import { SignJWT, jwtVerify } from 'jose';
 const HUB_PATH = '/.well-known/mercure';
 const STATS_TOPIC = '/.well-known/herald/stats';
 const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
+/**
+ * What the dashboard needs and nothing more: no inline script or style, no third-party
+ * origin, no framing. The real hub should send the same header on /dashboard/.
+ */
+export const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -197,7 +204,15 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       return;
     }
     const send = (body: Buffer, path: string) =>
-      res.writeHead(200, { 'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream', 'Cache-Control': 'no-cache' }).end(body);
+      res
+        .writeHead(200, {
+          'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
+          'Cache-Control': 'no-cache',
+          'Content-Security-Policy': DASHBOARD_CSP,
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+        })
+        .end(body);
     try {
       send(await readFile(file), file);
     } catch {
