@@ -34,7 +34,11 @@ function builtAt(): number {
 
 /** Builds when dist/ is missing or older than the sources, so tests never run a stale app. */
 export async function ensureDashboardBuilt(): Promise<void> {
-  const sources = Math.max(newestSource(join(here, 'src')), newestSource(join(here, 'index.html')), newestSource(configFile));
+  const sources = Math.max(
+    newestSource(join(here, 'src')),
+    newestSource(join(here, 'index.html')),
+    newestSource(configFile),
+  );
   if (builtAt() < sources) await buildDashboard();
 }
 

@@ -33,22 +33,51 @@ interface RunningHub {
 /** The real hub, in process, serving the built dashboard. */
 async function startHub(dev: boolean): Promise<RunningHub> {
   if (FAKE) return startFakeHub({ dev, demo: false });
-  const running = await startHerald({ port: 0, host: '127.0.0.1', jwtKey: SECRET, dev, logLevel: 'silent', dashboardDir: DIST });
-  const adminToken = await mintToken({ secret: SECRET, publish: ['*'], subscribe: ['*'], subject: 'dashboard-test', admin: true });
+  const running = await startHerald({
+    port: 0,
+    host: '127.0.0.1',
+    jwtKey: SECRET,
+    dev,
+    logLevel: 'silent',
+    dashboardDir: DIST,
+  });
+  const adminToken = await mintToken({
+    secret: SECRET,
+    publish: ['*'],
+    subscribe: ['*'],
+    subject: 'dashboard-test',
+    admin: true,
+  });
   return { url: running.url, adminToken, close: () => running.close() };
 }
 
 /** Starts the real hub again on the port of one that was stopped. */
 async function restartHub(port: number): Promise<RunningHub> {
-  const running = await startHerald({ port, host: '127.0.0.1', jwtKey: SECRET, logLevel: 'silent', dashboardDir: DIST });
-  const adminToken = await mintToken({ secret: SECRET, publish: ['*'], subscribe: ['*'], subject: 'dashboard-test', admin: true });
+  const running = await startHerald({
+    port,
+    host: '127.0.0.1',
+    jwtKey: SECRET,
+    logLevel: 'silent',
+    dashboardDir: DIST,
+  });
+  const adminToken = await mintToken({
+    secret: SECRET,
+    publish: ['*'],
+    subscribe: ['*'],
+    subject: 'dashboard-test',
+    admin: true,
+  });
   return { url: running.url, adminToken, close: () => running.close() };
 }
 
 /** Publishes as a backend would: over HTTP, with the admin token. */
 async function publish(hub: RunningHub, topic: string, data: string, type?: string): Promise<string> {
   const body = new URLSearchParams({ topic, data, ...(type ? { type } : {}) });
-  const res = await fetch(`${hub.url}${HUB_PATH}`, { method: 'POST', headers: { Authorization: `Bearer ${hub.adminToken}` }, body });
+  const res = await fetch(`${hub.url}${HUB_PATH}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${hub.adminToken}` },
+    body,
+  });
   assert.equal(res.status, 200, await res.clone().text());
   return res.text();
 }
@@ -82,7 +111,11 @@ async function signIn(page: Page, hub: RunningHub, token: string): Promise<void>
 async function waitLive(page: Page): Promise<void> {
   await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 10_000 });
   // The first stats update fills the headline numbers.
-  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="kpi-connections"] .kpi-value')?.textContent ?? ''), null, { timeout: 10_000 });
+  await page.waitForFunction(
+    () => /\d/.test(document.querySelector('[data-testid="kpi-connections"] .kpi-value')?.textContent ?? ''),
+    null,
+    { timeout: 10_000 },
+  );
 }
 
 describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
@@ -95,7 +128,16 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     hub = await startHub(false);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -111,7 +153,11 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       const error = page.getByTestId('login-error');
       await error.filter({ hasText: /\S/ }).waitFor({ timeout: 10_000 });
       assert.match((await error.textContent()) ?? '', /token/i);
-      assert.equal(await page.evaluate(() => window.sessionStorage.length), 0, 'a refused token is not stored');
+      assert.equal(
+        await page.evaluate(() => window.sessionStorage.length),
+        0,
+        'a refused token is not stored',
+      );
       await page.screenshot({ path: `${SHOTS}login-refused.png` });
     } finally {
       await page.close();
@@ -131,20 +177,46 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       const layoutBefore = await layout(page);
 
       // Another subscriber, as a browser of the app would be.
-      const reader = FAKE ? hub.adminToken : await mintToken({ secret: SECRET, subscribe: ['/books/{id}'], subject: 'reader' });
-      const res = await fetch(`${hub.url}${HUB_PATH}?topic=/books/1`, { headers: { Authorization: `Bearer ${reader}` }, signal: readerAbort.signal });
+      const reader = FAKE
+        ? hub.adminToken
+        : await mintToken({ secret: SECRET, subscribe: ['/books/{id}'], subject: 'reader' });
+      const res = await fetch(`${hub.url}${HUB_PATH}?topic=/books/1`, {
+        headers: { Authorization: `Bearer ${reader}` },
+        signal: readerAbort.signal,
+      });
       assert.equal(res.status, 200);
-      await page.waitForFunction((min) => Number((document.querySelector('[data-testid="kpi-connections"] .kpi-value')?.textContent ?? '').replace(/\D/g, '')) >= min, connectionsBefore + 1, { timeout: 10_000 });
+      await page.waitForFunction(
+        (min) =>
+          Number(
+            (document.querySelector('[data-testid="kpi-connections"] .kpi-value')?.textContent ?? '').replace(
+              /\D/g,
+              '',
+            ),
+          ) >= min,
+        connectionsBefore + 1,
+        { timeout: 10_000 },
+      );
       if (!FAKE) await page.getByTestId('connections').getByText('reader').waitFor({ timeout: 5_000 });
 
       const ids: string[] = [];
-      for (let i = 0; i < 5; i += 1) ids.push(await publish(hub, '/books/1', JSON.stringify({ title: `Book ${i}` }), 'book.updated'));
+      for (let i = 0; i < 5; i += 1)
+        ids.push(await publish(hub, '/books/1', JSON.stringify({ title: `Book ${i}` }), 'book.updated'));
       const tail = page.getByTestId('tail-list');
       for (const id of ids) await tail.locator(`[title="${id}"]`).waitFor({ timeout: 10_000 });
       await tail.getByText('{"title":"Book 4"}').waitFor();
       assert.equal(await tail.getByText('book.updated').count(), 5);
 
-      await page.waitForFunction((min) => Number((document.querySelector('[data-testid="kpi-published"] .kpi-value')?.textContent ?? '').replace(/\D/g, '')) >= min, before + 5, { timeout: 10_000 });
+      await page.waitForFunction(
+        (min) =>
+          Number(
+            (document.querySelector('[data-testid="kpi-published"] .kpi-value')?.textContent ?? '').replace(
+              /\D/g,
+              '',
+            ),
+          ) >= min,
+        before + 5,
+        { timeout: 10_000 },
+      );
       await page.getByTestId('topics').getByText('/books/1').waitFor({ timeout: 10_000 });
       assert.ok((await kpi(page, 'kpi-connections')) >= 1);
       // The bad token of the first test was counted.
@@ -156,7 +228,10 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       await page.waitForTimeout(2500);
       await page.screenshot({ path: `${SHOTS}dashboard-light.png`, fullPage: true });
 
-      assert.equal(await page.evaluate(() => window.sessionStorage.getItem('herald.dashboard.token')), hub.adminToken);
+      assert.equal(
+        await page.evaluate(() => window.sessionStorage.getItem('herald.dashboard.token')),
+        hub.adminToken,
+      );
       assert.equal(await page.evaluate(() => window.localStorage.getItem('herald.dashboard.token')), null);
       assert.ok(!requested.some((url) => url.includes(hub.adminToken)), 'the token never appears in a URL');
     } finally {
@@ -236,7 +311,11 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
   });
 
   test('a phone-sized dark page lays out in one column', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', deviceScaleFactor: 2 });
+    const page = await browser.newPage({
+      viewport: { width: 390, height: 844 },
+      colorScheme: 'dark',
+      deviceScaleFactor: 2,
+    });
     try {
       await signIn(page, hub, hub.adminToken);
       await waitLive(page);
@@ -249,7 +328,11 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
       await page.reload();
       await waitLive(page);
-      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the theme choice survives a reload');
+      assert.equal(
+        await page.evaluate(() => document.documentElement.dataset.theme),
+        'dark',
+        'the theme choice survives a reload',
+      );
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px`);
       await page.screenshot({ path: `${SHOTS}dashboard-phone-dark.png`, fullPage: true });
@@ -268,7 +351,10 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       await signIn(page, first, first.adminToken);
       await waitLive(page);
       await first.close();
-      await page.getByTestId('status').filter({ hasText: /Reconnecting|Connecting/ }).waitFor({ timeout: 10_000 });
+      await page
+        .getByTestId('status')
+        .filter({ hasText: /Reconnecting|Connecting/ })
+        .waitFor({ timeout: 10_000 });
       second = await restartHub(port);
       await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
       const id = await publish(second, '/books/after-restart', '"back"');

@@ -82,7 +82,10 @@ async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<string
 export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHub> {
   const dev = options.dev ?? false;
   const key = new TextEncoder().encode(options.secret ?? 'fake-hub-secret-please-change-0123456789');
-  const adminToken = await new SignJWT({ mercure: { publish: ['*'], subscribe: ['*'] }, herald: { admin: true } })
+  const adminToken = await new SignJWT({
+    mercure: { publish: ['*'], subscribe: ['*'] },
+    herald: { admin: true },
+  })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('admin')
     .setIssuedAt()
@@ -153,7 +156,9 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     return updateId;
   };
 
-  const demoSubjects: Record<string, number> = options.demo ? { 'svc-indexer': 3, 'svc-billing': 1, alice: 2, '(anonymous)': 5 } : {};
+  const demoSubjects: Record<string, number> = options.demo
+    ? { 'svc-indexer': 3, 'svc-billing': 1, alice: 2, '(anonymous)': 5 }
+    : {};
 
   const stats = () => {
     const now = Date.now();
@@ -168,14 +173,26 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     const bySubject: Record<string, number> = { ...demoSubjects };
     for (const client of clients) bySubject[client.subject] = (bySubject[client.subject] ?? 0) + 1;
     const demoCount = Object.values(demoSubjects).reduce((a, b) => a + b, 0);
-    const subscribers = (topic: string) => [...clients].filter((c) => c.selectors.some((re) => re.test(topic))).length;
+    const subscribers = (topic: string) =>
+      [...clients].filter((c) => c.selectors.some((re) => re.test(topic))).length;
     return {
       time: now,
       broker: { kind: 'memory', ready: true },
-      connections: { total: clients.size + demoCount, byTransport: { sse: clients.size + demoCount - 2 * Math.min(1, demoCount), ws: 2 * Math.min(1, demoCount) }, bySubject },
+      connections: {
+        total: clients.size + demoCount,
+        byTransport: {
+          sse: clients.size + demoCount - 2 * Math.min(1, demoCount),
+          ws: 2 * Math.min(1, demoCount),
+        },
+        bySubject,
+      },
       totals: { published, delivered },
       rates,
-      topics: [...topicsSeen].map((topic) => ({ topic, subscribers: subscribers(topic), retained: retained.get(topic) ?? null })),
+      topics: [...topicsSeen].map((topic) => ({
+        topic,
+        subscribers: subscribers(topic),
+        retained: retained.get(topic) ?? null,
+      })),
       refusals: { ...refusals },
     };
   };
@@ -191,8 +208,17 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
   const demoTimer = options.demo
     ? setInterval(() => {
         demoCounter += 1;
-        publishUpdate(['/demo/ticks'], JSON.stringify({ n: demoCounter, at: new Date().toISOString() }), 'tick');
-        if (demoCounter % 5 === 0) publishUpdate([`/jobs/${(demoCounter / 5) % 3}`], JSON.stringify({ done: demoCounter, total: 1000 }), 'progress');
+        publishUpdate(
+          ['/demo/ticks'],
+          JSON.stringify({ n: demoCounter, at: new Date().toISOString() }),
+          'tick',
+        );
+        if (demoCounter % 5 === 0)
+          publishUpdate(
+            [`/jobs/${(demoCounter / 5) % 3}`],
+            JSON.stringify({ done: demoCounter, total: 1000 }),
+            'progress',
+          );
       }, 250)
     : null;
 
@@ -219,7 +245,9 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       try {
         send(await readFile(join(DIST, 'index.html')), 'index.html');
       } catch {
-        res.writeHead(503, { 'Content-Type': 'text/plain' }).end('dashboard not built: npx vite build --config dashboard/vite.config.ts\n');
+        res
+          .writeHead(503, { 'Content-Type': 'text/plain' })
+          .end('dashboard not built: npx vite build --config dashboard/vite.config.ts\n');
       }
     }
   };
@@ -231,7 +259,9 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       return;
     }
     if (url.pathname === '/dashboard/config.json') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ dev, hubUrl: HUB_PATH, ...(dev ? { token: adminToken } : {}) }));
+      res
+        .writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+        .end(JSON.stringify({ dev, hubUrl: HUB_PATH, ...(dev ? { token: adminToken } : {}) }));
       return;
     }
     if (url.pathname.startsWith('/dashboard/')) {
@@ -254,7 +284,11 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
         refuse(res, 400, 'malformed topic selector', 'bad_request');
         return;
       }
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+      });
       res.write(': connected\n\n');
       const client: Client = { res, selectors: topics.map(selectorPattern), subject };
       clients.add(client);
@@ -268,7 +302,12 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
         refuse(res, 400, 'missing topic', 'bad_request');
         return;
       }
-      const id = publishUpdate(topics, form.get('data') ?? '', form.get('type') || undefined, form.get('id') || undefined);
+      const id = publishUpdate(
+        topics,
+        form.get('data') ?? '',
+        form.get('type') || undefined,
+        form.get('id') || undefined,
+      );
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(id);
       return;
     }
@@ -277,10 +316,15 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err instanceof Error ? err.message : 'error'}\n`);
+      if (!res.headersSent)
+        res
+          .writeHead(500, { 'Content-Type': 'text/plain' })
+          .end(`${err instanceof Error ? err.message : 'error'}\n`);
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
   const { port } = server.address() as AddressInfo;
 
   return {

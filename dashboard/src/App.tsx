@@ -14,7 +14,7 @@ const TOKEN_KEY = 'herald.dashboard.token';
 /** Stats come every second to admin subscribers only; this long without them means "not an admin token". */
 const ADMIN_CHECK_MS = 4000;
 const NOT_ADMIN =
-  'The hub accepted this token but sends it no statistics: an admin token needs the claim "herald": {"admin": true}.';
+  'The hub accepted this token but sends it no statistics: an admin token needs the claim "herald": {"admin": true} (or the hub has stats turned off).';
 
 function storedToken(): string | null {
   try {
@@ -73,7 +73,9 @@ export function App() {
 function Session({ config }: { config: DashboardConfig }) {
   const themeState = useTheme();
   const [needsToken, setNeedsToken] = useState(!config.dev);
-  const [token, setToken] = useState<string | null>(() => (config.dev ? (config.token ?? null) : storedToken()));
+  const [token, setToken] = useState<string | null>(() =>
+    config.dev ? (config.token ?? null) : storedToken(),
+  );
   const [accepted, setAccepted] = useState(false);
   const [loginError, setLoginError] = useState<string | null>(null);
   const [selector, setSelector] = useState('*');
@@ -167,8 +169,17 @@ function Session({ config }: { config: DashboardConfig }) {
   );
 }
 
-const STATUS_TEXT: Record<HubStatus, string> = { connecting: 'Connecting', open: 'Live', reconnecting: 'Reconnecting', closed: 'Closed' };
-const THEME_TEXT: Record<ThemeChoice, string> = { auto: 'Theme: auto', light: 'Theme: light', dark: 'Theme: dark' };
+const STATUS_TEXT: Record<HubStatus, string> = {
+  connecting: 'Connecting',
+  open: 'Live',
+  reconnecting: 'Reconnecting',
+  closed: 'Closed',
+};
+const THEME_TEXT: Record<ThemeChoice, string> = {
+  auto: 'Theme: auto',
+  light: 'Theme: light',
+  dark: 'Theme: dark',
+};
 
 interface DashboardProps {
   config: DashboardConfig;
@@ -202,7 +213,12 @@ function Dashboard({ config, token, live, theme, stopped, onRestart, onSignOut, 
             <span className="dot" aria-hidden="true" />
             {broker ? `${broker.kind} · ${broker.ready ? 'ready' : 'down'}` : 'broker –'}
           </span>
-          <button type="button" onClick={theme.cycle} className="theme-toggle" title="Toggle light / dark theme">
+          <button
+            type="button"
+            onClick={theme.cycle}
+            className="theme-toggle"
+            title="Toggle light / dark theme"
+          >
             {THEME_TEXT[theme.choice]}
           </button>
           {onSignOut ? (
@@ -237,9 +253,11 @@ function Dashboard({ config, token, live, theme, stopped, onRestart, onSignOut, 
           actions={
             <div className="legend num">
               <span className="swatch published" aria-hidden="true" />
-              published <span className="legend-value">{formatRate(stats?.rates.publishedPerSec ?? 0)}</span>/s
+              published <span className="legend-value">{formatRate(stats?.rates.publishedPerSec ?? 0)}</span>
+              /s
               <span className="swatch delivered" aria-hidden="true" />
-              delivered <span className="legend-value">{formatRate(stats?.rates.deliveredPerSec ?? 0)}</span>/s
+              delivered <span className="legend-value">{formatRate(stats?.rates.deliveredPerSec ?? 0)}</span>
+              /s
             </div>
           }
         >

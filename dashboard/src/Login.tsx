@@ -4,7 +4,15 @@ import { useId, useState, type FormEvent } from 'react';
  * Asks for an admin token. The token is handed up in memory only; the app stores it in
  * sessionStorage once the hub has accepted it.
  */
-export function Login({ error, checking, onSubmit }: { error: string | null; checking: boolean; onSubmit(token: string): void }) {
+export function Login({
+  error,
+  checking,
+  onSubmit,
+}: {
+  error: string | null;
+  checking: boolean;
+  onSubmit(token: string): void;
+}) {
   const [token, setToken] = useState('');
   const id = useId();
 
@@ -22,7 +30,9 @@ export function Login({ error, checking, onSubmit }: { error: string | null; che
           <span className="logo" aria-hidden="true" />
           Herald
         </h1>
-        <p className="muted">Sign in with an admin token (a JWT whose claims include <code>herald.admin: true</code>).</p>
+        <p className="muted">
+          Sign in with an admin token (a JWT whose claims include <code>herald.admin: true</code>).
+        </p>
         <label htmlFor={`${id}-token`}>Admin token</label>
         <input
           id={`${id}-token`}

@@ -3,9 +3,27 @@ import { formatCount, formatRate, prettyJson, previewJson } from './format.ts';
 import { sortedCounts, type Stats } from './stats.ts';
 
 /** A titled card; `wide` spans the whole grid row. */
-export function Card({ title, wide, className, actions, children, testId }: { title: string; wide?: boolean; className?: string; actions?: ReactNode; children: ReactNode; testId?: string }) {
+export function Card({
+  title,
+  wide,
+  className,
+  actions,
+  children,
+  testId,
+}: {
+  title: string;
+  wide?: boolean;
+  className?: string;
+  actions?: ReactNode;
+  children: ReactNode;
+  testId?: string;
+}) {
   return (
-    <section className={['card', wide ? 'card-wide' : '', className ?? ''].join(' ').trim()} aria-label={title} data-testid={testId}>
+    <section
+      className={['card', wide ? 'card-wide' : '', className ?? ''].join(' ').trim()}
+      aria-label={title}
+      data-testid={testId}
+    >
       <header className="card-head">
         <h2>{title}</h2>
         {actions}
@@ -17,7 +35,17 @@ export function Card({ title, wide, className, actions, children, testId }: { ti
 
 const DASH = '–';
 
-function Kpi({ label, value, unit, testId }: { label: string; value: string; unit?: string; testId: string }) {
+function Kpi({
+  label,
+  value,
+  unit,
+  testId,
+}: {
+  label: string;
+  value: string;
+  unit?: string;
+  testId: string;
+}) {
   return (
     <div className="kpi" data-testid={testId}>
       <div className="kpi-label">{label}</div>
@@ -38,14 +66,36 @@ export function Kpis({ stats }: { stats: Stats | null }) {
       <Kpi label="Connections" value={count(stats?.connections.total)} testId="kpi-connections" />
       <Kpi label="Published" value={count(stats?.totals.published)} testId="kpi-published" />
       <Kpi label="Delivered" value={count(stats?.totals.delivered)} testId="kpi-delivered" />
-      <Kpi label="Publish rate" value={rate(stats?.rates.publishedPerSec)} unit="/s" testId="kpi-publish-rate" />
-      <Kpi label="Delivery rate" value={rate(stats?.rates.deliveredPerSec)} unit="/s" testId="kpi-delivery-rate" />
+      <Kpi
+        label="Publish rate"
+        value={rate(stats?.rates.publishedPerSec)}
+        unit="/s"
+        testId="kpi-publish-rate"
+      />
+      <Kpi
+        label="Delivery rate"
+        value={rate(stats?.rates.deliveredPerSec)}
+        unit="/s"
+        testId="kpi-delivery-rate"
+      />
     </div>
   );
 }
 
 /** A name/count list in a fixed-height scroller, with a bar proportional to the largest count. */
-function CountList({ rows, empty, label, limit = 100, display = (name) => name }: { rows: [string, number][]; empty: string; label: string; limit?: number; display?: (name: string) => string }) {
+function CountList({
+  rows,
+  empty,
+  label,
+  limit = 100,
+  display = (name) => name,
+}: {
+  rows: [string, number][];
+  empty: string;
+  label: string;
+  limit?: number;
+  display?: (name: string) => string;
+}) {
   const max = rows.reduce((m, [, n]) => Math.max(m, n), 0) || 1;
   const shown = rows.slice(0, limit);
   return (
@@ -75,7 +125,9 @@ function CountList({ rows, empty, label, limit = 100, display = (name) => name }
           </tbody>
         </table>
       )}
-      {rows.length > shown.length ? <p className="more">and {formatCount(rows.length - shown.length)} more</p> : null}
+      {rows.length > shown.length ? (
+        <p className="more">and {formatCount(rows.length - shown.length)} more</p>
+      ) : null}
     </div>
   );
 }
@@ -96,14 +148,20 @@ export function Connections({ stats }: { stats: Stats | null }) {
           </div>
         ))}
       </dl>
-      <CountList rows={sortedCounts(stats?.connections.bySubject ?? {})} empty="No connections" label="Subject" />
+      <CountList
+        rows={sortedCounts(stats?.connections.bySubject ?? {})}
+        empty="No connections"
+        label="Subject"
+      />
     </Card>
   );
 }
 
 /** Topics with their subscriber counts and retained state. */
 export function Topics({ stats }: { stats: Stats | null }) {
-  const topics = [...(stats?.topics ?? [])].sort((a, b) => b.subscribers - a.subscribers || a.topic.localeCompare(b.topic));
+  const topics = [...(stats?.topics ?? [])].sort(
+    (a, b) => b.subscribers - a.subscribers || a.topic.localeCompare(b.topic),
+  );
   const shown = topics.slice(0, 200);
   return (
     <Card title="Topics" testId="topics">
@@ -143,7 +201,9 @@ export function Topics({ stats }: { stats: Stats | null }) {
             </tbody>
           </table>
         )}
-        {topics.length > shown.length ? <p className="more">and {formatCount(topics.length - shown.length)} more</p> : null}
+        {topics.length > shown.length ? (
+          <p className="more">and {formatCount(topics.length - shown.length)} more</p>
+        ) : null}
       </div>
     </Card>
   );
@@ -151,14 +211,22 @@ export function Topics({ stats }: { stats: Stats | null }) {
 
 /** `HERALD_ERR_TOO_MANY_SELECTORS` reads as "too many selectors"; the code stays in the tooltip. */
 function reasonLabel(code: string): string {
-  return code.replace(/^HERALD_ERR_/, '').replace(/_/g, ' ').toLowerCase();
+  return code
+    .replace(/^HERALD_ERR_/, '')
+    .replace(/_/g, ' ')
+    .toLowerCase();
 }
 
 /** Requests the hub turned away, by reason. */
 export function Refusals({ stats }: { stats: Stats | null }) {
   return (
     <Card title="Refusals" testId="refusals">
-      <CountList rows={sortedCounts(stats?.refusals ?? {})} empty="No refusals" label="Reason" display={reasonLabel} />
+      <CountList
+        rows={sortedCounts(stats?.refusals ?? {})}
+        empty="No refusals"
+        label="Reason"
+        display={reasonLabel}
+      />
     </Card>
   );
 }

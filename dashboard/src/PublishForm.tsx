@@ -18,7 +18,14 @@ export function PublishForm({ hubUrl, token }: { hubUrl: string; token: string |
     event.preventDefault();
     setBusy(true);
     try {
-      const id = await publish({ url: hubUrl, token, topic: topic.trim(), data, type: type.trim(), private: isPrivate });
+      const id = await publish({
+        url: hubUrl,
+        token,
+        topic: topic.trim(),
+        data,
+        type: type.trim(),
+        private: isPrivate,
+      });
       setOutcome({ ok: true, id });
     } catch (err) {
       setOutcome({ ok: false, message: err instanceof Error ? err.message : 'publish failed' });
@@ -31,21 +38,59 @@ export function PublishForm({ hubUrl, token }: { hubUrl: string; token: string |
     <Card title="Publish a test update" testId="publish">
       <form className="publish" onSubmit={(e) => void submit(e)}>
         <label htmlFor={`${ids}-topic`}>Topic</label>
-        <input id={`${ids}-topic`} name="topic" className="mono" value={topic} onChange={(e) => setTopic(e.target.value)} required spellCheck={false} autoComplete="off" />
+        <input
+          id={`${ids}-topic`}
+          name="topic"
+          className="mono"
+          value={topic}
+          onChange={(e) => setTopic(e.target.value)}
+          required
+          spellCheck={false}
+          autoComplete="off"
+        />
         <label htmlFor={`${ids}-data`}>Data</label>
-        <textarea id={`${ids}-data`} name="data" className="mono" rows={3} value={data} onChange={(e) => setData(e.target.value)} spellCheck={false} />
+        <textarea
+          id={`${ids}-data`}
+          name="data"
+          className="mono"
+          rows={3}
+          value={data}
+          onChange={(e) => setData(e.target.value)}
+          spellCheck={false}
+        />
         <label htmlFor={`${ids}-type`}>Type</label>
-        <input id={`${ids}-type`} name="type" className="mono" value={type} onChange={(e) => setType(e.target.value)} placeholder="optional SSE event type" spellCheck={false} autoComplete="off" />
+        <input
+          id={`${ids}-type`}
+          name="type"
+          className="mono"
+          value={type}
+          onChange={(e) => setType(e.target.value)}
+          placeholder="optional SSE event type"
+          spellCheck={false}
+          autoComplete="off"
+        />
         <div className="publish-row">
           <label className="check">
-            <input type="checkbox" name="private" checked={isPrivate} onChange={(e) => setPrivate(e.target.checked)} /> Private
+            <input
+              type="checkbox"
+              name="private"
+              checked={isPrivate}
+              onChange={(e) => setPrivate(e.target.checked)}
+            />{' '}
+            Private
           </label>
           <button type="submit" className="primary" disabled={busy || topic.trim() === ''}>
             {busy ? 'Publishing…' : 'Publish'}
           </button>
         </div>
-        <p className={outcome && !outcome.ok ? 'outcome error' : 'outcome'} role="status" data-testid="publish-outcome">
-          {outcome === null ? '\u00a0' : outcome.ok ? (
+        <p
+          className={outcome && !outcome.ok ? 'outcome error' : 'outcome'}
+          role="status"
+          data-testid="publish-outcome"
+        >
+          {outcome === null ? (
+            '\u00a0'
+          ) : outcome.ok ? (
             <>
               Published <code>{outcome.id}</code>
             </>

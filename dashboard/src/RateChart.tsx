@@ -47,13 +47,28 @@ export function RateChart({ series, theme }: { series: RateSeries; theme: Theme 
           },
         },
         axes: [
-          { ...axis, space: 70, values: (_self, ticks) => ticks.map((t) => formatClock(t * 1000).slice(0, 8)) },
+          {
+            ...axis,
+            space: 70,
+            values: (_self, ticks) => ticks.map((t) => formatClock(t * 1000).slice(0, 8)),
+          },
           // A fixed gutter keeps the plot from shifting when labels grow from "8" to "8,000".
-          { ...axis, size: 64, values: (_self, ticks) => ticks.map((v) => (Number.isInteger(v) ? formatCount(v) : formatRate(v))) },
+          {
+            ...axis,
+            size: 64,
+            values: (_self, ticks) =>
+              ticks.map((v) => (Number.isInteger(v) ? formatCount(v) : formatRate(v))),
+          },
         ],
         series: [
           {},
-          { label: 'published/s', stroke: colors.published, fill: colors.publishedFill, width: 2, points: { show: false } },
+          {
+            label: 'published/s',
+            stroke: colors.published,
+            fill: colors.publishedFill,
+            width: 2,
+            points: { show: false },
+          },
           { label: 'delivered/s', stroke: colors.delivered, width: 2, points: { show: false } },
         ],
       },
@@ -77,5 +92,13 @@ export function RateChart({ series, theme }: { series: RateSeries; theme: Theme 
     plot.current?.setData(columns(series));
   }, [series]);
 
-  return <div className="chart" ref={host} style={{ height: HEIGHT }} role="img" aria-label="Publish and delivery rates, last two minutes" />;
+  return (
+    <div
+      className="chart"
+      ref={host}
+      style={{ height: HEIGHT }}
+      role="img"
+      aria-label="Publish and delivery rates, last two minutes"
+    />
+  );
 }

@@ -9,7 +9,17 @@ function shortId(id: string): string {
 }
 
 /** Live updates matching a selector, newest first, with pause and clear. */
-export function TailView({ tail, selector, selectorError, onSelector }: { tail: Tail; selector: string; selectorError: string | null; onSelector(selector: string): void }) {
+export function TailView({
+  tail,
+  selector,
+  selectorError,
+  onSelector,
+}: {
+  tail: Tail;
+  selector: string;
+  selectorError: string | null;
+  onSelector(selector: string): void;
+}) {
   const [draft, setDraft] = useState(selector);
   const id = useId();
   // The applied selector may be reverted by the app (refused by the hub); show what is live.
@@ -24,9 +34,16 @@ export function TailView({ tail, selector, selectorError, onSelector }: { tail: 
   const actions = (
     <div className="tail-actions">
       <span className="muted num tail-count" aria-live="polite">
-        {tail.paused ? `paused · ${formatCount(tail.waiting)} new` : `${formatCount(tail.items.length)} / ${TAIL_LIMIT}`}
+        {tail.paused
+          ? `paused · ${formatCount(tail.waiting)} new`
+          : `${formatCount(tail.items.length)} / ${TAIL_LIMIT}`}
       </span>
-      <button type="button" onClick={() => tail.setPaused(!tail.paused)} aria-pressed={tail.paused} data-testid="tail-pause">
+      <button
+        type="button"
+        onClick={() => tail.setPaused(!tail.paused)}
+        aria-pressed={tail.paused}
+        data-testid="tail-pause"
+      >
         {tail.paused ? 'Resume' : 'Pause'}
       </button>
       <button type="button" onClick={tail.clear}>
@@ -39,7 +56,15 @@ export function TailView({ tail, selector, selectorError, onSelector }: { tail: 
     <Card title="Live tail" className="card-tail" actions={actions} testId="tail">
       <form className="selector" onSubmit={apply}>
         <label htmlFor={`${id}-sel`}>Topic selector</label>
-        <input id={`${id}-sel`} className="mono" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder="* or /books/{id}" spellCheck={false} autoComplete="off" />
+        <input
+          id={`${id}-sel`}
+          className="mono"
+          value={draft}
+          onChange={(e) => setDraft(e.target.value)}
+          placeholder="* or /books/{id}"
+          spellCheck={false}
+          autoComplete="off"
+        />
         <button type="submit">Apply</button>
       </form>
       <p className="selector-error" role="alert">

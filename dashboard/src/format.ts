@@ -40,5 +40,7 @@ export function prettyJson(value: unknown, max = 20_000): string {
   } catch {
     text = String(value);
   }
-  return text.length > max ? `${text.slice(0, max)}\n… (${formatCount(text.length - max)} more characters)` : text;
+  return text.length > max
+    ? `${text.slice(0, max)}\n… (${formatCount(text.length - max)} more characters)`
+    : text;
 }

@@ -184,7 +184,13 @@ export function subscribe(options: SubscribeOptions): Subscription {
         error = new HubError(0, 'the stream ended');
       } catch (err) {
         if (closed) return;
-        error = err instanceof HubError ? err : new HubError(0, abort.signal.aborted ? 'no data from the hub for too long' : 'cannot reach the hub');
+        error =
+          err instanceof HubError
+            ? err
+            : new HubError(
+                0,
+                abort.signal.aborted ? 'no data from the hub for too long' : 'cannot reach the hub',
+              );
       }
       if (closed) return;
       attempt += 1;

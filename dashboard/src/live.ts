@@ -1,6 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { subscribe, type HubError, type HubStatus, type HubUpdate } from './hub.ts';
-import { STATS_EVENT, STATS_TOPIC, appendSample, emptySeries, parseStats, type RateSeries, type Stats } from './stats.ts';
+import {
+  STATS_EVENT,
+  STATS_TOPIC,
+  appendSample,
+  emptySeries,
+  parseStats,
+  type RateSeries,
+  type Stats,
+} from './stats.ts';
 
 /** One update in the live tail. `seq` is a local counter, stable as a React key. */
 export interface TailItem {
@@ -53,8 +61,15 @@ export function useTail(): Tail {
   const push = useCallback(
     (update: HubUpdate) => {
       seq.current += 1;
-      const data = update.data.length > TAIL_DATA_CHARS ? `${update.data.slice(0, TAIL_DATA_CHARS)}…` : update.data;
-      buffer.current.push({ seq: seq.current, id: update.id, type: update.type, data, receivedAt: Date.now() });
+      const data =
+        update.data.length > TAIL_DATA_CHARS ? `${update.data.slice(0, TAIL_DATA_CHARS)}…` : update.data;
+      buffer.current.push({
+        seq: seq.current,
+        id: update.id,
+        type: update.type,
+        data,
+        receivedAt: Date.now(),
+      });
       if (buffer.current.length > TAIL_LIMIT) buffer.current.splice(0, buffer.current.length - TAIL_LIMIT);
       if (pausedRef.current) waitingRef.current += 1;
       timer.current ??= setTimeout(flush, TAIL_FLUSH_MS);

@@ -4,7 +4,9 @@ import { formatCount, formatRate } from './format.ts';
 import { WINDOW_SECONDS, appendSample, emptySeries, parseStats, sortedCounts, type Stats } from './stats.ts';
 
 const sample = (time: number, published = 1, delivered = 2): Stats => {
-  const stats = parseStats(JSON.stringify({ time, rates: { publishedPerSec: published, deliveredPerSec: delivered } }));
+  const stats = parseStats(
+    JSON.stringify({ time, rates: { publishedPerSec: published, deliveredPerSec: delivered } }),
+  );
   assert.ok(stats);
   return stats;
 };
@@ -17,7 +19,10 @@ test('a full stats payload parses field by field', () => {
       connections: { total: 3, byTransport: { sse: 2, ws: 1 }, bySubject: { alice: 2, '(anonymous)': 1 } },
       totals: { published: 10, delivered: 30 },
       rates: { publishedPerSec: 1.5, deliveredPerSec: 4.5 },
-      topics: [{ topic: '/a', subscribers: 2, retained: { n: 1 } }, { topic: '/b', subscribers: 1, retained: null }],
+      topics: [
+        { topic: '/a', subscribers: 2, retained: { n: 1 } },
+        { topic: '/b', subscribers: 1, retained: null },
+      ],
       refusals: { HERALD_ERR_UNAUTHORIZED: 4 },
     }),
   );
@@ -28,7 +33,9 @@ test('a full stats payload parses field by field', () => {
 });
 
 test('a partial or odd payload degrades to zeros instead of throwing', () => {
-  const stats = parseStats('{"connections":{"total":"many"},"topics":[{"subscribers":1},null],"refusals":[1]}');
+  const stats = parseStats(
+    '{"connections":{"total":"many"},"topics":[{"subscribers":1},null],"refusals":[1]}',
+  );
   assert.equal(stats?.connections.total, 0);
   assert.deepEqual(stats?.topics, []);
   assert.deepEqual(stats?.refusals, {});
@@ -53,7 +60,11 @@ test('a silence of more than a few seconds leaves a gap, and replayed samples ar
 });
 
 test('counts sort by size, then by name, so ties do not shuffle', () => {
-  assert.deepEqual(sortedCounts({ b: 1, a: 1, c: 5 }), [['c', 5], ['a', 1], ['b', 1]]);
+  assert.deepEqual(sortedCounts({ b: 1, a: 1, c: 5 }), [
+    ['c', 5],
+    ['a', 1],
+    ['b', 1],
+  ]);
 });
 
 test('big numbers turn compact so they keep their box', () => {

@@ -67,7 +67,11 @@ export function parseStats(data: string): Stats | null {
     topics: topics
       .map(obj)
       .filter((t) => typeof t.topic === 'string')
-      .map((t) => ({ topic: t.topic as string, subscribers: num(t.subscribers), retained: t.retained ?? null })),
+      .map((t) => ({
+        topic: t.topic as string,
+        subscribers: num(t.subscribers),
+        retained: t.retained ?? null,
+      })),
     refusals: counts(root.refusals),
   };
 }

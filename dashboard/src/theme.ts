@@ -58,7 +58,10 @@ export function useTheme(): { choice: ThemeChoice; theme: Theme; cycle: () => vo
 }
 
 /** Canvas colours for the chart, which cannot read CSS variables by itself. */
-export const CHART_COLORS: Record<Theme, { axis: string; grid: string; published: string; publishedFill: string; delivered: string }> = {
+export const CHART_COLORS: Record<
+  Theme,
+  { axis: string; grid: string; published: string; publishedFill: string; delivered: string }
+> = {
   light: {
     axis: '#5b6472',
     grid: 'rgba(15, 23, 42, 0.08)',
