@@ -9,8 +9,9 @@ export function formatCount(n: number): string {
   return Math.abs(n) < 10_000_000 ? integer.format(n) : compact.format(n);
 }
 
+/** One decimal while it matters (`2.5/s`), whole numbers above a hundred (`1,150/s`). */
 export function formatRate(n: number): string {
-  return Math.abs(n) < 100_000 ? oneDecimal.format(n) : compact.format(n);
+  return Math.abs(n) < 100 ? oneDecimal.format(n) : formatCount(Math.round(n));
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');

@@ -71,4 +71,5 @@ test('big numbers turn compact so they keep their box', () => {
   assert.equal(formatCount(9_999_999), '9,999,999');
   assert.equal(formatCount(12_345_678), '12.3M');
   assert.equal(formatRate(2), '2.0');
+  assert.equal(formatRate(1150.4), '1,150');
 });
