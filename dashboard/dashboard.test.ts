@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { mintToken } from '../src/auth/mint.ts';
-import { startHerald } from '../src/start.ts';
+import { launchChromium } from '../test/support/browser.ts';
+import { TEST_KEY, startTestHub } from '../test/support/hub-fixture.ts';
 import { ensureDashboardBuilt } from './build.ts';
 import { startFakeHub } from './dev-fake-hub.ts';
 
@@ -20,7 +21,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../test-output/dashboard/', import.meta.url));
 const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
 const HUB_PATH = '/.well-known/mercure';
-const SECRET = 'dashboard-test-secret-0123456789abcdef';
+const SECRET = TEST_KEY;
 /** `DASHBOARD_HUB=fake` runs the same scenarios against dev-fake-hub.ts. */
 const FAKE = process.env.DASHBOARD_HUB === 'fake';
 
@@ -30,36 +31,10 @@ interface RunningHub {
   close(): Promise<void>;
 }
 
-/** The real hub, in process, serving the built dashboard. */
-async function startHub(dev: boolean): Promise<RunningHub> {
-  if (FAKE) return startFakeHub({ dev, demo: false });
-  const running = await startHerald({
-    port: 0,
-    host: '127.0.0.1',
-    jwtKey: SECRET,
-    dev,
-    logLevel: 'silent',
-    dashboardDir: DIST,
-  });
-  const adminToken = await mintToken({
-    secret: SECRET,
-    publish: ['*'],
-    subscribe: ['*'],
-    subject: 'dashboard-test',
-    admin: true,
-  });
-  return { url: running.url, adminToken, close: () => running.close() };
-}
-
-/** Starts the real hub again on the port of one that was stopped. */
-async function restartHub(port: number): Promise<RunningHub> {
-  const running = await startHerald({
-    port,
-    host: '127.0.0.1',
-    jwtKey: SECRET,
-    logLevel: 'silent',
-    dashboardDir: DIST,
-  });
+/** The real hub, in process, serving the built dashboard; `port` restarts one on a known port. */
+async function startHub(dev: boolean, port = 0): Promise<RunningHub> {
+  if (FAKE) return startFakeHub({ dev, demo: false, port });
+  const running = await startTestHub({ dev, port, dashboardDir: DIST });
   const adminToken = await mintToken({
     secret: SECRET,
     publish: ['*'],
@@ -126,19 +101,7 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     mkdirSync(SHOTS, { recursive: true });
     await ensureDashboardBuilt();
     hub = await startHub(false);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -355,7 +318,7 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
         .getByTestId('status')
         .filter({ hasText: /Reconnecting|Connecting/ })
         .waitFor({ timeout: 10_000 });
-      second = await restartHub(port);
+      second = await startHub(false, port);
       await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
       const id = await publish(second, '/books/after-restart', '"back"');
       await page.getByTestId('tail-list').locator(`[title="${id}"]`).waitFor({ timeout: 10_000 });
