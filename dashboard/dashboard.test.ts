@@ -282,8 +282,6 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     try {
       await signIn(page, hub, hub.adminToken);
       await waitLive(page);
-      await publish(hub, '/books/4', '{"phone":true}');
-      await page.waitForTimeout(1500);
       const toggle = page.getByRole('button', { name: /^Theme:/ });
       await toggle.click();
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
@@ -296,6 +294,10 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
         'dark',
         'the theme choice survives a reload',
       );
+      for (let i = 0; i < 3; i += 1) {
+        await publish(hub, '/books/4', JSON.stringify({ phone: true, i }), 'book.updated');
+        await page.waitForTimeout(1000);
+      }
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px`);
       await page.screenshot({ path: `${SHOTS}dashboard-phone-dark.png`, fullPage: true });

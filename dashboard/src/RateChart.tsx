@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatClock, formatCount, formatRate } from './format.ts';
+import { formatClock, formatTick } from './format.ts';
 import { WINDOW_SECONDS, type RateSeries } from './stats.ts';
 import { CHART_COLORS, type Theme } from './theme.ts';
 
@@ -56,8 +56,7 @@ export function RateChart({ series, theme }: { series: RateSeries; theme: Theme 
           {
             ...axis,
             size: 64,
-            values: (_self, ticks) =>
-              ticks.map((v) => (Number.isInteger(v) ? formatCount(v) : formatRate(v))),
+            values: (_self, ticks) => ticks.map(formatTick),
           },
         ],
         series: [

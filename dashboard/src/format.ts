@@ -14,6 +14,13 @@ export function formatRate(n: number): string {
   return Math.abs(n) < 100 ? oneDecimal.format(n) : formatCount(Math.round(n));
 }
 
+const tick = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
+/** Axis labels: as many decimals as the tick step needs (0.25, 2.5, 1,000). */
+export function formatTick(n: number): string {
+  return Math.abs(n) < 10_000_000 ? tick.format(n) : compact.format(n);
+}
+
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 /** `HH:MM:SS.mmm` in local time. */
