@@ -114,6 +114,7 @@ export async function startHerald(
     broker,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
+    ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
     observer: combineObservers(metrics.observer, extraObserver),
   });
   metrics.attach(hub);

@@ -7,6 +7,7 @@ import { compileSelector, selectorMatches, type Selector } from '../protocol/sel
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
 import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../protocol/validate.ts';
 import type { HubObserver } from './observer.ts';
+import { subscriptionEvents } from './presence.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 import type { HubCounters, HubStatsSnapshot } from './stats.ts';
 import { Subscription } from './subscription.ts';
@@ -24,6 +25,11 @@ export interface HubOptions {
   statsIntervalMs?: number;
   fieldLimits?: FieldLimits;
   observer?: HubObserver;
+  /**
+   * Hub path; when set, the start and end of every subscription is published as a private
+   * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
+   */
+  subscriptionEventsPath?: string;
 }
 
 export interface SubscribeRequest {
@@ -50,6 +56,9 @@ export class Hub {
   readonly #statsIntervalMs: number;
   readonly #limits: FieldLimits;
   readonly #observer: HubObserver;
+  readonly #eventsPath: string | undefined;
+  /** Id of the last update dispatched on this node (the subscriptions API cursor). */
+  lastEventId = 'earliest';
   #timers: ReturnType<typeof setInterval>[] = [];
   #closing = false;
 
@@ -68,6 +77,7 @@ export class Hub {
     this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#limits = options.fieldLimits ?? defaultFieldLimits;
     this.#observer = options.observer ?? {};
+    this.#eventsPath = options.subscriptionEventsPath;
   }
 
   async start(): Promise<void> {
@@ -225,6 +235,16 @@ export class Hub {
       sub.expiryTimer.unref();
     }
     this.#observer.onSubscribe?.(sub);
+    this.#announce(sub, true);
+  }
+
+  #announce(sub: Subscription, active: boolean): void {
+    if (this.#eventsPath === undefined || sub.selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
+      return;
+    // Presence is best effort: a broker hiccup must not fail the subscription itself.
+    this.broker
+      .publish(subscriptionEvents(this.#eventsPath, sub, active))
+      .catch(() => this.recordRefusal('presence-event-lost'));
   }
 
   #unregister(sub: Subscription): void {
@@ -232,6 +252,7 @@ export class Hub {
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.#index.remove(sub, sel);
     if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
+    this.#announce(sub, false);
   }
 
   #visible(sub: Subscription, update: Update): boolean {
@@ -248,6 +269,7 @@ export class Hub {
   // Arrow properties: created once per hub, passed to the broker and the index without
   // allocating per update or per subscriber.
   #dispatch = (update: Update): void => {
+    this.lastEventId = update.id;
     this.#current = new EncodedUpdate(update);
     this.#stamp++;
     this.#currentDeliveries = 0;
