@@ -174,3 +174,16 @@ describe('Hub', () => {
     await hub.close();
   });
 });
+
+test('a non-admin asking for the stats topic is refused with 403', async () => {
+  const hub = await makeHub();
+  await assert.rejects(
+    hub.subscribe({
+      selectors: ['/.well-known/herald/stats'],
+      principal: reader(['*']),
+      sink: new RecordingSink(),
+    }),
+    (e: unknown) =>
+      (e as { status?: number }).status === 403 && /needs an admin token/.test((e as Error).message),
+  );
+});

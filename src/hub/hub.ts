@@ -146,6 +146,7 @@ export class Hub {
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const selectors = this.compileSelectors(request.selectors);
+    assertMayWatchStats(request.principal, request.selectors);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
     const resuming = request.lastEventId !== undefined;
     if (resuming) sub.pending = [];
@@ -173,6 +174,7 @@ export class Hub {
     const have = new Set(sub.selectors.map((s) => s.source));
     const fresh = [...new Set(sources)].filter((s) => !have.has(s));
     const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
+    assertMayWatchStats(sub.principal, sources);
     if (have.size + compiled.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
@@ -435,6 +437,15 @@ export class Hub {
 function matchesAny(selectors: readonly Selector[], topics: readonly string[]): boolean {
   for (const sel of selectors) for (const t of topics) if (selectorMatches(sel, t)) return true;
   return false;
+}
+
+/** Hub statistics are for admins: anyone else asking is told so at once (403), not left waiting. */
+function assertMayWatchStats(principal: Principal, sources: readonly string[]): void {
+  if (!principal.admin && sources.includes(STATS_TOPIC))
+    throw new HeraldError(
+      ErrorCode.forbiddenTopic,
+      `${STATS_TOPIC} needs an admin token (claim herald.admin)`,
+    );
 }
 
 function expire(hub: Hub, sub: Subscription): void {
