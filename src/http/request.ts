@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 
 /** Where a token came from; cookie-borne tokens need a CSRF check on unsafe methods. */
@@ -79,4 +80,21 @@ export function decodeUtf8(body: Buffer): string {
 
 export function clientIp(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * The request id: the caller's `X-Request-Id` when it is a plain token (so a proxy's id
+ * carries through to our logs), otherwise a fresh UUID. Never echoes control characters.
+ */
+export function requestIdFrom(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The id set on the response by the router (it is also sent back as `X-Request-Id`). */
+export function requestIdOf(res: ServerResponse): string | undefined {
+  const id = res.getHeader('x-request-id');
+  return typeof id === 'string' ? id : undefined;
 }
