@@ -22,7 +22,10 @@ export interface HubProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Starts `herald serve --port 0 --host 127.0.0.1 ...args` and waits until it listens. */
+/**
+ * Starts `herald serve --port 0 --host 127.0.0.1 ...args` and waits until it listens (it learns
+ * the URL from the `listening` log line, so the log level must be info or lower).
+ */
 export async function startHubProcess(args: string[], timeoutMs = 15_000): Promise<HubProcess> {
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +60,13 @@ export async function startHubProcess(args: string[], timeoutMs = 15_000): Promi
       reject(new Error(`hub exited (${code}) before listening: ${err}${out}`));
     });
   });
-  const url = await listening;
+  let url: string;
+  try {
+    url = await listening;
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   return {
     url,
     port: Number(new URL(url).port),
