@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from '../hub/subscription.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
-import { clientIp, extractToken, requestIdOf } from './request.ts';
+import { assertFormEncodedUtf8, clientIp, extractToken, requestIdOf } from './request.ts';
 import { SseSink } from '../transport/sse.ts';
 
 /** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
@@ -29,6 +29,8 @@ export async function handleSubscribe(
   res: ServerResponse,
   url: URL,
 ): Promise<void> {
+  const rawUrl = req.url ?? '';
+  if (rawUrl.includes('?')) assertFormEncodedUtf8(rawUrl.slice(rawUrl.indexOf('?') + 1), 'query string');
   const { token } = extractToken(req, url, ctx.options.cookieName);
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
   const selectors = requestedSelectors(url);

@@ -5,7 +5,12 @@ import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
 import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
-import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../protocol/validate.ts';
+import {
+  defaultFieldLimits,
+  validateLastEventId,
+  validatePublishInput,
+  type FieldLimits,
+} from '../protocol/validate.ts';
 import type { HubObserver } from './observer.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 import {
@@ -169,6 +174,7 @@ export class Hub {
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const selectors = this.compileSelectors(request.selectors);
+    if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
     if (request.client) sub.client = request.client;
     const resuming = request.lastEventId !== undefined;
