@@ -100,7 +100,7 @@ describe('publish rate limiter', () => {
   });
 
   test('Retry-After says how long until enough tokens are back', () => {
-    let now = 0;
+    const now = 0;
     const r = new PublishRateLimiter({ ratePerSecond: 1, burst: 5, now: () => now });
     r.take('p', 5);
     assert.equal(refusedWith(() => r.take('p', 5), /rate/).retryAfter, 5);
