@@ -137,6 +137,7 @@ export async function startHerald(
       maxPerSelector: config.maxSubscribersPerSelector,
     },
     publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
+    ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
     observer: combineObservers(metrics.observer, connectionLogObserver(logger), extraObserver),
   });
   metrics.attach(hub);

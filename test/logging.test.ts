@@ -20,7 +20,18 @@ interface LogLine {
 }
 
 test('logs are JSON with request ids, one line per connection open/close and per refusal, and never a token', async () => {
-  const hub = await startHubProcess(['--jwt-key', KEY, '--log-level', 'trace', '--heartbeat', '0']);
+  const hub = await startHubProcess([
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--jwt-key',
+    KEY,
+    '--log-level',
+    'trace',
+    '--heartbeat',
+    '0',
+  ]);
   try {
     const sub = await mintToken({ secret: KEY, subscribe: ['*'], subject: 'reader' });
     const pub = await mintToken({ secret: KEY, publish: ['*'], subject: 'writer' });
@@ -74,7 +85,7 @@ test('logs are JSON with request ids, one line per connection open/close and per
     hub.child.kill('SIGTERM');
     assert.equal(await hub.exited, 0);
 
-    const output = hub.stdout() + hub.stderr();
+    const output = hub.logs.join('\n') + hub.stderr;
     for (const s of secrets) {
       assert.equal(output.includes(s), false, 'a token or the key appears in the logs');
       // Not even the signature part on its own.
@@ -83,7 +94,7 @@ test('logs are JSON with request ids, one line per connection open/close and per
     }
     assert.doesNotMatch(output, /authorization=ey/i);
 
-    const lines = hub.lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
+    const lines = hub.logs.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
     const opens = lines.filter((l) => l.event === 'connection.open');
     const closes = lines.filter((l) => l.event === 'connection.close');
     assert.equal(opens.length, 3);
@@ -110,14 +121,24 @@ test('logs are JSON with request ids, one line per connection open/close and per
 });
 
 test('--log-level is validated and honoured', async () => {
-  const quiet = await startHubProcess(['--log-level', 'info', '--anonymous', '--heartbeat', '0']);
+  const quiet = await startHubProcess([
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'info',
+    '--anonymous',
+    '--heartbeat',
+    '0',
+  ]);
   try {
     const c = new SseClient(`${quiet.url}${PATH}?topic=a`);
     await c.opened;
     c.close();
     quiet.child.kill('SIGTERM');
     await quiet.exited;
-    const levels = quiet.lines.filter(Boolean).map((l) => (JSON.parse(l) as LogLine).level);
+    const levels = quiet.logs.filter(Boolean).map((l) => (JSON.parse(l) as LogLine).level);
     assert.ok(
       levels.every((l) => l >= 30),
       'nothing below info',
@@ -126,7 +147,7 @@ test('--log-level is validated and honoured', async () => {
     quiet.kill();
   }
   await assert.rejects(
-    startHubProcess(['--log-level', 'loud']),
+    startHubProcess(['--port', '0', '--host', '127.0.0.1', '--log-level', 'loud']),
     /not one of fatal, error, warn, info, debug, trace, silent/,
   );
 });

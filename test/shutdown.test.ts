@@ -23,6 +23,10 @@ describe('graceful stop of `herald serve`', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal}: subscribers get herald.shutdown with retry:, streams end, the process exits 0 and stops accepting`, async () => {
       const hub = await startHubProcess([
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
         '--jwt-key',
         KEY,
         '--anonymous',
@@ -59,7 +63,7 @@ describe('graceful stop of `herald serve`', () => {
         assert.equal(await hub.exited, 0);
         assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
         assert.ok(await refused(hub.port), 'no longer accepting connections');
-        const log = hub.lines.map(
+        const log = hub.logs.map(
           (l) => JSON.parse(l) as { event?: string; signal?: string; reason?: string },
         );
         assert.ok(log.some((l) => l.event === 'shutdown' && l.signal === signal));
@@ -72,6 +76,10 @@ describe('graceful stop of `herald serve`', () => {
 
   test('a client that does not read does not hold the stop beyond the grace period', async () => {
     const hub = await startHubProcess([
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
       '--jwt-key',
       KEY,
       '--anonymous',

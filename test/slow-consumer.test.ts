@@ -112,6 +112,10 @@ async function pingLatency(hub: HubProcess, token: string, fast: SseClient, n: n
 
 async function startHub(policy: string): Promise<HubProcess> {
   return startHubProcess([
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
     '--jwt-key',
     KEY,
     '--anonymous',

@@ -41,6 +41,7 @@ export interface HeraldConfig {
   /** Token-bucket size; 0 = same as publishRate. */
   publishBurst: number;
   slowConsumer: 'disconnect' | 'drop';
+  subscriptions: boolean;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -73,6 +74,7 @@ export const defaults: HeraldConfig = {
   publishRate: 0,
   publishBurst: 0,
   slowConsumer: 'disconnect',
+  subscriptions: false,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -200,6 +202,12 @@ export const optionDefs: OptionDef[] = [
     type: 'string',
     choices: ['disconnect', 'drop'],
     help: 'subscriber over --max-buffered: disconnect (it resumes) or drop updates and mark the gap',
+  },
+  {
+    key: 'subscriptions',
+    flag: 'subscriptions',
+    type: 'boolean',
+    help: 'publish subscription events (presence) as private updates',
   },
   { key: 'dev', flag: 'dev', type: 'boolean', help: 'dev mode: open dashboard, dev key, binds 127.0.0.1' },
   { key: 'demo', flag: 'demo', type: 'boolean', help: 'run a built-in demo publisher' },

@@ -12,6 +12,7 @@ import {
   type FieldLimits,
 } from '../protocol/validate.ts';
 import type { HubObserver } from './observer.ts';
+import { subscriptionEvents } from './presence.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 import {
   ConnectionAdmission,
@@ -40,6 +41,11 @@ export interface HubOptions {
   /** Publish rate per publisher (off by default). */
   publishRate?: PublishRateOptions;
   observer?: HubObserver;
+  /**
+   * Hub path; when set, the start and end of every subscription is published as a private
+   * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
+   */
+  subscriptionEventsPath?: string;
 }
 
 export interface SubscribeRequest {
@@ -77,6 +83,9 @@ export class Hub {
   readonly #observer: HubObserver;
   readonly #admission: ConnectionAdmission;
   readonly #publishRate: PublishRateLimiter;
+  readonly #eventsPath: string | undefined;
+  /** Id of the last update dispatched on this node (the subscriptions API cursor). */
+  lastEventId = 'earliest';
   #timers: ReturnType<typeof setInterval>[] = [];
   #closing = false;
 
@@ -97,6 +106,7 @@ export class Hub {
     this.#observer = options.observer ?? {};
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
+    this.#eventsPath = options.subscriptionEventsPath;
   }
 
   async start(): Promise<void> {
@@ -290,6 +300,16 @@ export class Hub {
       sub.expiryTimer.unref();
     }
     this.#observer.onSubscribe?.(sub);
+    this.#announce(sub, true);
+  }
+
+  #announce(sub: Subscription, active: boolean): void {
+    if (this.#eventsPath === undefined || sub.selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
+      return;
+    // Presence is best effort: a broker hiccup must not fail the subscription itself.
+    this.broker
+      .publish(subscriptionEvents(this.#eventsPath, sub, active))
+      .catch(() => this.recordRefusal('presence-event-lost'));
   }
 
   #unregister(sub: Subscription): void {
@@ -299,6 +319,7 @@ export class Hub {
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.#index.remove(sub, sel);
     if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
+    this.#announce(sub, false);
   }
 
   #visible(sub: Subscription, update: Update): boolean {
@@ -315,6 +336,7 @@ export class Hub {
   // Arrow properties: created once per hub, passed to the broker and the index without
   // allocating per update or per subscriber.
   #dispatch = (update: Update): void => {
+    this.lastEventId = update.id;
     this.#current = new EncodedUpdate(update);
     this.#stamp++;
     this.#currentDeliveries = 0;

@@ -1,87 +1,132 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'herald.js');
+const BIN = new URL('../../bin/herald.js', import.meta.url).pathname;
 
-/** A `herald serve` child process: its URL, its stdout log lines, its memory and its exit. */
 export interface HubProcess {
+  child: ChildProcess;
   url: string;
   port: number;
-  child: ChildProcess;
-  /** Every stdout line so far (pino JSON). */
-  lines: string[];
-  /** Raw stdout and stderr text so far. */
-  stdout(): string;
-  stderr(): string;
+  /** Every stdout line (JSON logs) seen so far. */
+  logs: string[];
+  stderr: string;
+  /** SIGTERM (to the whole process group) and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves once stderr contains the text. */
+  waitForStderr(text: string | RegExp): Promise<void>;
+  /** Resolves with the exit code (null when killed by a signal) once the process ended. */
+  exited: Promise<number | null>;
   /** Resident set size of the hub process in bytes (Linux /proc). */
   rss(): number;
-  /** Resolves with the exit code (or signal name) once the process ended. */
-  exited: Promise<number | string>;
-  kill(signal?: NodeJS.Signals): void;
+  /** Last-resort cleanup: SIGKILL if still running. */
+  kill(): void;
 }
 
 /**
- * Starts `herald serve --port 0 --host 127.0.0.1 ...args` and waits until it listens (it learns
- * the URL from the `listening` log line, so the log level must be info or lower).
+ * Starts `herald serve ...args` as a child process (the way users run it) and resolves once
+ * its "listening" log line gives the URL. Pass `--port 0` to get a free port.
  */
-export async function startHubProcess(args: string[], timeoutMs = 15_000): Promise<HubProcess> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
+export async function startHubProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  command = [process.execPath, BIN],
+): Promise<HubProcess> {
+  const child = spawn(command[0]!, [...command.slice(1), 'serve', ...args], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+    // Own process group, so stop() reaches the hub even behind a wrapper such as npx.
+    detached: true,
   });
-  let out = '';
-  let err = '';
-  const lines: string[] = [];
-  let partial = '';
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  const listening = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start: ${err}${out}`)), timeoutMs);
-    child.stdout!.setEncoding('utf8');
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => (err += d));
-    child.stdout!.on('data', (d: string) => {
-      out += d;
-      const parts = (partial + d).split('\n');
-      partial = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        if (line.includes('"listening"')) {
+  const logs: string[] = [];
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start in 20 s; stderr: ${stderr}`)), 20_000);
+    lines.on('line', (line) => {
+      logs.push(line);
+      try {
+        const j = JSON.parse(line) as { event?: string; url?: string };
+        if (j.event === 'listening' && j.url) {
           clearTimeout(timer);
-          resolve((JSON.parse(line) as { url: string }).url);
+          resolve(j.url);
         }
+      } catch {
+        /* not a log line */
       }
     });
-    void exited.then((code) => {
+    child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`hub exited (${code}) before listening: ${err}${out}`));
+      reject(new Error(`hub exited with ${code} before listening; stderr: ${stderr}`));
     });
   });
-  let url: string;
-  try {
-    url = await listening;
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
-  }
-  return {
-    url,
-    port: Number(new URL(url).port),
+  const port = Number(new URL(url).port);
+  const proc: HubProcess = {
     child,
-    lines,
-    stdout: () => out,
-    stderr: () => err,
+    url: url.replace('localhost', '127.0.0.1'),
+    port,
+    logs,
+    get stderr() {
+      return stderr;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        child.kill(signal);
+      }
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+    exited,
     rss() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const m = /VmRSS:\s+(\d+) kB/.exec(status);
       return m ? Number(m[1]) * 1024 : NaN;
     },
-    exited,
-    kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    waitForStderr(text: string | RegExp) {
+      const has = () => (typeof text === 'string' ? stderr.includes(text) : text.test(stderr));
+      if (has()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`stderr never showed ${String(text)}: ${stderr}`)),
+          10_000,
+        );
+        const onData = () => {
+          if (has()) {
+            clearTimeout(timer);
+            child.stderr!.off('data', onData);
+            resolve();
+          }
+        };
+        child.stderr!.on('data', onData);
+      });
     },
   };
+  return proc;
+}
+
+/** Runs a herald CLI command to completion. */
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
 }
