@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
+import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { httpRequest, publishForm, SseClient } from './support/raw-http.ts';
 
@@ -283,3 +284,27 @@ async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((r) => setImmediate(r));
   }
 }
+
+describe('limit settings', () => {
+  test('are read from flags and HERALD_* variables, and malformed values stop the start', () => {
+    const { config } = loadConfig(
+      ['--max-connections', '10', '--publish-rate', '50', '--slow-consumer', 'drop'],
+      { HERALD_MAX_CONNECTIONS_PER_IP: '5', HERALD_MAX_CONNECTIONS: '99', HERALD_PUBLISH_BURST: '7' },
+    );
+    assert.equal(config.maxConnections, 10, 'a flag wins over the environment');
+    assert.equal(config.maxConnectionsPerIp, 5);
+    assert.equal(config.publishRate, 50);
+    assert.equal(config.publishBurst, 7);
+    assert.equal(config.slowConsumer, 'drop');
+    assert.equal(loadConfig([], {}).config.slowConsumer, 'disconnect');
+    assert.throws(
+      () => loadConfig(['--slow-consumer', 'later'], {}),
+      /"later" is not one of disconnect, drop/,
+    );
+    assert.throws(() => loadConfig(['--publish-rate', '-1'], {}), ConfigError);
+    assert.throws(
+      () => loadConfig([], { HERALD_MAX_CONNECTIONS_PER_SUBJECT: 'lots' }),
+      /not a non-negative integer/,
+    );
+  });
+});
