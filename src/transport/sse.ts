@@ -149,7 +149,10 @@ export class SseSink implements Sink {
     else if (reason === 'slow-consumer')
       this.notice(
         HubEvent.slowConsumer,
-        { reason: 'too far behind; reconnect and resume from your last id', lastEventId: this.#lastId ?? null },
+        {
+          reason: 'too far behind; reconnect and resume from your last id',
+          lastEventId: this.#lastId ?? null,
+        },
         this.#options.shutdownRetryMs,
       );
     this.#ended = true;
