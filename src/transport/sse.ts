@@ -47,6 +47,11 @@ export class SseSink implements Sink {
   #corked = false;
   #ended = false;
   #overflowed = false;
+  /**
+   * Never below the socket's high-water mark: past it a write has returned false, so 'drain'
+   * is sure to fire once the client catches up (the `drop` policy waits for it).
+   */
+  readonly #budget: number;
   /** `drop` policy: updates skipped in the current episode (0 = not dropping). */
   #dropped = 0;
   /** Id of the last update written, so a `herald.dropped` marker can say where to resume. */
@@ -56,6 +61,7 @@ export class SseSink implements Sink {
     this.#res = res;
     this.#socket = res.socket as Socket;
     this.#options = options;
+    this.#budget = Math.max(options.maxBufferedBytes, this.#socket.writableHighWaterMark);
     this.#chunked = res.req.httpVersion !== '1.0';
   }
 
@@ -104,7 +110,7 @@ export class SseSink implements Sink {
   }
 
   #overBudget(): boolean {
-    return this.#socket.writableLength > this.#options.maxBufferedBytes;
+    return this.#socket.writableLength > this.#budget;
   }
 
   // The socket caught up: tell the client what it missed, then resume normal writes.
@@ -181,11 +187,7 @@ export class SseSink implements Sink {
       process.nextTick(uncork, this);
     }
     socket.write(bytes);
-    if (
-      this.#options.slowConsumer !== 'drop' &&
-      socket.writableLength > this.#options.maxBufferedBytes &&
-      !this.#overflowed
-    ) {
+    if (this.#options.slowConsumer !== 'drop' && socket.writableLength > this.#budget && !this.#overflowed) {
       this.#overflowed = true;
       setImmediate(this.#options.onOverflow);
     }
