@@ -5,12 +5,24 @@ import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
 import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
-import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../protocol/validate.ts';
+import {
+  defaultFieldLimits,
+  validateLastEventId,
+  validatePublishInput,
+  type FieldLimits,
+} from '../protocol/validate.ts';
 import type { HubObserver } from './observer.ts';
 import { subscriptionEvents } from './presence.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
+import {
+  ConnectionAdmission,
+  PublishRateLimiter,
+  unlimitedConnections,
+  type ConnectionLimits,
+  type PublishRateOptions,
+} from './limits.ts';
 import type { HubCounters, HubStatsSnapshot } from './stats.ts';
-import { Subscription } from './subscription.ts';
+import { Subscription, type ClientInfo } from './subscription.ts';
 import { TopicIndex } from './topic-index.ts';
 
 export interface HubOptions {
@@ -24,6 +36,10 @@ export interface HubOptions {
   /** Interval of `herald.stats` events for admin subscribers; 0 disables them. */
   statsIntervalMs?: number;
   fieldLimits?: FieldLimits;
+  /** Connection caps (all off by default). */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** Publish rate per publisher (off by default). */
+  publishRate?: PublishRateOptions;
   observer?: HubObserver;
   /**
    * Hub path; when set, the start and end of every subscription is published as a private
@@ -38,6 +54,8 @@ export interface SubscribeRequest {
   /** Resume cursor: an update id, or `earliest`. */
   lastEventId?: string;
   sink: Sink;
+  /** Where the connection comes from: per-IP caps and logs. */
+  client?: ClientInfo;
 }
 
 /**
@@ -47,7 +65,14 @@ export interface SubscribeRequest {
  */
 export class Hub {
   readonly broker: Broker;
-  readonly counters: HubCounters = { published: 0, delivered: 0, resumes: 0, gaps: 0, refusals: {} };
+  readonly counters: HubCounters = {
+    published: 0,
+    delivered: 0,
+    resumes: 0,
+    gaps: 0,
+    refusals: {},
+    slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
+  };
   readonly #index = new TopicIndex();
   readonly #subs = new Set<Subscription>();
   readonly #heartbeatMs: number;
@@ -56,6 +81,8 @@ export class Hub {
   readonly #statsIntervalMs: number;
   readonly #limits: FieldLimits;
   readonly #observer: HubObserver;
+  readonly #admission: ConnectionAdmission;
+  readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
   /** Id of the last update dispatched on this node (the subscriptions API cursor). */
   lastEventId = 'earliest';
@@ -77,6 +104,8 @@ export class Hub {
     this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#limits = options.fieldLimits ?? defaultFieldLimits;
     this.#observer = options.observer ?? {};
+    this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
+    this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
   }
 
@@ -96,8 +125,15 @@ export class Hub {
     return this.#closing;
   }
 
-  /** Validates, authorizes and publishes; resolves with the stored updates (ids assigned). */
-  async publish(inputs: readonly PublishInput[], principal: Principal): Promise<Update[]> {
+  /**
+   * Validates, authorizes, applies the publisher's rate limit and publishes; resolves with the
+   * stored updates (ids assigned).
+   */
+  async publish(
+    inputs: readonly PublishInput[],
+    principal: Principal,
+    client: ClientInfo = {},
+  ): Promise<Update[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const valid = inputs.map((i) => validatePublishInput(i, this.#limits));
     for (const input of valid) {
@@ -111,6 +147,8 @@ export class Hub {
         );
       }
     }
+    if (this.#publishRate.enabled)
+      this.#publishRate.take(principal.subject ?? `ip:${client.ip ?? 'unknown'}`, valid.length);
     let stored: Update[];
     try {
       stored = await this.broker.publish(valid);
@@ -147,7 +185,9 @@ export class Hub {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const selectors = this.compileSelectors(request.selectors);
     assertMayWatchStats(request.principal, request.selectors);
+    if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
+    if (request.client) sub.client = request.client;
     const resuming = request.lastEventId !== undefined;
     if (resuming) sub.pending = [];
     this.#register(sub);
@@ -228,8 +268,10 @@ export class Hub {
     try {
       page = await this.broker.historyAfter(lastEventId, this.#replayLimit);
     } catch (e) {
-      if (skipFor.length === 0) this.#unregister(sub);
-      else {
+      if (skipFor.length === 0) {
+        this.#unregister(sub);
+        this.#observer.onUnsubscribe?.(sub, 'error');
+      } else {
         this.removeSelectors(
           sub,
           replayFor.map((s) => s.source),
@@ -280,6 +322,7 @@ export class Hub {
   unsubscribe(sub: Subscription, reason: CloseReason): void {
     if (sub.closed) return;
     this.#unregister(sub);
+    if (reason === 'slow-consumer') this.counters.slowConsumer.disconnect++;
     sub.sink.close(reason);
     this.#observer.onUnsubscribe?.(sub, reason);
   }
@@ -287,6 +330,22 @@ export class Hub {
   recordRefusal(reason: string): void {
     this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
     this.#observer.onRefusal?.(reason);
+  }
+
+  /**
+   * A sink dropped `count` updates because its client fell behind (the `drop` slow-consumer
+   * policy). They were counted as delivered when handed to the sink; they are taken back out.
+   */
+  recordDropped(count: number): void {
+    this.counters.slowConsumer.drop++;
+    this.counters.slowConsumer.droppedUpdates += count;
+    this.counters.delivered -= count;
+    this.#observer.onDropped?.(count);
+  }
+
+  /** Connections counted by the admission caps (equals connectionCount unless a bug leaks). */
+  get admittedCount(): number {
+    return this.#admission.total;
   }
 
   subscriptions(): IterableIterator<Subscription> {
@@ -308,6 +367,13 @@ export class Hub {
   }
 
   #register(sub: Subscription): void {
+    const ticket = {
+      ip: sub.client.ip,
+      subject: sub.principal.subject,
+      selectors: [...new Set(sub.selectors.map((s) => s.source))],
+    };
+    this.#admission.admit(ticket);
+    sub.ticket = ticket;
     this.#subs.add(sub);
     for (const sel of sub.selectors) this.#index.add(sub, sel);
     const exp = sub.principal.expiresAt;
@@ -333,6 +399,8 @@ export class Hub {
   }
 
   #unregister(sub: Subscription): void {
+    if (sub.ticket) this.#admission.release(sub.ticket);
+    sub.ticket = undefined;
     sub.closed = true;
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.#index.remove(sub, sel);

@@ -23,6 +23,7 @@ export const ErrorCode = {
   brokerUnavailable: 'HERALD_ERR_BROKER_UNAVAILABLE',
   shuttingDown: 'HERALD_ERR_SHUTTING_DOWN',
   slowConsumer: 'HERALD_ERR_SLOW_CONSUMER',
+  internal: 'HERALD_ERR_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -50,6 +51,7 @@ const statusOf: Record<ErrorCode, number> = {
   HERALD_ERR_BROKER_UNAVAILABLE: 503,
   HERALD_ERR_SHUTTING_DOWN: 503,
   HERALD_ERR_SLOW_CONSUMER: 503,
+  HERALD_ERR_INTERNAL: 500,
 };
 
 /**
