@@ -126,7 +126,7 @@ export class CpuMeter {
     this.#c0 = this.#sum();
   }
   /** Percent of one core used since start. */
-  stop(): number {
+  read(): number {
     const dt = (performance.now() - this.#t0) / 1000;
     return dt > 0 ? Math.round(((this.#sum() - this.#c0) / dt) * 1000) / 10 : 0;
   }
@@ -154,7 +154,7 @@ export class MachineCpuMeter {
   start(): void {
     this.#t0 = machineTicks();
   }
-  stop(cores: number): number {
+  read(cores: number): number {
     const t = machineTicks();
     const total = t.total - this.#t0.total;
     return total > 0 ? Math.round(((t.busy - this.#t0.busy) / total) * cores * 1000) / 10 : 0;

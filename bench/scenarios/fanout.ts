@@ -25,7 +25,7 @@ export const fanout: Scenario = async (ctx) => {
       await sleep(500);
       for (const rate of level.rates) {
         const m = await measureDeliveries(sys, pool, rate, ctx.config.publishSeconds, level.subscribers, ctx.config.drainMs, () => TOPIC);
-        ctx.log(`  rate ${rate}: ${m.deliveriesPerSec}/s delivered ${(m.deliveredFraction * 100).toFixed(1)}% p99 ${m.p99} ms srv ${m.serverCpu}% gen ${m.loadgenCpuMax}% pub ${m.publisherCpu}% machine ${m.machineCpu}%`);
+        ctx.log(`  rate ${rate}: pub ${m.publishRate}/s (${m.publishFailed} failed) ${m.deliveriesPerSec}/s delivered ${(m.deliveredFraction * 100).toFixed(1)}% p99 ${m.p99} ms srv ${m.serverCpu}% gen ${m.loadgenCpuMax}% pub ${m.publisherCpu}% machine ${m.machineCpu}%`);
         const { firstError, ...metrics } = m;
         const row: Row = { scenario: 'fanout', system: ctx.systemName, run: ctx.run, params: { subscribers: level.subscribers, rate }, metrics: { ...metrics, workers: pool.size } };
         if (firstError) row.note = `publish error: ${firstError}`;

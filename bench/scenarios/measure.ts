@@ -57,14 +57,18 @@ export async function measureDeliveries(
   const windowEnd = t0 + seconds * 1000 + drainMs;
   let last = await pool.stats();
   let lastChange = performance.now();
+  // CPU figures are read at the last moment deliveries were still arriving, so idle drain time
+  // does not dilute them.
+  let cpuAtChange = { server: serverCpu.read(), machine: machine.read(cpus().length), gen: last.workerCpu };
   while (last.deliveries < expected && performance.now() < windowEnd && !(answered && performance.now() - lastChange > 1500)) {
     await sleep(200);
     const s = await pool.stats();
-    if (s.deliveries !== last.deliveries) lastChange = performance.now();
+    if (s.deliveries !== last.deliveries) {
+      lastChange = performance.now();
+      cpuAtChange = { server: serverCpu.read(), machine: machine.read(cpus().length), gen: s.workerCpu };
+    }
     last = s;
   }
-  const serverCpuPct = serverCpu.stop();
-  const machineCpu = machine.stop(cpus().length);
   publisher.close();
   const windowMs = Math.max(lastChange, t0 + pub.ms) - t0;
   const h = last.histogram;
@@ -79,10 +83,10 @@ export async function measureDeliveries(
     p50: round(h.quantile(0.5), 2),
     p99: round(h.quantile(0.99), 2),
     max: round(h.max, 2),
-    serverCpu: serverCpuPct,
-    loadgenCpuMax: Math.max(0, ...last.workerCpu),
+    serverCpu: cpuAtChange.server,
+    loadgenCpuMax: Math.max(0, ...cpuAtChange.gen),
     publisherCpu: pub.cpuPercent,
-    machineCpu,
+    machineCpu: cpuAtChange.machine,
     serverRssMB: round(sys.pids().reduce((a, p) => a + rssBytes(p), 0) / 2 ** 20, 1),
   };
   if (pub.firstError) m.firstError = pub.firstError;
