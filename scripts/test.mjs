@@ -31,4 +31,11 @@ if (only.length === 0) {
   run('npx', ['eslint', '.']);
 }
 const files = only.length ? only : ['src', 'test', 'examples'].flatMap((d) => findTests(d)).sort();
-run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files]);
+run(process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=120000',
+  ...files,
+]);

@@ -1,0 +1,35 @@
+import type { PublishInput, Update } from '../protocol/update.ts';
+
+/** Result of reading history after a given id. */
+export interface HistoryPage {
+  /** False when the id is unknown or evicted: the caller may have missed updates. */
+  found: boolean;
+  /** Updates after the id, oldest first. */
+  updates: Update[];
+}
+
+export interface BrokerHealth {
+  kind: 'memory' | 'redis';
+  ready: boolean;
+  detail?: string;
+}
+
+/**
+ * The seam between one node and the rest of the cluster. One per node, never one per
+ * connection.
+ *
+ * Contract: `publish` stores each update in history and sends it to every node (this one
+ * included) as one atomic step, and resolves only once the update is durable in the
+ * broker's terms; if it cannot store, it rejects and nothing is delivered. Every node's
+ * handler sees every update exactly once, in the hub-wide order.
+ */
+export interface Broker {
+  readonly kind: 'memory' | 'redis';
+  start(onUpdate: (update: Update) => void): Promise<void>;
+  /** Assigns ids (when absent) and positions; resolves with the stored updates, in order. */
+  publish(inputs: readonly PublishInput[]): Promise<Update[]>;
+  /** Updates after `lastEventId` (`earliest` = everything retained), up to `limit`. */
+  historyAfter(lastEventId: string, limit: number): Promise<HistoryPage>;
+  health(): BrokerHealth;
+  close(): Promise<void>;
+}

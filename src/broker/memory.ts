@@ -1,0 +1,108 @@
+import { generateId } from '../protocol/ids.ts';
+import type { PublishInput, Update } from '../protocol/update.ts';
+import type { Broker, BrokerHealth, HistoryPage } from './broker.ts';
+
+export interface MemoryBrokerOptions {
+  /** Updates kept for resume; 0 disables history. */
+  historySize: number;
+  /** Updates older than this (ms) are dropped from history; 0 = no age limit. */
+  historyTtlMs: number;
+  now?: () => number;
+}
+
+/**
+ * Single-process broker: a bounded ring of recent updates and synchronous fan-out. The
+ * reference implementation of the Broker contract.
+ */
+export class MemoryBroker implements Broker {
+  readonly kind = 'memory' as const;
+  readonly #size: number;
+  readonly #ttl: number;
+  readonly #now: () => number;
+  #ring: (Update | undefined)[];
+  #head = 0; // index of the oldest entry
+  #count = 0;
+  #seq = 0;
+  // id -> sequence of its first occurrence still retained (Mercure: reused ids resolve to the
+  // earliest occurrence).
+  readonly #byId = new Map<string, number>();
+  #onUpdate: ((u: Update) => void) | undefined;
+  #closed = false;
+
+  constructor(options: MemoryBrokerOptions) {
+    this.#size = Math.max(0, options.historySize);
+    this.#ttl = options.historyTtlMs;
+    this.#now = options.now ?? Date.now;
+    this.#ring = new Array<Update | undefined>(this.#size);
+  }
+
+  async start(onUpdate: (update: Update) => void): Promise<void> {
+    this.#onUpdate = onUpdate;
+  }
+
+  async publish(inputs: readonly PublishInput[]): Promise<Update[]> {
+    if (this.#closed) throw new Error('memory broker is closed');
+    const now = this.#now();
+    const out: Update[] = [];
+    for (const input of inputs) {
+      const seq = ++this.#seq;
+      const update: Update = {
+        ...input,
+        id: input.id ?? generateId(now),
+        position: String(seq),
+        publishedAt: now,
+      };
+      this.#append(update, seq);
+      out.push(update);
+    }
+    for (const u of out) this.#onUpdate?.(u);
+    return out;
+  }
+
+  #append(update: Update, seq: number): void {
+    if (this.#size === 0) return;
+    if (this.#count === this.#size) this.#evictOldest();
+    this.#ring[(this.#head + this.#count) % this.#size] = update;
+    this.#count++;
+    if (!this.#byId.has(update.id)) this.#byId.set(update.id, seq);
+  }
+
+  #evictOldest(): void {
+    const old = this.#ring[this.#head]!;
+    this.#ring[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#size;
+    this.#count--;
+    if (this.#byId.get(old.id) === Number(old.position)) this.#byId.delete(old.id);
+  }
+
+  #pruneByAge(): void {
+    if (this.#ttl <= 0) return;
+    const cutoff = this.#now() - this.#ttl;
+    while (this.#count > 0 && this.#ring[this.#head]!.publishedAt < cutoff) this.#evictOldest();
+  }
+
+  async historyAfter(lastEventId: string, limit: number): Promise<HistoryPage> {
+    this.#pruneByAge();
+    let after: number;
+    if (lastEventId === 'earliest') after = 0;
+    else {
+      const seq = this.#byId.get(lastEventId);
+      if (seq === undefined) return { found: false, updates: [] };
+      after = seq;
+    }
+    const updates: Update[] = [];
+    for (let i = 0; i < this.#count && updates.length < limit; i++) {
+      const u = this.#ring[(this.#head + i) % this.#size]!;
+      if (Number(u.position) > after) updates.push(u);
+    }
+    return { found: true, updates };
+  }
+
+  health(): BrokerHealth {
+    return { kind: 'memory', ready: !this.#closed };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { mintToken } from '../auth/mint.ts';
+import { signingSecret } from './key-from-env.ts';
+
+export const publishHelp = `Usage: herald publish TOPIC DATA [--type T] [--id ID] [--private] [--retry MS] [--url URL] [--token JWT]
+Publishes one update to a running hub (default http://localhost:3000, or HERALD_URL).
+Token: --token, HERALD_TOKEN, or one signed with --jwt-key / HERALD_JWT_KEY.`;
+
+/** `herald publish TOPIC DATA`: publish one update and print its id. */
+export async function publish(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      type: { type: 'string' },
+      id: { type: 'string' },
+      private: { type: 'boolean' },
+      retry: { type: 'string' },
+      url: { type: 'string' },
+      path: { type: 'string' },
+      token: { type: 'string' },
+      'jwt-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(publishHelp);
+    return;
+  }
+  const [topic, data] = positionals;
+  if (!topic || data === undefined || positionals.length > 2)
+    throw new Error(`expected TOPIC and DATA\n${publishHelp}`);
+  const base = values.url ?? process.env['HERALD_URL'] ?? 'http://localhost:3000';
+  const path = values.path ?? process.env['HERALD_PATH'] ?? '/.well-known/mercure';
+  const jwt =
+    values.token ??
+    process.env['HERALD_TOKEN'] ??
+    (await mintToken({ secret: signingSecret(values['jwt-key']), publish: ['*'], ttl: '5m' }));
+  const form = new URLSearchParams({ topic, data });
+  if (values.type) form.set('type', values.type);
+  if (values.id) form.set('id', values.id);
+  if (values.retry) form.set('retry', values.retry);
+  if (values.private) form.set('private', 'on');
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, base), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${jwt}` },
+      body: form,
+    });
+  } catch (e) {
+    throw new Error(
+      `cannot reach hub at ${base}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`,
+      { cause: e },
+    );
+  }
+  const body = (await res.text()).trim();
+  if (!res.ok) throw new Error(`hub answered ${res.status}: ${body}`);
+  console.log(body);
+}

@@ -1,0 +1,62 @@
+import { ConfigError, helpText, loadConfig } from '../config/load.ts';
+import { startHerald } from '../start.ts';
+import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
+
+/** `herald serve`: start a hub and run until SIGTERM/SIGINT. */
+export async function serve(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(helpText());
+    return;
+  }
+  const { config } = loadConfig(argv);
+  const running = await startHerald(config);
+  const { logger } = running;
+  logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
+  let stopDemo: (() => void) | undefined;
+  if (config.demo)
+    stopDemo = startDemoPublisher(running.hub, (e) => logger.warn({ err: e }, 'demo publish failed'));
+  if (config.dev) printDevBanner(running.url, config.path, running.devToken, config.demo);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'shutdown', signal }, 'shutting down');
+    stopDemo?.();
+    // Bounded: a stuck client or broker must not keep the process alive forever.
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    running.close().then(
+      () => {
+        logger.flush?.();
+        process.exit(0);
+      },
+      (e: unknown) => {
+        logger.error({ err: e }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function printDevBanner(url: string, path: string, token: string | undefined, demo: boolean): void {
+  const lines = [
+    '',
+    `  Herald is running in dev mode at ${url}`,
+    `  Dashboard:  ${url}/dashboard/`,
+    `  Subscribe:  curl -N '${url}${path}?topic=*'`,
+    demo ? `  Demo topics: ${DEMO_TOPICS.metrics} , ${DEMO_TOPICS.activity}` : '',
+    `  Dev token (publish + subscribe everything, admin):`,
+    `    ${token ?? '(none)'}`,
+    `  Publish:    curl -H "Authorization: Bearer $TOKEN" -d topic=https://example.com/hello -d data=hi ${url}${path}`,
+    '',
+  ].filter((l) => l !== '');
+  process.stderr.write(lines.join('\n') + '\n\n');
+}
+
+export { ConfigError };

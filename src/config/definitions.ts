@@ -1,0 +1,151 @@
+/** One setting: its flag, environment variable, type, default and help line. */
+export interface OptionDef {
+  key: keyof HeraldConfig;
+  flag: string;
+  type: 'string' | 'number' | 'boolean' | 'list' | 'duration';
+  help: string;
+  short?: string;
+}
+
+/** Everything `herald serve` can be told. */
+export interface HeraldConfig {
+  port: number;
+  host: string;
+  path: string;
+  jwtKey: string | undefined;
+  publisherJwtKey: string | undefined;
+  subscriberJwtKey: string | undefined;
+  jwtKeyFile: string | undefined;
+  publisherJwtKeyFile: string | undefined;
+  subscriberJwtKeyFile: string | undefined;
+  anonymous: boolean;
+  corsOrigins: string[];
+  redis: string | undefined;
+  history: number;
+  /** ms */
+  historyTtl: number;
+  /** ms */
+  heartbeat: number;
+  maxBody: number;
+  maxBuffered: number;
+  maxSelectors: number;
+  dev: boolean;
+  demo: boolean;
+  logLevel: string;
+  dashboardDir: string | undefined;
+}
+
+export const defaults: HeraldConfig = {
+  port: 3000,
+  host: '0.0.0.0',
+  path: '/.well-known/mercure',
+  jwtKey: undefined,
+  publisherJwtKey: undefined,
+  subscriberJwtKey: undefined,
+  jwtKeyFile: undefined,
+  publisherJwtKeyFile: undefined,
+  subscriberJwtKeyFile: undefined,
+  anonymous: false,
+  corsOrigins: [],
+  redis: undefined,
+  history: 1000,
+  historyTtl: 0,
+  heartbeat: 15_000,
+  maxBody: 1024 * 1024,
+  maxBuffered: 4 * 1024 * 1024,
+  maxSelectors: 100,
+  dev: false,
+  demo: false,
+  logLevel: 'info',
+  dashboardDir: undefined,
+};
+
+export const optionDefs: OptionDef[] = [
+  { key: 'port', flag: 'port', short: 'p', type: 'number', help: 'TCP port (0 = any free port)' },
+  { key: 'host', flag: 'host', type: 'string', help: 'address to bind' },
+  { key: 'path', flag: 'path', type: 'string', help: 'hub path' },
+  {
+    key: 'jwtKey',
+    flag: 'jwt-key',
+    type: 'string',
+    help: 'HS256/384/512 secret for publishers and subscribers',
+  },
+  {
+    key: 'publisherJwtKey',
+    flag: 'publisher-jwt-key',
+    type: 'string',
+    help: 'HS secret for publishers only',
+  },
+  {
+    key: 'subscriberJwtKey',
+    flag: 'subscriber-jwt-key',
+    type: 'string',
+    help: 'HS secret for subscribers only',
+  },
+  {
+    key: 'jwtKeyFile',
+    flag: 'jwt-key-file',
+    type: 'string',
+    help: 'PEM public key (RS/PS/ES/EdDSA) for both sides',
+  },
+  {
+    key: 'publisherJwtKeyFile',
+    flag: 'publisher-jwt-key-file',
+    type: 'string',
+    help: 'PEM public key for publishers',
+  },
+  {
+    key: 'subscriberJwtKeyFile',
+    flag: 'subscriber-jwt-key-file',
+    type: 'string',
+    help: 'PEM public key for subscribers',
+  },
+  {
+    key: 'anonymous',
+    flag: 'anonymous',
+    type: 'boolean',
+    help: 'let subscribers without a token receive public updates',
+  },
+  {
+    key: 'corsOrigins',
+    flag: 'cors-origins',
+    type: 'list',
+    help: 'comma-separated origins allowed from browsers',
+  },
+  { key: 'redis', flag: 'redis', type: 'string', help: 'Redis URL: use the Redis broker (several nodes)' },
+  { key: 'history', flag: 'history', type: 'number', help: 'updates kept for resume (0 = none)' },
+  {
+    key: 'historyTtl',
+    flag: 'history-ttl',
+    type: 'duration',
+    help: 'drop history older than this (e.g. 10m; 0 = never)',
+  },
+  {
+    key: 'heartbeat',
+    flag: 'heartbeat',
+    type: 'duration',
+    help: 'heartbeat comment interval (seconds, or 15s/1m)',
+  },
+  { key: 'maxBody', flag: 'max-body', type: 'number', help: 'largest publish body in bytes' },
+  {
+    key: 'maxBuffered',
+    flag: 'max-buffered',
+    type: 'number',
+    help: 'bytes queued per connection before it is cut',
+  },
+  {
+    key: 'maxSelectors',
+    flag: 'max-selectors',
+    type: 'number',
+    help: 'most topic selectors per subscription',
+  },
+  { key: 'dev', flag: 'dev', type: 'boolean', help: 'dev mode: open dashboard, dev key, binds 127.0.0.1' },
+  { key: 'demo', flag: 'demo', type: 'boolean', help: 'run a built-in demo publisher' },
+  { key: 'logLevel', flag: 'log-level', type: 'string', help: 'fatal|error|warn|info|debug|trace|silent' },
+  { key: 'dashboardDir', flag: 'dashboard-dir', type: 'string', help: 'folder of the built dashboard' },
+];
+
+/** `jwt-key` -> `HERALD_JWT_KEY` */
+export function envName(flag: string): string {
+  return `HERALD_${flag.replace(/-/g, '_').toUpperCase()}`;
+}

@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { sendError } from './respond.ts';
+
+/**
+ * CORS by explicit allow-list. A listed origin gets credentials; `*` in the list allows any
+ * origin but never with credentials; the literal `null` origin is never allowed.
+ */
+export function corsHeaders(req: IncomingMessage, allowed: readonly string[]): Record<string, string> {
+  const origin = req.headers.origin;
+  if (!origin || origin === 'null') return {};
+  if (allowed.includes(origin)) {
+    return {
+      'Access-Control-Allow-Origin': origin,
+      'Access-Control-Allow-Credentials': 'true',
+      'Access-Control-Expose-Headers':
+        'Last-Event-ID, Mercure-Last-Event-ID, Link, Retry-After, X-Herald-Error',
+      Vary: 'Origin',
+    };
+  }
+  if (allowed.includes('*')) {
+    return {
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Expose-Headers':
+        'Last-Event-ID, Mercure-Last-Event-ID, Link, Retry-After, X-Herald-Error',
+    };
+  }
+  return {};
+}
+
+export function isOriginAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
+  return origin !== undefined && origin !== 'null' && (allowed.includes(origin) || allowed.includes('*'));
+}
+
+/** Answers an OPTIONS preflight: 204 for allowed origins, 403 otherwise. */
+export function handlePreflight(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): void {
+  const headers = corsHeaders(req, allowed);
+  if (!headers['Access-Control-Allow-Origin']) {
+    sendError(
+      res,
+      new HeraldError(ErrorCode.forbiddenOrigin, `origin ${req.headers.origin ?? '(none)'} is not allowed`),
+    );
+    return;
+  }
+  res.writeHead(204, {
+    ...headers,
+    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Cache-Control',
+    'Access-Control-Max-Age': '600',
+  });
+  res.end();
+}

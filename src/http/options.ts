@@ -1,0 +1,30 @@
+/** Settings of the HTTP layer (the CLI fills them from flags, env and config file). */
+export interface HttpOptions {
+  /** Hub path, `/.well-known/mercure` by default. */
+  path: string;
+  /** Origins allowed to call the hub from a browser; `*` allows any origin without credentials. */
+  corsOrigins: string[];
+  maxBodyBytes: number;
+  /** Per-connection byte budget before the slow-consumer policy applies. */
+  maxBufferedBytes: number;
+  /** `retry:` hint (ms) sent to SSE clients when the hub shuts down. */
+  shutdownRetryMs: number;
+  cookieName: string;
+  /** Dev mode: the dashboard is open and gets a dev admin token. */
+  dev: boolean;
+  /** Folder with the built dashboard (index.html and assets). */
+  dashboardDir: string | undefined;
+  /** Admin token handed to the dashboard in dev mode only. */
+  devAdminToken?: string;
+}
+
+export const defaultHttpOptions: HttpOptions = {
+  path: '/.well-known/mercure',
+  corsOrigins: [],
+  maxBodyBytes: 1024 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  shutdownRetryMs: 2000,
+  cookieName: 'mercureAuthorization',
+  dev: false,
+  dashboardDir: undefined,
+};

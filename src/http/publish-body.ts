@@ -1,0 +1,83 @@
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import type { PublishInput } from '../protocol/update.ts';
+
+/** Most updates in one JSON batch. */
+export const MAX_BATCH = 1000;
+
+/** Parses a Mercure form-encoded publish body into one update (field checks come later). */
+export function parseFormPublish(body: string): PublishInput {
+  const form = new URLSearchParams(body);
+  const input: PublishInput = {
+    topics: form.getAll('topic'),
+    data: form.get('data') ?? '',
+    private: form.has('private'),
+  };
+  // Empty optional fields (as HTML forms send them) mean "not given".
+  const id = form.get('id');
+  if (id) input.id = id;
+  const type = form.get('type');
+  if (type) input.type = type;
+  const retry = form.get('retry');
+  if (retry) input.retry = retry as unknown as number; // validated (digits only) downstream
+  return input;
+}
+
+/** Parses the JSON extension: one update object, or an array of them (batch). */
+export function parseJsonPublish(body: string): PublishInput[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (e) {
+    throw new HeraldError(ErrorCode.badBody, `body is not valid JSON: ${(e as Error).message}`);
+  }
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length === 0) throw new HeraldError(ErrorCode.badBody, 'batch must contain at least one update');
+  if (items.length > MAX_BATCH)
+    throw new HeraldError(ErrorCode.badBody, `batch larger than ${MAX_BATCH} updates`);
+  return items.map((item, i) => jsonUpdate(item, Array.isArray(value) ? `update ${i}: ` : ''));
+}
+
+function jsonUpdate(item: unknown, where: string): PublishInput {
+  if (typeof item !== 'object' || item === null || Array.isArray(item))
+    throw new HeraldError(ErrorCode.badBody, `${where}each update must be a JSON object`);
+  const o = item as Record<string, unknown>;
+  const rawTopics = o['topics'] ?? o['topic'];
+  let topics: string[];
+  if (typeof rawTopics === 'string') topics = [rawTopics];
+  else if (Array.isArray(rawTopics) && rawTopics.every((t) => typeof t === 'string'))
+    topics = rawTopics as string[];
+  else if (rawTopics === undefined)
+    throw new HeraldError(ErrorCode.missingTopic, `${where}"topics" is required`);
+  else throw new HeraldError(ErrorCode.badTopic, `${where}"topics" must be an array of strings`);
+
+  const data = o['data'];
+  const input: PublishInput = {
+    topics,
+    // Structured data is accepted for convenience and sent as its JSON text.
+    data: data === undefined ? '' : typeof data === 'string' ? data : JSON.stringify(data),
+    private: false,
+  };
+  const priv = o['private'];
+  if (priv !== undefined) {
+    if (typeof priv !== 'boolean')
+      throw new HeraldError(ErrorCode.badBody, `${where}"private" must be a boolean`);
+    input.private = priv;
+  }
+  const id = o['id'];
+  if (id !== undefined) {
+    if (typeof id !== 'string') throw new HeraldError(ErrorCode.badId, `${where}"id" must be a string`);
+    input.id = id;
+  }
+  const type = o['type'];
+  if (type !== undefined) {
+    if (typeof type !== 'string') throw new HeraldError(ErrorCode.badType, `${where}"type" must be a string`);
+    input.type = type;
+  }
+  const retry = o['retry'];
+  if (retry !== undefined) {
+    if (typeof retry !== 'number')
+      throw new HeraldError(ErrorCode.badRetry, `${where}"retry" must be a number`);
+    input.retry = retry;
+  }
+  return input;
+}

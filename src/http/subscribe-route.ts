@@ -1,0 +1,71 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Subscription } from '../hub/subscription.ts';
+import type { HttpContext } from './context.ts';
+import { corsHeaders } from './cors.ts';
+import { extractToken } from './request.ts';
+import { SseSink } from '../transport/sse.ts';
+
+/** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
+export function requestedSelectors(url: URL): string[] {
+  return [...url.searchParams.getAll('topic'), ...url.searchParams.getAll('match')];
+}
+
+/** The resume cursor: the header wins over the query parameter, as the spec says. */
+export function requestedLastEventId(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers['last-event-id'];
+  if (typeof header === 'string' && header !== '') return header;
+  return (
+    url.searchParams.get('lastEventID') ??
+    url.searchParams.get('last_event_id') ??
+    url.searchParams.get('Last-Event-ID') ??
+    undefined
+  );
+}
+
+/** GET {hub}?topic=...: an SSE subscription. */
+export async function handleSubscribe(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const { token } = extractToken(req, url, ctx.options.cookieName);
+  const principal = await ctx.authorizer.authenticate(token, 'subscriber');
+  const selectors = requestedSelectors(url);
+  ctx.hub.compileSelectors(selectors);
+
+  const holder: { sub?: Subscription; overflowed?: boolean } = {};
+  const sink = new SseSink(res, {
+    maxBufferedBytes: ctx.options.maxBufferedBytes,
+    shutdownRetryMs: ctx.options.shutdownRetryMs,
+    headers: corsHeaders(req, ctx.options.corsOrigins),
+    onOverflow: () => {
+      if (holder.sub) ctx.hub.unsubscribe(holder.sub, 'slow-consumer');
+      else holder.overflowed = true;
+    },
+  });
+  const onGone = (): void => {
+    if (holder.sub) ctx.hub.unsubscribe(holder.sub, 'client');
+  };
+  res.on('close', onGone);
+  const lastEventId = requestedLastEventId(req, url);
+  const sub = await ctx.hub.subscribe({
+    selectors,
+    principal,
+    sink,
+    ...(lastEventId !== undefined ? { lastEventId } : {}),
+  });
+  holder.sub = sub;
+  if (res.destroyed || holder.overflowed)
+    ctx.hub.unsubscribe(sub, holder.overflowed ? 'slow-consumer' : 'client');
+  ctx.logger.info(
+    {
+      event: 'subscribe',
+      subscriber: sub.id,
+      subject: principal.subject,
+      selectors,
+      resume: lastEventId !== undefined,
+    },
+    'subscription opened',
+  );
+}

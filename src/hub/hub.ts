@@ -1,0 +1,339 @@
+import { mayPublish, mayReceivePrivate, subjectLabel, type Principal } from '../auth/principal.ts';
+import type { Broker } from '../broker/broker.ts';
+import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import { EncodedUpdate } from '../protocol/frames.ts';
+import { generateId } from '../protocol/ids.ts';
+import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
+import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../protocol/validate.ts';
+import type { HubObserver } from './observer.ts';
+import type { CloseReason, OpenInfo, Sink } from './sink.ts';
+import type { HubCounters, HubStatsSnapshot } from './stats.ts';
+import { Subscription } from './subscription.ts';
+import { TopicIndex } from './topic-index.ts';
+
+export interface HubOptions {
+  broker: Broker;
+  /** Interval of the shared heartbeat comment; 0 disables it. */
+  heartbeatMs?: number;
+  /** Most updates replayed on one resume. */
+  replayLimit?: number;
+  /** Most selectors in one subscription. */
+  maxSelectors?: number;
+  /** Interval of `herald.stats` events for admin subscribers; 0 disables them. */
+  statsIntervalMs?: number;
+  fieldLimits?: FieldLimits;
+  observer?: HubObserver;
+}
+
+export interface SubscribeRequest {
+  selectors: readonly string[];
+  principal: Principal;
+  /** Resume cursor: an update id, or `earliest`. */
+  lastEventId?: string;
+  sink: Sink;
+}
+
+/**
+ * The hub: who listens to what, fan-out of every update to the subscribers allowed to see
+ * it, and the seam between history and live updates on resume. Does no I/O of its own: the
+ * broker moves updates between nodes, sinks write bytes.
+ */
+export class Hub {
+  readonly broker: Broker;
+  readonly counters: HubCounters = { published: 0, delivered: 0, resumes: 0, gaps: 0, refusals: {} };
+  readonly #index = new TopicIndex();
+  readonly #subs = new Set<Subscription>();
+  readonly #heartbeatMs: number;
+  readonly #replayLimit: number;
+  readonly #maxSelectors: number;
+  readonly #statsIntervalMs: number;
+  readonly #limits: FieldLimits;
+  readonly #observer: HubObserver;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #closing = false;
+
+  // Per-dispatch state, so the per-subscriber visit needs no closure.
+  #stamp = 0;
+  #current: EncodedUpdate | undefined;
+  #currentDeliveries = 0;
+  #privateDecisions: Map<string, boolean> | undefined;
+  #lastRates = { time: Date.now(), published: 0, delivered: 0 };
+
+  constructor(options: HubOptions) {
+    this.broker = options.broker;
+    this.#heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.#replayLimit = options.replayLimit ?? 10_000;
+    this.#maxSelectors = options.maxSelectors ?? 100;
+    this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
+    this.#limits = options.fieldLimits ?? defaultFieldLimits;
+    this.#observer = options.observer ?? {};
+  }
+
+  async start(): Promise<void> {
+    await this.broker.start(this.#dispatch);
+    if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
+    if (this.#statsIntervalMs > 0) this.#every(this.#statsIntervalMs, () => this.#publishStats());
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Validates, authorizes and publishes; resolves with the stored updates (ids assigned). */
+  async publish(inputs: readonly PublishInput[], principal: Principal): Promise<Update[]> {
+    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    const valid = inputs.map((i) => validatePublishInput(i, this.#limits));
+    for (const input of valid) {
+      if (!mayPublish(principal, input.topics)) {
+        const denied = input.topics.find((t) => !principal.publish?.matchesTopic(t)) ?? input.topics[0];
+        throw new HeraldError(
+          ErrorCode.forbiddenTopic,
+          principal.publish
+            ? `token may not publish to topic ${JSON.stringify(denied)}`
+            : 'token has no mercure.publish claim',
+        );
+      }
+    }
+    let stored: Update[];
+    try {
+      stored = await this.broker.publish(valid);
+    } catch (e) {
+      if (isHeraldError(e)) throw e;
+      throw new HeraldError(
+        ErrorCode.brokerUnavailable,
+        `broker could not store the update: ${e instanceof Error ? e.message : String(e)}`,
+        { retryAfter: 1 },
+      );
+    }
+    this.counters.published += stored.length;
+    this.#observer.onPublish?.(stored);
+    return stored;
+  }
+
+  /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
+  compileSelectors(sources: readonly string[]): Selector[] {
+    if (sources.length === 0) throw new HeraldError(ErrorCode.missingTopic, 'missing "topic" parameter');
+    if (sources.length > this.#maxSelectors)
+      throw new HeraldError(
+        ErrorCode.tooManySelectors,
+        `at most ${this.#maxSelectors} topic selectors per subscription`,
+      );
+    return sources.map(compileSelector);
+  }
+
+  /**
+   * Registers a subscription and makes it live. With `lastEventId`, live updates are held back
+   * while history is read, then history is sent, then the held updates minus those already
+   * replayed: nothing is lost or repeated at the seam.
+   */
+  async subscribe(request: SubscribeRequest): Promise<Subscription> {
+    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    const selectors = this.compileSelectors(request.selectors);
+    const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
+    const resuming = request.lastEventId !== undefined;
+    if (resuming) sub.pending = [];
+    this.#register(sub);
+
+    if (!resuming) {
+      request.sink.open({ subscriberId: sub.id, gap: false });
+      return sub;
+    }
+    let page;
+    try {
+      page = await this.broker.historyAfter(request.lastEventId!, this.#replayLimit);
+    } catch (e) {
+      this.#unregister(sub);
+      throw new HeraldError(
+        ErrorCode.brokerUnavailable,
+        `history unavailable: ${e instanceof Error ? e.message : String(e)}`,
+        { retryAfter: 1 },
+      );
+    }
+    if (sub.closed) return sub;
+    const gap = !page.found;
+    const info: OpenInfo = {
+      subscriberId: sub.id,
+      gap,
+      resumedFrom: gap || request.lastEventId === 'earliest' ? 'earliest' : request.lastEventId!,
+    };
+    this.counters.resumes++;
+    if (gap) this.counters.gaps++;
+    this.#observer.onResume?.(sub, gap);
+    request.sink.open(info);
+    if (gap)
+      request.sink.notice(HubEvent.gap, { lastEventId: request.lastEventId, reason: 'unknown-or-expired' });
+
+    const replayed = new Set<string>();
+    for (const update of page.updates) {
+      replayed.add(update.position);
+      if (this.#visible(sub, update)) this.#deliver(sub, new EncodedUpdate(update));
+    }
+    const held = sub.pending ?? [];
+    sub.pending = undefined;
+    for (const encoded of held) {
+      if (!replayed.has(encoded.update.position) && !sub.closed) this.#deliver(sub, encoded);
+    }
+    return sub;
+  }
+
+  /** Ends a subscription (client left, token expired, shutdown...). Idempotent. */
+  unsubscribe(sub: Subscription, reason: CloseReason): void {
+    if (sub.closed) return;
+    this.#unregister(sub);
+    sub.sink.close(reason);
+    this.#observer.onUnsubscribe?.(sub, reason);
+  }
+
+  recordRefusal(reason: string): void {
+    this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
+    this.#observer.onRefusal?.(reason);
+  }
+
+  subscriptions(): IterableIterator<Subscription> {
+    return this.#subs.values();
+  }
+
+  get connectionCount(): number {
+    return this.#subs.size;
+  }
+
+  /** Stops accepting, tells every subscriber to come back later, and closes the broker. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    for (const sub of [...this.#subs]) this.unsubscribe(sub, 'shutdown');
+    await this.broker.close();
+  }
+
+  #register(sub: Subscription): void {
+    this.#subs.add(sub);
+    for (const sel of sub.selectors) this.#index.add(sub, sel);
+    const exp = sub.principal.expiresAt;
+    if (exp !== undefined) {
+      // setTimeout overflows past ~24.8 days; such tokens are re-checked when the timer fires.
+      const delay = Math.min(Math.max(0, exp - Date.now()), 2 ** 31 - 1);
+      sub.expiryTimer = setTimeout(expire, delay, this, sub);
+      sub.expiryTimer.unref();
+    }
+    this.#observer.onSubscribe?.(sub);
+  }
+
+  #unregister(sub: Subscription): void {
+    sub.closed = true;
+    this.#subs.delete(sub);
+    for (const sel of sub.selectors) this.#index.remove(sub, sel);
+    if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
+  }
+
+  #visible(sub: Subscription, update: Update): boolean {
+    if (update.private && !mayReceivePrivate(sub.principal, update.topics)) return false;
+    for (const sel of sub.selectors) for (const t of update.topics) if (selectorMatches(sel, t)) return true;
+    return false;
+  }
+
+  #deliver(sub: Subscription, encoded: EncodedUpdate): void {
+    sub.sink.send(encoded);
+    this.counters.delivered++;
+  }
+
+  // Arrow properties: created once per hub, passed to the broker and the index without
+  // allocating per update or per subscriber.
+  #dispatch = (update: Update): void => {
+    this.#current = new EncodedUpdate(update);
+    this.#stamp++;
+    this.#currentDeliveries = 0;
+    this.#privateDecisions = undefined;
+    this.#index.forEachMatch(update.topics, this.#visit);
+    this.#current = undefined;
+    this.#observer.onDispatch?.(update, this.#currentDeliveries, Date.now() - update.publishedAt);
+  };
+
+  #visit = (sub: Subscription): void => {
+    if (sub.stamp === this.#stamp) return;
+    sub.stamp = this.#stamp;
+    const encoded = this.#current!;
+    const update = encoded.update;
+    if (update.private && !this.#mayReceive(sub.principal, update)) return;
+    if (sub.pending) {
+      sub.pending.push(encoded);
+      return;
+    }
+    this.#currentDeliveries++;
+    this.#deliver(sub, encoded);
+  };
+
+  #mayReceive(principal: Principal, update: Update): boolean {
+    const claims = principal.subscribe;
+    if (!claims) return false;
+    // Subscribers with the same claims share one decision per update.
+    const cache = (this.#privateDecisions ??= new Map());
+    let ok = cache.get(claims.key);
+    if (ok === undefined) cache.set(claims.key, (ok = claims.matchesAny(update.topics)));
+    return ok;
+  }
+
+  #heartbeat(): void {
+    for (const sub of this.#subs) sub.sink.heartbeat();
+  }
+
+  /** Node-local statistics, as shown on the dashboard. */
+  statsSnapshot(retained: (topic: string) => unknown = () => null): HubStatsSnapshot {
+    const now = Date.now();
+    const byTransport: Record<string, number> = { sse: 0, ws: 0 };
+    const bySubject: Record<string, number> = {};
+    for (const sub of this.#subs) {
+      byTransport[sub.sink.transport] = (byTransport[sub.sink.transport] ?? 0) + 1;
+      const label = subjectLabel(sub.principal);
+      bySubject[label] = (bySubject[label] ?? 0) + 1;
+    }
+    const elapsed = Math.max(1, now - this.#lastRates.time) / 1000;
+    const rates = {
+      publishedPerSec: (this.counters.published - this.#lastRates.published) / elapsed,
+      deliveredPerSec: (this.counters.delivered - this.#lastRates.delivered) / elapsed,
+    };
+    this.#lastRates = { time: now, published: this.counters.published, delivered: this.counters.delivered };
+    const topics = [...this.#index.counts()]
+      .filter(([topic]) => topic !== STATS_TOPIC)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 200)
+      .map(([topic, subscribers]) => ({ topic, subscribers, retained: retained(topic) }));
+    return {
+      time: now,
+      broker: this.broker.health(),
+      connections: { total: this.#subs.size, byTransport, bySubject },
+      totals: { published: this.counters.published, delivered: this.counters.delivered },
+      rates,
+      topics,
+      refusals: { ...this.counters.refusals },
+    };
+  }
+
+  #publishStats(): void {
+    let snapshot: HubStatsSnapshot | undefined;
+    for (const sub of this.#subs) {
+      if (!sub.principal.admin || sub.pending) continue;
+      if (!sub.selectors.some((s) => s.source === STATS_TOPIC)) continue;
+      snapshot ??= this.statsSnapshot();
+      sub.sink.notice(HubEvent.stats, snapshot);
+    }
+  }
+}
+
+function expire(hub: Hub, sub: Subscription): void {
+  const exp = sub.principal.expiresAt ?? 0;
+  if (exp > Date.now()) {
+    sub.expiryTimer = setTimeout(expire, Math.min(exp - Date.now(), 2 ** 31 - 1), hub, sub);
+    sub.expiryTimer.unref();
+    return;
+  }
+  hub.unsubscribe(sub, 'token-expired');
+}

@@ -1,0 +1,81 @@
+import type { Selector } from '../protocol/selector.ts';
+import type { Subscription } from './subscription.ts';
+
+interface TemplateGroup {
+  selector: Selector & { kind: 'template' };
+  subs: Set<Subscription>;
+}
+
+/**
+ * Which subscriptions listen to what. Exact topics are a map lookup, so fan-out cost does not
+ * grow with unrelated subscribers; each distinct template is matched once per update, however
+ * many subscribers share it.
+ */
+export class TopicIndex {
+  readonly #exact = new Map<string, Set<Subscription>>();
+  readonly #templates = new Map<string, TemplateGroup>();
+  readonly #all = new Set<Subscription>();
+
+  add(sub: Subscription, selector: Selector): void {
+    if (selector.kind === 'all') {
+      this.#all.add(sub);
+      return;
+    }
+    // A template selector also matches a topic equal to its own text (Mercure 07), which the
+    // exact map covers.
+    let exact = this.#exact.get(selector.source);
+    if (!exact) this.#exact.set(selector.source, (exact = new Set()));
+    exact.add(sub);
+    if (selector.kind === 'template') {
+      let group = this.#templates.get(selector.source);
+      if (!group) this.#templates.set(selector.source, (group = { selector, subs: new Set() }));
+      group.subs.add(sub);
+    }
+  }
+
+  remove(sub: Subscription, selector: Selector): void {
+    if (selector.kind === 'all') {
+      this.#all.delete(sub);
+      return;
+    }
+    const exact = this.#exact.get(selector.source);
+    if (exact) {
+      exact.delete(sub);
+      if (exact.size === 0) this.#exact.delete(selector.source);
+    }
+    if (selector.kind === 'template') {
+      const group = this.#templates.get(selector.source);
+      if (group) {
+        group.subs.delete(sub);
+        if (group.subs.size === 0) this.#templates.delete(selector.source);
+      }
+    }
+  }
+
+  /** Calls `visit` for every subscription matching any of the topics (possibly more than once). */
+  forEachMatch(topics: readonly string[], visit: (sub: Subscription) => void): void {
+    for (const topic of topics) {
+      const exact = this.#exact.get(topic);
+      if (exact) for (const sub of exact) visit(sub);
+    }
+    for (const group of this.#templates.values()) {
+      let hit = false;
+      for (const topic of topics) {
+        if (group.selector.matcher.match(topic)) {
+          hit = true;
+          break;
+        }
+      }
+      if (hit) for (const sub of group.subs) visit(sub);
+    }
+    for (const sub of this.#all) visit(sub);
+  }
+
+  /** Number of subscriptions per selector (the dashboard's topic list). */
+  counts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [topic, subs] of this.#exact) out.set(topic, subs.size);
+    if (this.#all.size > 0) out.set('*', this.#all.size);
+    return out;
+  }
+}

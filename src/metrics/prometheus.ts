@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Hub } from '../hub/hub.ts';
+import type { HubObserver } from '../hub/observer.ts';
+
+/**
+ * Prometheus metrics over the hub's observer seam. Counters that the hub already keeps are
+ * read at scrape time, so the hot path pays nothing extra for them.
+ */
+export class PrometheusMetrics {
+  readonly registry = new Registry();
+  readonly observer: HubObserver;
+  #hub: Hub | undefined;
+
+  constructor() {
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry, prefix: 'herald_' });
+    // prom-client calls collect() with the metric as `this`; the hub is reached through this getter.
+    const hub = (): Hub | undefined => this.#hub;
+    new Gauge({
+      name: 'herald_connections_active',
+      help: 'Open subscriber connections by transport',
+      labelNames: ['transport'],
+      registers: [registry],
+      collect() {
+        const byTransport: Record<string, number> = { sse: 0, ws: 0 };
+        for (const sub of hub()?.subscriptions() ?? [])
+          byTransport[sub.sink.transport] = (byTransport[sub.sink.transport] ?? 0) + 1;
+        for (const [t, n] of Object.entries(byTransport)) this.set({ transport: t }, n);
+      },
+    });
+    new Counter({
+      name: 'herald_updates_published_total',
+      help: 'Updates accepted by this node',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.counters.published ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_deliveries_total',
+      help: 'Updates written to subscriber connections by this node',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.counters.delivered ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_resumes_total',
+      help: 'Subscriptions that resumed with a Last-Event-ID',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.counters.resumes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_resume_gaps_total',
+      help: 'Resumes whose Last-Event-ID was no longer in history',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.counters.gaps ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_refusals_total',
+      help: 'Requests refused, by reason (error code)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(hub()?.counters.refusals ?? {})) this.inc({ reason }, n);
+      },
+    });
+    new Gauge({
+      name: 'herald_broker_up',
+      help: '1 when the broker is connected and ready',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const h = hub()?.broker.health();
+        if (h) this.set({ kind: h.kind }, h.ready ? 1 : 0);
+      },
+    });
+    const disconnects = new Counter({
+      name: 'herald_disconnects_total',
+      help: 'Subscriber connections closed, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    const latency = new Histogram({
+      name: 'herald_publish_to_deliver_seconds',
+      help: 'Time from accepting an update to writing it to every matching subscriber on this node',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    this.observer = {
+      onUnsubscribe: (_sub, reason) => disconnects.inc({ reason }),
+      onDispatch: (_update, _n, ms) => latency.observe(ms / 1000),
+    };
+  }
+
+  attach(hub: Hub): void {
+    this.#hub = hub;
+  }
+
+  /** Serves GET /metrics; returns false for other paths. */
+  route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    if (url.pathname !== '/metrics' || req.method !== 'GET') return false;
+    const body = await this.registry.metrics();
+    res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' });
+    res.end(body);
+    return true;
+  };
+}

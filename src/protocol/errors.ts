@@ -1,0 +1,76 @@
+/** Stable error codes: tests and clients assert on these, never on message text. */
+export const ErrorCode = {
+  badRequest: 'HERALD_ERR_BAD_REQUEST',
+  missingTopic: 'HERALD_ERR_MISSING_TOPIC',
+  badSelector: 'HERALD_ERR_BAD_SELECTOR',
+  badTopic: 'HERALD_ERR_BAD_TOPIC',
+  badId: 'HERALD_ERR_BAD_ID',
+  badType: 'HERALD_ERR_BAD_TYPE',
+  badRetry: 'HERALD_ERR_BAD_RETRY',
+  badData: 'HERALD_ERR_BAD_DATA',
+  badBody: 'HERALD_ERR_BAD_BODY',
+  tooManySelectors: 'HERALD_ERR_TOO_MANY_SELECTORS',
+  unsupportedMediaType: 'HERALD_ERR_UNSUPPORTED_MEDIA_TYPE',
+  bodyTooLarge: 'HERALD_ERR_BODY_TOO_LARGE',
+  unauthorized: 'HERALD_ERR_UNAUTHORIZED',
+  tokenExpired: 'HERALD_ERR_TOKEN_EXPIRED',
+  forbiddenTopic: 'HERALD_ERR_FORBIDDEN_TOPIC',
+  forbiddenOrigin: 'HERALD_ERR_FORBIDDEN_ORIGIN',
+  notFound: 'HERALD_ERR_NOT_FOUND',
+  methodNotAllowed: 'HERALD_ERR_METHOD_NOT_ALLOWED',
+  tooManyConnections: 'HERALD_ERR_TOO_MANY_CONNECTIONS',
+  rateLimited: 'HERALD_ERR_RATE_LIMITED',
+  brokerUnavailable: 'HERALD_ERR_BROKER_UNAVAILABLE',
+  shuttingDown: 'HERALD_ERR_SHUTTING_DOWN',
+  slowConsumer: 'HERALD_ERR_SLOW_CONSUMER',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const statusOf: Record<ErrorCode, number> = {
+  HERALD_ERR_BAD_REQUEST: 400,
+  HERALD_ERR_MISSING_TOPIC: 400,
+  HERALD_ERR_BAD_SELECTOR: 400,
+  HERALD_ERR_BAD_TOPIC: 400,
+  HERALD_ERR_BAD_ID: 400,
+  HERALD_ERR_BAD_TYPE: 400,
+  HERALD_ERR_BAD_RETRY: 400,
+  HERALD_ERR_BAD_DATA: 400,
+  HERALD_ERR_BAD_BODY: 400,
+  HERALD_ERR_TOO_MANY_SELECTORS: 400,
+  HERALD_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  HERALD_ERR_BODY_TOO_LARGE: 413,
+  HERALD_ERR_UNAUTHORIZED: 401,
+  HERALD_ERR_TOKEN_EXPIRED: 401,
+  HERALD_ERR_FORBIDDEN_TOPIC: 403,
+  HERALD_ERR_FORBIDDEN_ORIGIN: 403,
+  HERALD_ERR_NOT_FOUND: 404,
+  HERALD_ERR_METHOD_NOT_ALLOWED: 405,
+  HERALD_ERR_TOO_MANY_CONNECTIONS: 429,
+  HERALD_ERR_RATE_LIMITED: 429,
+  HERALD_ERR_BROKER_UNAVAILABLE: 503,
+  HERALD_ERR_SHUTTING_DOWN: 503,
+  HERALD_ERR_SLOW_CONSUMER: 503,
+};
+
+/**
+ * An error meant for the caller: a stable code, the HTTP status it maps to and a one-line
+ * reason that says what to fix.
+ */
+export class HeraldError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Seconds a client should wait before retrying (429/503). */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { retryAfter?: number } = {}) {
+    super(message);
+    this.name = 'HeraldError';
+    this.code = code;
+    this.status = statusOf[code];
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export function isHeraldError(e: unknown): e is HeraldError {
+  return e instanceof HeraldError;
+}

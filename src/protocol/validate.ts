@@ -1,0 +1,89 @@
+import { ErrorCode, HeraldError } from './errors.ts';
+import type { PublishInput } from './update.ts';
+
+/** Upper bounds that keep one request from costing the hub unbounded work. */
+export interface FieldLimits {
+  maxTopicsPerUpdate: number;
+  maxTopicLength: number;
+  maxIdLength: number;
+}
+
+export const defaultFieldLimits: FieldLimits = {
+  maxTopicsPerUpdate: 32,
+  maxTopicLength: 2048,
+  maxIdLength: 256,
+};
+
+// C0 controls, DEL and C1 controls: never allowed in ids, types or topics, because a CR or
+// LF there would let a publisher inject SSE fields into every subscriber's stream.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+function describe(s: string): string {
+  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+}
+
+export function validateTopic(topic: unknown, limits: FieldLimits = defaultFieldLimits): string {
+  if (typeof topic !== 'string') throw new HeraldError(ErrorCode.badTopic, 'topic must be a string');
+  if (topic === '') throw new HeraldError(ErrorCode.badTopic, 'topic must not be empty');
+  if (topic === '*') throw new HeraldError(ErrorCode.badTopic, 'topic "*" is reserved for selectors');
+  if (topic.length > limits.maxTopicLength)
+    throw new HeraldError(ErrorCode.badTopic, `topic longer than ${limits.maxTopicLength} characters`);
+  if (CONTROL.test(topic))
+    throw new HeraldError(ErrorCode.badTopic, `topic ${describe(topic)} contains a control character`);
+  if (topic.startsWith('/.well-known/'))
+    throw new HeraldError(ErrorCode.badTopic, `topic ${describe(topic)} is in the hub's reserved namespace`);
+  return topic;
+}
+
+export function validateId(id: unknown, limits: FieldLimits = defaultFieldLimits): string {
+  if (typeof id !== 'string') throw new HeraldError(ErrorCode.badId, 'id must be a string');
+  if (id === '') throw new HeraldError(ErrorCode.badId, 'id must not be empty');
+  if (id.startsWith('#')) throw new HeraldError(ErrorCode.badId, 'id must not start with "#" (reserved)');
+  if (id === 'earliest') throw new HeraldError(ErrorCode.badId, 'id "earliest" is reserved');
+  if (id.length > limits.maxIdLength)
+    throw new HeraldError(ErrorCode.badId, `id longer than ${limits.maxIdLength} characters`);
+  if (CONTROL.test(id))
+    throw new HeraldError(ErrorCode.badId, `id ${describe(id)} contains a control character`);
+  return id;
+}
+
+export function validateType(type: unknown): string {
+  if (typeof type !== 'string') throw new HeraldError(ErrorCode.badType, 'type must be a string');
+  if (type === '') throw new HeraldError(ErrorCode.badType, 'type must not be empty');
+  if (type.length > 256) throw new HeraldError(ErrorCode.badType, 'type longer than 256 characters');
+  if (CONTROL.test(type)) throw new HeraldError(ErrorCode.badType, 'type contains a control character');
+  if (type === 'mercure' || type.startsWith('herald.'))
+    throw new HeraldError(ErrorCode.badType, `type ${describe(type)} is reserved for hub events`);
+  return type;
+}
+
+export function validateRetry(retry: unknown): number {
+  if (typeof retry === 'number' && Number.isSafeInteger(retry) && retry >= 0) return retry;
+  if (typeof retry === 'string' && /^\d{1,15}$/.test(retry)) return Number(retry);
+  throw new HeraldError(ErrorCode.badRetry, 'retry must be a non-negative integer (milliseconds)');
+}
+
+/** Checks a whole update; throws a HeraldError naming the first field that is wrong. */
+export function validatePublishInput(
+  input: PublishInput,
+  limits: FieldLimits = defaultFieldLimits,
+): PublishInput {
+  if (!Array.isArray(input.topics) || input.topics.length === 0)
+    throw new HeraldError(ErrorCode.missingTopic, 'an update needs at least one topic');
+  if (input.topics.length > limits.maxTopicsPerUpdate)
+    throw new HeraldError(
+      ErrorCode.badTopic,
+      `an update may have at most ${limits.maxTopicsPerUpdate} topics`,
+    );
+  const out: PublishInput = {
+    topics: input.topics.map((t) => validateTopic(t, limits)),
+    data: input.data,
+    private: input.private,
+  };
+  if (typeof input.data !== 'string') throw new HeraldError(ErrorCode.badData, 'data must be a string');
+  if (input.id !== undefined) out.id = validateId(input.id, limits);
+  if (input.type !== undefined) out.type = validateType(input.type);
+  if (input.retry !== undefined) out.retry = validateRetry(input.retry);
+  return out;
+}

@@ -1,0 +1,200 @@
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import type { VerificationKey } from './auth/keys.ts';
+import { publicKeyFromFile, secretKey } from './auth/keys.ts';
+import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
+import { mintToken } from './auth/mint.ts';
+import type { Broker } from './broker/broker.ts';
+import { MemoryBroker } from './broker/memory.ts';
+import { defaults, type HeraldConfig } from './config/definitions.ts';
+import { ConfigError } from './config/load.ts';
+import { Hub } from './hub/hub.ts';
+import type { HubObserver } from './hub/observer.ts';
+import { createHttpServer } from './http/server.ts';
+import { defaultHttpOptions } from './http/options.ts';
+import { PrometheusMetrics } from './metrics/prometheus.ts';
+
+/** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
+export const DEV_JWT_KEY = 'herald-dev-secret-do-not-use-in-production';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A running hub: its address and how to stop it. */
+export interface RunningHerald {
+  url: string;
+  port: number;
+  hub: Hub;
+  server: Server;
+  config: HeraldConfig;
+  logger: Logger;
+  /** Dev mode only: a token allowed to do everything. */
+  devToken: string | undefined;
+  /** Graceful stop: refuse new work, tell clients to come back, close the broker. */
+  close(): Promise<void>;
+}
+
+function keyFor(
+  secret: string | undefined,
+  file: string | undefined,
+  name: string,
+): VerificationKey | undefined {
+  if (secret && file) throw new ConfigError(`set either ${name}-key or ${name}-key-file, not both`);
+  try {
+    if (file) return publicKeyFromFile(file);
+    if (secret) return secretKey(secret);
+  } catch (e) {
+    throw new ConfigError(`${name}: ${(e as Error).message}`);
+  }
+  return undefined;
+}
+
+async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
+  if (!config.redis)
+    return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
+  let mod: {
+    RedisBroker: new (o: {
+      url: string;
+      historySize: number;
+      historyTtlMs: number;
+      logger: Logger;
+    }) => Broker;
+  };
+  try {
+    // Loaded only when asked for, so a memory-only hub never touches the Redis client.
+    const path = './broker/redis.ts';
+    mod = (await import(path)) as typeof mod;
+  } catch {
+    throw new ConfigError('--redis: this build has no Redis broker yet');
+  }
+  return new mod.RedisBroker({
+    url: config.redis,
+    historySize: config.history,
+    historyTtlMs: config.historyTtl,
+    logger,
+  });
+}
+
+/** Composition root: builds broker, auth, hub, metrics and HTTP server from a config, and listens. */
+export async function startHerald(
+  partial: Partial<HeraldConfig> = {},
+  extraObserver?: HubObserver,
+): Promise<RunningHerald> {
+  const config: HeraldConfig = { ...defaults, ...partial };
+  if (config.dev) {
+    if (partial.host === undefined) config.host = '127.0.0.1';
+    if (!config.jwtKey && !config.jwtKeyFile) config.jwtKey = DEV_JWT_KEY;
+    config.anonymous = true;
+  }
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'herald' },
+    redact: ['req.headers.authorization', 'token'],
+  });
+  const publisherKey = keyFor(
+    config.publisherJwtKey ?? config.jwtKey,
+    config.publisherJwtKeyFile ?? config.jwtKeyFile,
+    'publisher-jwt',
+  );
+  const subscriberKey = keyFor(
+    config.subscriberJwtKey ?? config.jwtKey,
+    config.subscriberJwtKeyFile ?? config.jwtKeyFile,
+    'subscriber-jwt',
+  );
+  if (!publisherKey) logger.warn('no publisher JWT key configured: nobody can publish over HTTP');
+  if (!subscriberKey && !config.anonymous)
+    logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
+
+  const metrics = new PrometheusMetrics();
+  const broker = await createBroker(config, logger);
+  const hub = new Hub({
+    broker,
+    heartbeatMs: config.heartbeat,
+    maxSelectors: config.maxSelectors,
+    observer: combineObservers(metrics.observer, extraObserver),
+  });
+  metrics.attach(hub);
+  await hub.start();
+
+  const devToken =
+    config.dev && config.jwtKey
+      ? await mintToken({
+          secret: config.jwtKey,
+          publish: ['*'],
+          subscribe: ['*'],
+          subject: 'dev',
+          admin: true,
+        })
+      : undefined;
+  const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
+  const server = createHttpServer(
+    {
+      hub,
+      authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
+      logger,
+      options: {
+        ...defaultHttpOptions,
+        path: config.path,
+        corsOrigins: config.corsOrigins,
+        maxBodyBytes: config.maxBody,
+        maxBufferedBytes: config.maxBuffered,
+        dev: config.dev,
+        dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
+        ...(devToken ? { devAdminToken: devToken } : {}),
+      },
+    },
+    [metrics.route],
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message)),
+    );
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    port,
+    hub,
+    server,
+    config,
+    logger,
+    devToken,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await hub.close();
+        server.closeIdleConnections();
+        // Ended streams flush their last bytes; anything still open after the grace period is cut.
+        const grace = setTimeout(() => server.closeAllConnections(), 3000);
+        await closed;
+        clearTimeout(grace);
+      })();
+      return closing;
+    },
+  };
+}
+
+function combineObservers(...observers: (HubObserver | undefined)[]): HubObserver {
+  const list = observers.filter((o): o is HubObserver => o !== undefined);
+  if (list.length === 1) return list[0]!;
+  const out: HubObserver = {};
+  const keys: (keyof HubObserver)[] = [
+    'onSubscribe',
+    'onUnsubscribe',
+    'onResume',
+    'onPublish',
+    'onDispatch',
+    'onRefusal',
+  ];
+  for (const k of keys) {
+    const fns = list.map((o) => o[k]).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];
+    if (fns.length) (out as Record<string, unknown>)[k] = (...a: unknown[]) => fns.forEach((f) => f(...a));
+  }
+  return out;
+}
