@@ -16,7 +16,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       ],
       manyTopics: { topics: 2_000, rates: [1_000] },
       idleLevels: [0, 5_000],
-      storm: { clients: 2_000, rate: 50 },
+      storm: { clients: 2_000, rate: 50, timeoutMs: 30_000 },
       publish: { seconds: 2, batch: 100 },
       loadgenCheck: { subscribers: 1_000, rate: 1_000 },
     };
@@ -32,7 +32,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     ],
     manyTopics: { topics: 10_000, rates: [1_000, 5_000] },
     idleLevels: [0, 10_000, 50_000],
-    storm: { clients: 10_000, rate: 50 },
+    storm: { clients: 10_000, rate: 50, timeoutMs: 90_000 },
     publish: { seconds: 5, batch: 100 },
     loadgenCheck: { subscribers: 1_000, rate: 1_000 },
   };

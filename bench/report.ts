@@ -110,9 +110,12 @@ export function headline(rows: readonly Row[], config: BenchConfig): Array<{ wha
       });
     }
   }
+  const idleLevels = [...new Set(rows.filter((r) => r.scenario === 'idle' && r.system === HERALD && r.metrics.kbPerConn !== undefined).map((r) => Number(r.params.subscribers)))];
+  const idleLevel = Math.max(0, ...idleLevels);
   for (const b of BASELINES) {
-    out.push({ what: 'KB per idle connection (lower is better)', baseline: b, ratio: ratio(rows, 'idle', {}, 'kbPerConn', HERALD, b, 'max') });
+    out.push({ what: `KB per idle connection at ${idleLevel} (lower is better)`, baseline: b, ratio: ratio(rows, 'idle', { subscribers: idleLevel }, 'kbPerConn', HERALD, b) });
   }
+  out.push({ what: 'many-topics deliveries/s (best rate)', baseline: 'express-sse', ratio: ratio(rows, 'many-topics', {}, 'deliveriesPerSec', HERALD, 'express-sse', 'max') });
   return out.filter((h) => Number.isFinite(h.ratio));
 }
 

@@ -8,10 +8,22 @@ import { cpus, totalmem } from 'node:os';
 import { loadConfig } from './config.ts';
 import { renderMarkdown, summarize, headline } from './report.ts';
 import { fanout } from './scenarios/fanout.ts';
+import { idle } from './scenarios/idle.ts';
+import { loadgenCheck } from './scenarios/loadgen-check.ts';
+import { manyTopics } from './scenarios/many-topics.ts';
+import { publish } from './scenarios/publish.ts';
+import { storm } from './scenarios/storm.ts';
 import type { Row, Scenario } from './scenarios/types.ts';
 import { ALL_SYSTEMS } from './systems/index.ts';
 
-const SCENARIOS: Record<string, Scenario> = { fanout };
+const SCENARIOS: Record<string, Scenario> = {
+  fanout,
+  'many-topics': manyTopics,
+  idle,
+  storm,
+  publish,
+  'loadgen-check': loadgenCheck,
+};
 
 function pick<T>(all: Record<string, T>, filter: string | undefined): Array<[string, T]> {
   const names = filter ? filter.split(',').map((s) => s.trim()) : Object.keys(all);

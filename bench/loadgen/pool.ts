@@ -123,14 +123,16 @@ export class LoadPool {
   }
 
   /** Every worker drops all its clients at once and resumes them; time until all are live again. */
-  async storm(timeoutMs: number): Promise<{ live: number; failed: number; ms: number }> {
+  async storm(timeoutMs: number): Promise<{ live: number; failed: number; ms: number; errors: number; firstError?: string }> {
     const replies = await this.#all(() => ({ op: 'storm', timeoutMs }), timeoutMs + REPLY_TIMEOUT_MS);
-    const out = { live: 0, failed: 0, ms: 0 };
+    const out: { live: number; failed: number; ms: number; errors: number; firstError?: string } = { live: 0, failed: 0, ms: 0, errors: 0 };
     for (const r of replies) {
       if (r.op !== 'storm') continue;
       out.live += r.live;
       out.failed += r.failed;
+      out.errors += r.errors;
       out.ms = Math.max(out.ms, r.ms);
+      if (r.firstError) out.firstError ??= r.firstError;
     }
     return out;
   }

@@ -42,7 +42,7 @@ export type Reply =
   | { op: 'opened'; live: number; failed: number; ms: number; firstError?: string }
   | { op: 'reset' }
   | { op: 'stats'; stats: WorkerStats }
-  | { op: 'storm'; live: number; failed: number; ms: number }
+  | { op: 'storm'; live: number; failed: number; ms: number; errors: number; firstError?: string }
   | { op: 'gaps'; missed: number; duplicates: number; clientsWithGaps: number }
   | { op: 'closed' };
 

@@ -24,10 +24,16 @@ export class Publisher {
   readonly #agent: Agent;
   /** Sequence number of the last update sent; subscribers check gaps against it. */
   lastSeq = -1;
+  #stopRequested = false;
 
   constructor(system: RunningSystem, sockets = 32) {
     this.#system = system;
     this.#agent = new Agent({ keepAlive: true, maxSockets: sockets });
+  }
+
+  /** End a running `paced` call early. */
+  stopPaced(): void {
+    this.#stopRequested = true;
   }
 
   close(): void {
@@ -68,6 +74,7 @@ export class Publisher {
     const cpu0 = process.cpuUsage();
     const res: PublishResult = { sent: 0, accepted: 0, failed: 0, rate: 0, ms: 0, cpuPercent: 0 };
     let inflight = 0;
+    this.#stopRequested = false;
     const pending = new Set<Promise<void>>();
     await new Promise<void>((resolve) => {
       const tick = (): void => {
@@ -88,7 +95,7 @@ export class Publisher {
           });
           pending.add(p);
         }
-        if (elapsed >= durationMs) {
+        if (elapsed >= durationMs || this.#stopRequested) {
           clearInterval(timer);
           resolve();
         }

@@ -138,8 +138,12 @@ async function storm(timeoutMs: number): Promise<void> {
     sub.close();
   }
   for (const sub of all) sub.connect(true);
+  const errorsBefore = errors;
+  firstError = undefined;
   await waitLive(all.length, timeoutMs);
-  reply({ op: 'storm', live: liveCount, failed: all.length - liveCount, ms: performance.now() - t0 });
+  const msg: Reply = { op: 'storm', live: liveCount, failed: all.length - liveCount, ms: performance.now() - t0, errors: errors - errorsBefore };
+  if (firstError) msg.firstError = firstError;
+  reply(msg);
 }
 
 function stats(): WorkerStats {

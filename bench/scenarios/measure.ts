@@ -68,6 +68,9 @@ export async function measureDeliveries(
       cpuAtChange = { server: serverCpu.read(), machine: machine.read(cpus().length), gen: s.workerCpu };
     }
     last = s;
+    if (process.env.BENCH_DEBUG) {
+      console.log(`    t=${Math.round(performance.now() - t0)} deliveries=${s.deliveries} srv=${serverCpu.read()}% gen=${s.workerCpu.join('/')}% machine=${machine.read(cpus().length)}%`);
+    }
   }
   publisher.close();
   const windowMs = Math.max(lastChange, t0 + pub.ms) - t0;

@@ -22,7 +22,8 @@ export interface BenchConfig {
   fanout: Array<{ subscribers: number; rates: number[] }>;
   manyTopics: { topics: number; rates: number[] };
   idleLevels: number[];
-  storm: { clients: number; rate: number };
+  /** Reconnect storm; `timeoutMs` bounds the wait for every client to be live again. */
+  storm: { clients: number; rate: number; timeoutMs: number };
   publish: { seconds: number; batch: number };
   /** Minimum load-generator workers for the load-generator check. */
   loadgenCheck: { subscribers: number; rate: number };

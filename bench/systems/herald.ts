@@ -14,7 +14,9 @@ async function publisherToken(): Promise<string> {
 
 async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned; node: Endpoint }> {
   const port = await freePort();
-  const args = ['bin/herald.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--jwt-key', JWT_KEY, '--anonymous', ...extra];
+  // Connection open/close log lines cost a lot at 10 000 connections; the baselines log nothing.
+  const logLevel = process.env.BENCH_HERALD_LOG ?? 'warn';
+  const args = ['bin/herald.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--jwt-key', JWT_KEY, '--anonymous', '--log-level', logLevel, ...extra];
   const proc = spawnProcess(name, process.execPath, args, { env: { ...process.env, NODE_ENV: 'production' } });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, proc);
@@ -56,7 +58,20 @@ export const herald: SystemUnderTest = {
 
 export const heraldRedis: SystemUnderTest = {
   name: 'herald-redis-2n',
-  available: () => Promise.resolve(redisMissing()),
+  async available() {
+    const missing = redisMissing();
+    if (missing) return missing;
+    // The Redis broker may not be built yet: try it once and report why it refused.
+    try {
+      const sys = await this.start();
+      await sys.stop();
+      return undefined;
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      const reason = /--redis[^\n"]*/.exec(msg)?.[0] ?? msg.split('\n')[0] ?? 'failed to start';
+      return `herald --redis refused: ${reason.slice(0, 160)}`;
+    }
+  },
   async start() {
     const redis = await startRedis();
     const started: Spawned[] = [];
