@@ -54,6 +54,20 @@ async function main(): Promise<void> {
   }
 
   let stopped = false;
+  const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
+  // Written after every cell too, so a run cut short still leaves its numbers behind.
+  const write = (final: boolean): void => {
+    const meta: Record<string, string> = {
+      date: new Date(t0).toISOString(),
+      machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`,
+      mode: config.quick ? 'quick' : 'full',
+      duration: `${Math.round((Date.now() - t0) / 60_000)} min${stopped ? ' (stopped by time budget)' : final ? '' : ' (in progress)'}`,
+    };
+    mkdirSync('bench/raw', { recursive: true });
+    writeFileSync(`bench/raw/${stamp}.json`, JSON.stringify({ meta, config, rows }, null, 1));
+    writeFileSync('bench/results.json', `${JSON.stringify({ meta, config, headline: headline(rows, config), summary: summarize(rows) }, null, 1)}\n`);
+    writeFileSync('bench/RESULTS.md', renderMarkdown(rows, config, meta));
+  };
   outer: for (let run = 1; run <= config.runs; run++) {
     for (const [scName, scenario] of scenarios) {
       for (const [sysName, sys] of systems) {
@@ -71,21 +85,12 @@ async function main(): Promise<void> {
           log(`  failed: ${msg}`);
           rows.push({ scenario: scName, system: sysName, run, params: {}, metrics: {}, note: `error: ${msg}` });
         }
+        write(false);
       }
     }
   }
 
-  const meta: Record<string, string> = {
-    date: new Date().toISOString(),
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`,
-    mode: config.quick ? 'quick' : 'full',
-    duration: `${Math.round((Date.now() - t0) / 60_000)} min${stopped ? ' (stopped by time budget)' : ''}`,
-  };
-  mkdirSync('bench/raw', { recursive: true });
-  const stamp = meta.date?.replace(/[:.]/g, '-') ?? 'run';
-  writeFileSync(`bench/raw/${stamp}.json`, JSON.stringify({ meta, config, rows }, null, 1));
-  writeFileSync('bench/results.json', `${JSON.stringify({ meta, config, headline: headline(rows, config), summary: summarize(rows) }, null, 1)}\n`);
-  writeFileSync('bench/RESULTS.md', renderMarkdown(rows, config, meta));
+  write(true);
   log('wrote bench/RESULTS.md, bench/results.json and bench/raw/');
 }
 
