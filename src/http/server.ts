@@ -8,6 +8,7 @@ import { requestIdFrom } from './request.ts';
 import { sendError, sendText } from './respond.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions } from './subscriptions-route.ts';
+import { WriteBatch } from '../transport/write-batch.ts';
 
 /** Extra routes mounted by other layers (metrics...) without the router knowing them. */
 export type ExtraRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
@@ -15,6 +16,8 @@ export type ExtraRoute = (req: IncomingMessage, res: ServerResponse, url: URL) =
 /** The request handler: routes to subscribe, publish, health and the dashboard. */
 export function createRequestHandler(ctx: HttpContext, extra: ExtraRoute[] = []) {
   const path = ctx.options.path;
+  // One per server: the SSE writes of an event-loop turn leave together.
+  const writes = new WriteBatch();
   return (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = requestIdFrom(req);
     res.setHeader('X-Request-Id', requestId);
@@ -50,7 +53,7 @@ export function createRequestHandler(ctx: HttpContext, extra: ExtraRoute[] = [])
     for (const r of extra) if (await r(req, res, url)) return;
     const p = url.pathname;
     if (p === path) {
-      if (req.method === 'GET') return handleSubscribe(ctx, req, res, url);
+      if (req.method === 'GET') return handleSubscribe(ctx, req, res, url, writes);
       if (req.method === 'POST') return handlePublish(ctx, req, res, url);
       if (req.method === 'OPTIONS') return handlePreflight(req, res, ctx.options.corsOrigins);
       throw methodNotAllowed(req, 'GET, POST, OPTIONS');

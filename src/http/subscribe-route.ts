@@ -5,6 +5,7 @@ import { corsHeaders } from './cors.ts';
 import { assertFormEncodedUtf8, clientIp, extractToken, requestIdOf } from './request.ts';
 import { Http1Channel } from '../transport/http1-channel.ts';
 import { SseSink } from '../transport/sse.ts';
+import type { WriteBatch } from '../transport/write-batch.ts';
 
 /** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
 export function requestedSelectors(url: URL): string[] {
@@ -29,6 +30,7 @@ export async function handleSubscribe(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  writes: WriteBatch,
 ): Promise<void> {
   const rawUrl = req.url ?? '';
   if (rawUrl.includes('?')) assertFormEncodedUtf8(rawUrl.slice(rawUrl.indexOf('?') + 1), 'query string');
@@ -38,7 +40,7 @@ export async function handleSubscribe(
   ctx.hub.compileSelectors(selectors);
 
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
-  const sink = new SseSink(new Http1Channel(res), {
+  const sink = new SseSink(new Http1Channel(res, writes), {
     maxBufferedBytes: ctx.options.maxBufferedBytes,
     slowConsumer: ctx.options.slowConsumer,
     onDropped: (count) => ctx.hub.recordDropped(count),

@@ -1,34 +1,42 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ByteChannel } from './byte-channel.ts';
+import type { BatchedWriter, WriteBatch } from './write-batch.ts';
 
 const END_CHUNK = new TextEncoder().encode('0\r\n\r\n');
 
 /**
  * An HTTP/1.x response whose body is written to the socket directly after the headers, so
- * every subscriber can be sent the same prebuilt chunk. Writes in one tick are corked into one
- * packet.
+ * every subscriber can be sent the same prebuilt chunk. Bytes written during one event-loop
+ * turn are held and leave in one socket write when the server's `WriteBatch` flushes.
  */
-export class Http1Channel implements ByteChannel {
+export class Http1Channel implements ByteChannel, BatchedWriter {
   readonly chunked: boolean;
   readonly #res: ServerResponse;
   readonly #socket: Socket;
-  #corked = false;
+  readonly #batch: WriteBatch;
+  /** Bytes waiting for the batch flush (undefined: not registered with the batch this turn). */
+  #pending: Uint8Array[] | undefined;
+  #pendingBytes = 0;
+  /** `onceDrained` callbacks registered while bytes were held: settled by the flush. */
+  #drainWaiters: (() => void)[] | undefined;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, batch: WriteBatch) {
     this.#res = res;
     this.#socket = res.socket as Socket;
+    this.#batch = batch;
     this.chunked = res.req.httpVersion !== '1.0';
   }
 
   get queuedBytes(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#pendingBytes;
   }
   get highWaterMark(): number {
     return this.#socket.writableHighWaterMark;
   }
   get needsDrain(): boolean {
-    return this.#socket.writableNeedDrain;
+    // Held bytes always end in a drained callback: from the flush, or from the socket's 'drain'.
+    return this.#socket.writableNeedDrain || this.#pending !== undefined;
   }
   get closed(): boolean {
     return this.#socket.destroyed;
@@ -47,24 +55,36 @@ export class Http1Channel implements ByteChannel {
   }
 
   write(bytes: Uint8Array): void {
-    const socket = this.#socket;
-    if (socket.destroyed) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      process.nextTick(uncork, this);
-    }
-    socket.write(bytes);
+    if (this.#socket.destroyed) return;
+    if (this.#pending === undefined) {
+      this.#pending = [bytes];
+      this.#batch.add(this);
+    } else this.#pending.push(bytes);
+    this.#pendingBytes += bytes.byteLength;
   }
 
-  /** @internal */
-  uncorkNow(): void {
-    this.#corked = false;
-    this.#socket.uncork();
+  /** @internal Called by the batch: one socket write for everything queued this turn. */
+  flush(batch: WriteBatch): void {
+    const parts = this.#pending;
+    if (parts === undefined) return;
+    this.#pending = undefined;
+    this.#pendingBytes = 0;
+    if (this.#socket.destroyed) return;
+    const below = this.#socket.write(batch.join(parts));
+    const waiting = this.#drainWaiters;
+    if (waiting === undefined) return;
+    this.#drainWaiters = undefined;
+    // A large write the kernel takes at once returns true without a later 'drain': the queue
+    // is below the high-water mark now, which is what a waiter waits for.
+    for (const fn of waiting) {
+      if (below) process.nextTick(fn);
+      else this.#socket.once('drain', fn);
+    }
   }
 
   onceDrained(fn: () => void): void {
-    this.#socket.once('drain', fn);
+    if (this.#pending !== undefined) (this.#drainWaiters ??= []).push(fn);
+    else this.#socket.once('drain', fn);
   }
 
   onceClosed(fn: () => void): void {
@@ -72,15 +92,15 @@ export class Http1Channel implements ByteChannel {
   }
 
   end(): void {
+    this.flush(this.#batch);
     if (this.#res.headersSent && this.chunked && !this.#socket.destroyed) this.#socket.write(END_CHUNK);
     this.#socket.end();
   }
 
   destroy(): void {
+    this.#pending = undefined;
+    this.#drainWaiters = undefined;
+    this.#pendingBytes = 0;
     this.#socket.destroy();
   }
-}
-
-function uncork(channel: Http1Channel): void {
-  channel.uncorkNow();
 }
