@@ -10,7 +10,14 @@ export interface JwtAuthorizerOptions {
   subscriberKey: VerificationKey | undefined;
   /** Subscribers without a token get public updates only. */
   anonymous: boolean;
+  /** Verified tokens remembered (per role) so a publisher's repeated token is checked once; 0 = off. */
+  cacheSize?: number;
+  /** Clock for the cache's expiry checks (tests). */
+  now?: () => number;
 }
+
+/** Default number of verified tokens remembered. */
+export const DEFAULT_TOKEN_CACHE = 4096;
 
 interface MercureClaim {
   publish?: unknown;
@@ -37,9 +44,20 @@ function selectorList(value: unknown, name: string): SelectorSet | undefined {
 /** Verifies Mercure JWTs (the draft-07 `mercure` claim) with jose. */
 export class JwtAuthorizer implements Authorizer {
   readonly #options: JwtAuthorizerOptions;
+  readonly #cacheSize: number;
+  readonly #now: () => number;
+  /**
+   * `role + token` -> principal, for tokens that passed verification. The signature and claims
+   * of a given string never change, so only expiry has to be checked again; a publisher
+   * sending one token with every request pays the HMAC/RSA check once. Map order is insertion
+   * order: the oldest entry is evicted first.
+   */
+  readonly #verified = new Map<string, Principal>();
 
   constructor(options: JwtAuthorizerOptions) {
     this.#options = options;
+    this.#cacheSize = options.cacheSize ?? DEFAULT_TOKEN_CACHE;
+    this.#now = options.now ?? Date.now;
   }
 
   async authenticate(token: string | undefined, role: Role): Promise<Principal> {
@@ -53,13 +71,29 @@ export class JwtAuthorizer implements Authorizer {
     }
     const key = role === 'publisher' ? this.#options.publisherKey : this.#options.subscriberKey;
     if (!key) throw unauthorized(`no ${role} JWT key is configured on this hub`);
+    const cacheKey = `${role}:${token}`;
+    const known = this.#verified.get(cacheKey);
+    if (known !== undefined) {
+      // Same rule as jose's own check: expired once now reaches `exp`.
+      if (known.expiresAt === undefined || this.#now() < known.expiresAt) return known;
+      this.#verified.delete(cacheKey);
+      throw unauthorized('token expired', ErrorCode.tokenExpired);
+    }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key.key, { algorithms: key.algorithms }));
+      ({ payload } = await jwtVerify(token, key.key, {
+        algorithms: key.algorithms,
+        currentDate: new Date(this.#now()),
+      }));
     } catch (e) {
       throw this.#explain(e);
     }
-    return this.#principal(payload);
+    const principal = this.#principal(payload);
+    if (this.#cacheSize > 0) {
+      if (this.#verified.size >= this.#cacheSize) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(cacheKey, principal);
+    }
+    return principal;
   }
 
   #explain(e: unknown): HeraldError {
