@@ -24,6 +24,14 @@ import { PrometheusMetrics } from './metrics/prometheus.ts';
 /** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
 export const DEV_JWT_KEY = 'herald-dev-secret-do-not-use-in-production';
 
+/**
+ * Pending-connection queue of the listening socket. Node's default (511) overflows when
+ * thousands of clients reconnect at once (a hub restart, a network blip): the kernel then
+ * drops SYNs and clients wait for TCP's retransmit timer (1 s, 3 s, ...). The kernel caps
+ * this at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 65_535;
+
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A running hub: its address and how to stop it. */
@@ -180,7 +188,7 @@ export async function startHerald(
           new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message),
         ),
       );
-      server.listen(config.port, config.host, () => resolve());
+      server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
     });
   } catch (e) {
     // The broker may hold connections (Redis) that would keep the process alive.

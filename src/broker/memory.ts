@@ -91,10 +91,12 @@ export class MemoryBroker implements Broker {
       after = seq;
     }
     const updates: Update[] = [];
-    for (let i = 0; i < this.#count && updates.length < limit; i++) {
-      const u = this.#ring[(this.#head + i) % this.#size]!;
-      if (Number(u.position) > after) updates.push(u);
-    }
+    if (this.#count === 0) return { found: true, updates };
+    // The ring holds consecutive sequence numbers from the oldest on: the first update after
+    // `after` is found by arithmetic, so a reconnect storm costs what it replays, not the ring size.
+    const oldest = Number(this.#ring[this.#head]!.position);
+    for (let i = Math.max(0, after - oldest + 1); i < this.#count && updates.length < limit; i++)
+      updates.push(this.#ring[(this.#head + i) % this.#size]!);
     return { found: true, updates };
   }
 

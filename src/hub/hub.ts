@@ -95,6 +95,7 @@ export class Hub {
   #currentDeliveries = 0;
   #privateDecisions: Map<string, boolean> | undefined;
   #lastRates = { time: Date.now(), published: 0, delivered: 0 };
+  readonly #replayEncoded = new WeakMap<Update, EncodedUpdate>();
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -302,9 +303,19 @@ export class Hub {
     for (const update of page.updates) {
       replayed.add(update.position);
       if (this.#visibleTo(sub, update, replayFor) && !matchesAny(skipFor, update.topics))
-        this.#deliver(sub, new EncodedUpdate(update));
+        this.#deliver(sub, this.#encodedForReplay(update));
     }
     this.#drain(sub, replayed);
+  }
+
+  /**
+   * Many subscribers resuming at once (a reconnect storm) replay mostly the same updates: each
+   * is encoded once while the broker keeps handing out the same object.
+   */
+  #encodedForReplay(update: Update): EncodedUpdate {
+    let encoded = this.#replayEncoded.get(update);
+    if (encoded === undefined) this.#replayEncoded.set(update, (encoded = new EncodedUpdate(update)));
+    return encoded;
   }
 
   /** Goes live: sends the updates held during a replay, minus those already replayed. */
