@@ -16,7 +16,9 @@ async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned
   const port = await freePort();
   // Connection open/close log lines cost a lot at 10 000 connections; the baselines log nothing.
   const logLevel = process.env.BENCH_HERALD_LOG ?? 'warn';
-  const args = ['bin/herald.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--jwt-key', JWT_KEY, '--anonymous', '--log-level', logLevel, ...extra];
+  // BENCH_HERALD_NODE_ARGS: extra node flags for the hub process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+  const nodeArgs = (process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...nodeArgs, 'bin/herald.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--jwt-key', JWT_KEY, '--anonymous', '--log-level', logLevel, ...extra];
   const proc = spawnProcess(name, process.execPath, args, { env: { ...process.env, NODE_ENV: 'production' } });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, proc);
