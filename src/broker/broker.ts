@@ -9,7 +9,7 @@ export interface HistoryPage {
 }
 
 export interface BrokerHealth {
-  kind: 'memory' | 'redis';
+  kind: 'memory' | 'redis' | 'cluster';
   ready: boolean;
   detail?: string;
 }
@@ -24,7 +24,7 @@ export interface BrokerHealth {
  * handler sees every update exactly once, in the hub-wide order.
  */
 export interface Broker {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'cluster';
   start(onUpdate: (update: Update) => void): Promise<void>;
   /** Assigns ids (when absent) and positions; resolves with the stored updates, in order. */
   publish(inputs: readonly PublishInput[]): Promise<Update[]>;

@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import { ConfigError, helpText, loadConfig } from '../config/load.ts';
 import { startHerald } from '../start.ts';
+import { isClusterWorker, runPrimary, workerBroker } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
 /** `herald serve`: start a hub and run until SIGTERM/SIGINT. */
@@ -9,13 +11,18 @@ export async function serve(argv: string[]): Promise<void> {
     return;
   }
   const { config } = loadConfig(argv);
-  const running = await startHerald(config);
+  const worker = isClusterWorker();
+  if (config.workers > 1 && !worker) return runPrimary(config);
+  const broker = worker ? workerBroker(config) : undefined;
+  const running = await startHerald(config, undefined, broker ? { broker } : {});
   const { logger } = running;
   logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
   let stopDemo: (() => void) | undefined;
-  if (config.demo)
+  // In --workers mode one demo publisher is enough: the first worker runs it.
+  const leader = !worker || cluster.worker?.id === 1;
+  if (config.demo && leader)
     stopDemo = startDemoPublisher(running.hub, (e) => logger.warn({ err: e }, 'demo publish failed'));
-  if (config.dev) printDevBanner(running.url, config.path, running.devToken, config.demo);
+  if (config.dev && leader) printDevBanner(running.url, config.path, running.devToken, config.demo);
 
   let stopping = false;
   const stop = (signal: string) => {

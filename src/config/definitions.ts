@@ -46,6 +46,8 @@ export interface HeraldConfig {
   demo: boolean;
   logLevel: string;
   dashboardDir: string | undefined;
+  /** Hub processes sharing the port (node:cluster); 1 = this process serves alone. */
+  workers: number;
 }
 
 export const defaults: HeraldConfig = {
@@ -79,6 +81,7 @@ export const defaults: HeraldConfig = {
   demo: false,
   logLevel: 'info',
   dashboardDir: undefined,
+  workers: 1,
 };
 
 export const optionDefs: OptionDef[] = [
@@ -134,6 +137,12 @@ export const optionDefs: OptionDef[] = [
     help: 'comma-separated origins allowed from browsers',
   },
   { key: 'redis', flag: 'redis', type: 'string', help: 'Redis URL: use the Redis broker (several nodes)' },
+  {
+    key: 'workers',
+    flag: 'workers',
+    type: 'number',
+    help: 'hub processes sharing the port, e.g. one per core (without --redis the first process relays updates between them)',
+  },
   { key: 'history', flag: 'history', type: 'number', help: 'updates kept for resume (0 = none)' },
   {
     key: 'historyTtl',

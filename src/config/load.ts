@@ -98,6 +98,8 @@ export function loadConfig(
   }
   if (config.port > 65535) throw new ConfigError(`--port: ${config.port} is not a valid port`);
   if (!config.path.startsWith('/')) throw new ConfigError(`--path must start with "/"`);
+  if (config.workers < 1 || config.workers > 64)
+    throw new ConfigError(`--workers: ${config.workers} is not between 1 and 64`);
   if (config.redis !== undefined && !/^rediss?:\/\//.test(config.redis))
     throw new ConfigError(`--redis: "${config.redis}" must be a redis:// or rediss:// URL`);
   return { config, rest: parsed.positionals };

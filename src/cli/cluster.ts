@@ -1,0 +1,122 @@
+import cluster, { type Worker } from 'node:cluster';
+import { pino } from 'pino';
+import {
+  ClusterBroker,
+  ClusterRelay,
+  type ClusterLink,
+  type FromRelay,
+  type ToRelay,
+} from '../broker/cluster.ts';
+import { MemoryBroker } from '../broker/memory.ts';
+import type { HeraldConfig } from '../config/definitions.ts';
+import type { Broker } from '../broker/broker.ts';
+
+/** Most unexpected worker exits per minute before the primary gives up (a crash loop). */
+const MAX_RESTARTS_PER_MINUTE = 5;
+const STOP_GRACE_MS = 12_000;
+
+/** This process is a worker of `--workers N`. */
+export const isClusterWorker = (): boolean => cluster.isWorker;
+
+/**
+ * The broker of a worker: Redis when configured (every worker is then simply a node of a
+ * Redis cluster), otherwise a ClusterBroker talking to the primary over IPC.
+ */
+export function workerBroker(config: HeraldConfig): Broker | undefined {
+  if (config.redis) return undefined;
+  const link: ClusterLink<ToRelay, unknown> = {
+    send: (m) => process.send?.(m),
+    listen(onMessage) {
+      process.on('message', onMessage);
+      return () => process.off('message', onMessage);
+    },
+    get connected() {
+      return process.connected;
+    },
+  };
+  return new ClusterBroker(link);
+}
+
+function workerLink(worker: Worker): ClusterLink<FromRelay, unknown> {
+  return {
+    send: (m) => worker.send(m),
+    listen(onMessage) {
+      worker.on('message', onMessage);
+      return () => worker.off('message', onMessage);
+    },
+    get connected() {
+      return worker.isConnected();
+    },
+  };
+}
+
+/**
+ * The primary of `herald serve --workers N`: forks N workers that share the listening port
+ * (node:cluster hands accepted connections out round-robin) and, without Redis, relays every
+ * update between them and keeps the one history. Runs until SIGTERM/SIGINT, then stops the
+ * workers gracefully.
+ */
+export async function runPrimary(config: HeraldConfig): Promise<void> {
+  const logger = pino({ level: config.logLevel, base: { service: 'herald', role: 'primary' } });
+  const relay = config.redis
+    ? undefined
+    : new ClusterRelay(new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl }));
+  await relay?.start();
+  let stopping = false;
+  const restarts: number[] = [];
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    const detach = relay?.attach(workerLink(worker));
+    worker.on('exit', (code, signal) => {
+      detach?.();
+      if (stopping) return;
+      logger.error(
+        { event: 'worker.exit', pid: worker.process.pid, code, signal },
+        'worker died; starting another',
+      );
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
+      if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+        logger.error('workers keep dying; giving up');
+        stop('crash-loop', 1);
+        return;
+      }
+      fork();
+    });
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+  logger.info(
+    { event: 'cluster', workers: config.workers, broker: config.redis ? 'redis' : 'cluster' },
+    `herald primary: ${config.workers} workers`,
+  );
+
+  const stop = (signal: string, code = 0): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'shutdown', signal }, 'stopping workers');
+    const force = setTimeout(() => {
+      logger.error('workers did not stop in time; killing them');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      process.exit(1);
+    }, STOP_GRACE_MS);
+    force.unref();
+    const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    void Promise.all(
+      alive.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            w.once('exit', () => resolve());
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    ).then(async () => {
+      await relay?.close();
+      process.exit(code);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
