@@ -160,3 +160,16 @@ export class MachineCpuMeter {
     return total > 0 ? Math.round(((t.busy - this.#t0.busy) / total) * cores * 1000) / 10 : 0;
   }
 }
+
+/** Direct children of a process (Linux /proc), e.g. the workers of a cluster primary. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}

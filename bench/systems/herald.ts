@@ -1,8 +1,15 @@
 /** Herald: one node on the memory broker, or two nodes sharing a Redis. */
 import { SignJWT } from 'jose';
-import { fdLimit, freePort, spawnProcess, waitForHttp, type Spawned } from '../lib/proc.ts';
+import { childPids, fdLimit, freePort, sleep, spawnProcess, waitForHttp, type Spawned } from '../lib/proc.ts';
 import { redisMissing, startRedis, type RedisServer } from '../lib/redis.ts';
-import { MERCURE_SUBSCRIBE, mercureBatch, mercureForm, type Endpoint, type RunningSystem, type SystemUnderTest } from './types.ts';
+import {
+  MERCURE_SUBSCRIBE,
+  mercureBatch,
+  mercureForm,
+  type Endpoint,
+  type RunningSystem,
+  type SystemUnderTest,
+} from './types.ts';
 
 const JWT_KEY = 'herald-bench-key-0123456789abcdef0123456789abcdef';
 
@@ -18,8 +25,24 @@ async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned
   const logLevel = process.env.BENCH_HERALD_LOG ?? 'warn';
   // BENCH_HERALD_NODE_ARGS: extra node flags for the hub process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
   const nodeArgs = (process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...nodeArgs, 'bin/herald.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--jwt-key', JWT_KEY, '--anonymous', '--log-level', logLevel, ...extra];
-  const proc = spawnProcess(name, process.execPath, args, { env: { ...process.env, NODE_ENV: 'production' } });
+  const args = [
+    ...nodeArgs,
+    'bin/herald.js',
+    'serve',
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--jwt-key',
+    JWT_KEY,
+    '--anonymous',
+    '--log-level',
+    logLevel,
+    ...extra,
+  ];
+  const proc = spawnProcess(name, process.execPath, args, {
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, proc);
   } catch (err) {
@@ -29,7 +52,13 @@ async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned
   return { proc, node: { host: '127.0.0.1', port } };
 }
 
-function running(name: string, procs: Spawned[], nodes: Endpoint[], token: string, redis?: RedisServer): RunningSystem {
+function running(
+  name: string,
+  procs: Spawned[],
+  nodes: Endpoint[],
+  token: string,
+  redis?: RedisServer,
+): RunningSystem {
   const pids = procs.map((p) => p.child.pid ?? 0);
   const auth = { authorization: `Bearer ${token}` };
   return {
@@ -55,6 +84,23 @@ export const herald: SystemUnderTest = {
   async start() {
     const { proc, node } = await startNode('herald', []);
     return running('herald', [proc], [node], await publisherToken());
+  },
+};
+
+/** `--workers 2`: two hub processes sharing the port, the primary relaying updates (no Redis). */
+export const heraldWorkers: SystemUnderTest = {
+  name: 'herald-2w',
+  available: () => Promise.resolve(undefined),
+  async start() {
+    const { proc, node } = await startNode('herald-2w', ['--workers', '2']);
+    // /healthz answers once the first worker listens; give the second one time to join the
+    // round-robin before subscribers connect (bounded; a worker that never starts shows as
+    // fewer child processes in the CPU figures).
+    for (let i = 0; i < 50 && childPids(proc.child.pid ?? 0).length < 2; i++) await sleep(100);
+    await sleep(2_000);
+    const sys = running('herald-2w', [proc], [node], await publisherToken());
+    // The primary, its workers: CPU and memory are measured over all of them.
+    return { ...sys, pids: () => [proc.child.pid ?? 0, ...childPids(proc.child.pid ?? 0)] };
   },
 };
 
