@@ -29,6 +29,10 @@ export interface HeraldConfig {
   maxBody: number;
   maxBuffered: number;
   maxSelectors: number;
+  /** Most topics with a retained state. */
+  maxStates: number;
+  /** Largest retained state of one topic, bytes. */
+  maxStateBytes: number;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -54,6 +58,8 @@ export const defaults: HeraldConfig = {
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
   maxSelectors: 100,
+  maxStates: 10_000,
+  maxStateBytes: 64 * 1024,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -138,6 +144,18 @@ export const optionDefs: OptionDef[] = [
     flag: 'max-selectors',
     type: 'number',
     help: 'most topic selectors per subscription',
+  },
+  {
+    key: 'maxStates',
+    flag: 'max-states',
+    type: 'number',
+    help: 'most topics with a retained state (retain / merge patch)',
+  },
+  {
+    key: 'maxStateBytes',
+    flag: 'max-state-bytes',
+    type: 'number',
+    help: 'largest retained state of one topic, in bytes',
   },
   { key: 'dev', flag: 'dev', type: 'boolean', help: 'dev mode: open dashboard, dev key, binds 127.0.0.1' },
   { key: 'demo', flag: 'demo', type: 'boolean', help: 'run a built-in demo publisher' },

@@ -1,11 +1,15 @@
 import { mayPublish, mayReceivePrivate, subjectLabel, type Principal } from '../auth/principal.ts';
-import type { Broker } from '../broker/broker.ts';
+import type { Broker, HistoryPage } from '../broker/broker.ts';
+import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
 import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
 import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../protocol/validate.ts';
+import { Conflation, MAX_THROTTLE_MS } from './conflation.ts';
+import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 import type { HubCounters, HubStatsSnapshot } from './stats.ts';
@@ -24,6 +28,10 @@ export interface HubOptions {
   statsIntervalMs?: number;
   fieldLimits?: FieldLimits;
   observer?: HubObserver;
+  /** Retained state (state topics); without it `retain`/patch publishes are refused. */
+  state?: StateStore;
+  /** Most topics in one snapshot. */
+  snapshotLimit?: number;
 }
 
 export interface SubscribeRequest {
@@ -32,6 +40,10 @@ export interface SubscribeRequest {
   /** Resume cursor: an update id, or `earliest`. */
   lastEventId?: string;
   sink: Sink;
+  /** Send the retained state of every matching topic first (`herald.snapshot`). */
+  snapshot?: boolean;
+  /** Conflate: at most one update per topic per this many ms, always the latest. */
+  throttleMs?: number;
 }
 
 /**
@@ -50,6 +62,9 @@ export class Hub {
   readonly #statsIntervalMs: number;
   readonly #limits: FieldLimits;
   readonly #observer: HubObserver;
+  readonly #state: StateStore | undefined;
+  readonly #snapshotLimit: number;
+  readonly #latest = new LatestStates();
   #timers: ReturnType<typeof setInterval>[] = [];
   #closing = false;
 
@@ -68,6 +83,13 @@ export class Hub {
     this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#limits = options.fieldLimits ?? defaultFieldLimits;
     this.#observer = options.observer ?? {};
+    this.#state = options.state;
+    this.#snapshotLimit = options.snapshotLimit ?? 1000;
+  }
+
+  /** The retained-state store, when the hub has one. */
+  get state(): StateStore | undefined {
+    return this.#state;
   }
 
   async start(): Promise<void> {
@@ -101,9 +123,22 @@ export class Hub {
         );
       }
     }
+    let prepared: PublishInput[] = valid;
+    let stateError: unknown;
+    if (valid.some((i) => i.stateOp !== undefined)) {
+      prepared = [];
+      // A change the store refuses stops the batch; the changes before it were applied, so
+      // they are still published and every subscriber's view stays that of the store.
+      try {
+        for (const input of valid) prepared.push(await this.#applyState(input));
+      } catch (e) {
+        stateError = e;
+      }
+      if (stateError !== undefined && prepared.length === 0) throw stateError;
+    }
     let stored: Update[];
     try {
-      stored = await this.broker.publish(valid);
+      stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
       throw new HeraldError(
@@ -114,7 +149,29 @@ export class Hub {
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
+    if (stateError !== undefined) throw stateError;
     return stored;
+  }
+
+  async #applyState(input: PublishInput): Promise<PublishInput> {
+    const { stateOp, ...rest } = input;
+    if (stateOp === undefined) return input;
+    if (!this.#state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
+    let entry: StateEntry;
+    try {
+      entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
+    } catch (e) {
+      if (isHeraldError(e)) throw e;
+      throw new HeraldError(
+        ErrorCode.brokerUnavailable,
+        `state store could not apply the change: ${e instanceof Error ? e.message : String(e)}`,
+        { retryAfter: 1 },
+      );
+    }
+    // `retain` keeps the publisher's data as sent; a patch publishes the merged state.
+    const data =
+      stateOp.kind === 'replace' && stateOp.value !== null ? rest.data : JSON.stringify(entry.state);
+    return { ...rest, data, stateVersion: entry.version };
   }
 
   /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
@@ -136,27 +193,46 @@ export class Hub {
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const selectors = this.compileSelectors(request.selectors);
+    const throttle = request.throttleMs;
+    if (throttle !== undefined && (!Number.isInteger(throttle) || throttle < 1 || throttle > MAX_THROTTLE_MS))
+      throw new HeraldError(
+        ErrorCode.badThrottle,
+        `throttle must be a whole number of milliseconds from 1 to ${MAX_THROTTLE_MS}`,
+      );
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
+    const snapshot = request.snapshot === true;
+    sub.stateMode = snapshot || throttle !== undefined;
+    if (throttle !== undefined) sub.conflation = new Conflation(throttle);
     const resuming = request.lastEventId !== undefined;
-    if (resuming) sub.pending = [];
+    if (resuming || snapshot) sub.pending = [];
     this.#register(sub);
 
-    if (!resuming) {
+    if (!resuming && !snapshot) {
       request.sink.open({ subscriberId: sub.id, gap: false });
       return sub;
     }
-    let page;
+    let page: HistoryPage | undefined;
+    let states: SnapshotPayload | undefined;
     try {
-      page = await this.broker.historyAfter(request.lastEventId!, this.#replayLimit);
+      [page, states] = await Promise.all([
+        resuming
+          ? this.broker.historyAfter(request.lastEventId!, this.#replayLimit).catch(unavailable('history'))
+          : undefined,
+        snapshot ? snapshotFor(this.#state, sub, this.#snapshotLimit).catch(unavailable('state')) : undefined,
+      ]);
     } catch (e) {
       this.#unregister(sub);
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `history unavailable: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      throw e;
     }
     if (sub.closed) return sub;
+    // What the subscriber already has per state topic: older state updates are skipped.
+    sub.stateSeen = new Map();
+    if (!page) {
+      request.sink.open({ subscriberId: sub.id, gap: false });
+      this.#sendSnapshot(sub, states!);
+      this.#drainHeld(sub, undefined);
+      return sub;
+    }
     const gap = !page.found;
     const info: OpenInfo = {
       subscriberId: sub.id,
@@ -169,18 +245,33 @@ export class Hub {
     request.sink.open(info);
     if (gap)
       request.sink.notice(HubEvent.gap, { lastEventId: request.lastEventId, reason: 'unknown-or-expired' });
+    if (states) this.#sendSnapshot(sub, states);
 
     const replayed = new Set<string>();
     for (const update of page.updates) {
       replayed.add(update.position);
-      if (this.#visible(sub, update)) this.#deliver(sub, new EncodedUpdate(update));
+      if (this.#visible(sub, update) && isNewState(sub, update, true))
+        this.#send(sub, new EncodedUpdate(update));
     }
+    this.#drainHeld(sub, replayed);
+    return sub;
+  }
+
+  /** Ends the hold of `subscribe`: held live updates go out minus those already replayed or older than the snapshot. */
+  #drainHeld(sub: Subscription, replayed: Set<string> | undefined): void {
     const held = sub.pending ?? [];
     sub.pending = undefined;
     for (const encoded of held) {
-      if (!replayed.has(encoded.update.position) && !sub.closed) this.#deliver(sub, encoded);
+      if (sub.closed) return;
+      if (replayed?.has(encoded.update.position) || !isNewState(sub, encoded.update, true)) continue;
+      this.#send(sub, encoded);
     }
-    return sub;
+    if (sub.stateSeen?.size === 0) sub.stateSeen = undefined;
+  }
+
+  #sendSnapshot(sub: Subscription, states: SnapshotPayload): void {
+    for (const s of states.states) sub.stateSeen!.set(s.topic, s.version);
+    sub.sink.notice(HubEvent.snapshot, states);
   }
 
   /** Ends a subscription (client left, token expired, shutdown...). Idempotent. */
@@ -229,6 +320,7 @@ export class Hub {
 
   #unregister(sub: Subscription): void {
     sub.closed = true;
+    if (sub.conflation?.timer) clearTimeout(sub.conflation.timer);
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.#index.remove(sub, sel);
     if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
@@ -245,10 +337,43 @@ export class Hub {
     this.counters.delivered++;
   }
 
+  /** Delivers in the subscriber's form: state updates as `herald.state`, through its conflation. */
+  #send(sub: Subscription, encoded: EncodedUpdate): void {
+    const out = sub.stateMode && encoded.update.stateVersion !== undefined ? encoded.asState : encoded;
+    const c = sub.conflation;
+    if (!c) return this.#deliver(sub, out);
+    const now = Date.now();
+    if (c.timer === undefined && now - c.last >= c.intervalMs) {
+      c.last = now;
+      this.#deliver(sub, out);
+      return;
+    }
+    c.hold(out);
+    if (c.timer === undefined) {
+      c.timer = setTimeout(flushConflation, c.last + c.intervalMs - now, this, sub);
+      c.timer.unref();
+    }
+  }
+
+  /** @internal Timer callback of a subscription's conflation. */
+  flushConflation(sub: Subscription): void {
+    const c = sub.conflation!;
+    c.timer = undefined;
+    if (sub.closed) return;
+    c.last = Date.now();
+    for (const encoded of c.pending.values()) this.#deliver(sub, encoded);
+    c.pending.clear();
+  }
+
   // Arrow properties: created once per hub, passed to the broker and the index without
   // allocating per update or per subscriber.
   #dispatch = (update: Update): void => {
     this.#current = new EncodedUpdate(update);
+    if (update.stateVersion !== undefined && !this.#latest.note(this.#current)) {
+      this.#current = undefined;
+      this.#observer.onDispatch?.(update, 0, Date.now() - update.publishedAt);
+      return;
+    }
     this.#stamp++;
     this.#currentDeliveries = 0;
     this.#privateDecisions = undefined;
@@ -267,8 +392,10 @@ export class Hub {
       sub.pending.push(encoded);
       return;
     }
+    // A change applied before this subscriber's snapshot was read but dispatched after it.
+    if (sub.stateSeen !== undefined && !isNewState(sub, update, false)) return;
     this.#currentDeliveries++;
-    this.#deliver(sub, encoded);
+    this.#send(sub, encoded);
   };
 
   #mayReceive(principal: Principal, update: Update): boolean {
@@ -286,7 +413,7 @@ export class Hub {
   }
 
   /** Node-local statistics, as shown on the dashboard. */
-  statsSnapshot(retained: (topic: string) => unknown = () => null): HubStatsSnapshot {
+  statsSnapshot(retained: (topic: string) => unknown = (t) => this.#latest.retained(t)): HubStatsSnapshot {
     const now = Date.now();
     const byTransport: Record<string, number> = { sse: 0, ws: 0 };
     const bySubject: Record<string, number> = {};
@@ -326,6 +453,20 @@ export class Hub {
       sub.sink.notice(HubEvent.stats, snapshot);
     }
   }
+}
+
+function unavailable(what: string): (e: unknown) => never {
+  return (e) => {
+    throw new HeraldError(
+      ErrorCode.brokerUnavailable,
+      `${what} unavailable: ${e instanceof Error ? e.message : String(e)}`,
+      { retryAfter: 1 },
+    );
+  };
+}
+
+function flushConflation(hub: Hub, sub: Subscription): void {
+  hub.flushConflation(sub);
 }
 
 function expire(hub: Hub, sub: Subscription): void {
