@@ -68,7 +68,7 @@ local function openAncestors(a)
   for _, af in ipairs(a) do if T[af] ~= nil then T[af] = nil end end
 end
 
-local R, rateFields, sec = nil, {}, nil
+local R, rateFields, sec, ratesDirty = nil, {}, nil, false
 local function loadRates()
   if R then return end
   R = {}
@@ -123,6 +123,7 @@ for _, op in ipairs(ops) do
         local slot = op.r .. ':' .. (sec % w)
         if R['s:' .. slot] ~= tostring(sec) then R['s:' .. slot] = tostring(sec); R['v:' .. slot] = '0' end
         R['v:' .. slot] = fmt(tonumber(R['v:' .. slot]) + n)
+        ratesDirty = true
       end
     end
   elseif o == 'rate' then
@@ -135,11 +136,12 @@ for _, op in ipairs(ops) do
       end
       for _, k in ipairs(gone) do R[k] = nil end
       R['w:' .. op.k] = tostring(op.w); R['f:' .. op.k] = tostring(sec); R['o:' .. op.k] = op.f
+      ratesDirty = true
     end
   end
 end
 
-if isPatch == '1' then
+if isPatch == '1' and (R or redis.call('EXISTS', rateKey) == 1) then
   loadRates()
   local any = false
   for k, w in pairs(R) do
@@ -182,7 +184,7 @@ end
 chunked('HDEL', doc, gone, 1000)
 chunked('HSET', doc, set, 1000)
 redis.call('SADD', topics, topic)
-if R then
+if ratesDirty then
   redis.call('DEL', rateKey)
   local rs = {}
   for k, v in pairs(R) do rs[#rs + 1] = k; rs[#rs + 1] = v end
