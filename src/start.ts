@@ -126,6 +126,7 @@ export async function startHerald(
     state,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
+    ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
     observer: combineObservers(metrics.observer, extraObserver),
   });
   metrics.attach(hub);

@@ -154,25 +154,25 @@ test('a throttled subscriber gets at most one state per interval and always the 
   const started = Date.now();
   const batches = 40;
   const perBatch = 100;
-  // Batches of increments, as fast as the hub takes them: thousands of updates per second.
+  // Batches of increments, as fast as the hub takes them (thousands of updates per second
+  // on an idle machine; the bounds below hold at any speed).
   for (let b = 0; b < batches; b++)
     await ok(
       publishJson(Array.from({ length: perBatch }, () => ({ topics: topic, patch: { $inc: { n: 1 } } }))),
     );
-  const elapsed = Date.now() - started;
   const total = batches * perBatch;
-  const last = await throttled.waitFor(
+  await throttled.waitFor(
     (e) =>
       e.event === 'herald.state' &&
       (JSON.parse(e.data) as StatePayload & { state: { n: number } }).state.n === total,
-    3000,
+    10_000,
   );
-  assert.ok(last);
-  const received = throttled.events.filter((e) => e.event === 'herald.state').length;
-  const rate = (total / Math.max(1, elapsed)) * 1000;
-  assert.ok(rate > 1000, `publisher reached only ${Math.round(rate)} updates/s`);
-  assert.ok(received <= elapsed / 100 + 3, `${received} events in ${elapsed} ms`);
-  assert.ok(received >= 2, `only ${received} events`);
+  const elapsed = Date.now() - started;
+  const received = throttled.events.filter((e) => e.event === 'herald.state');
+  assert.ok(received.length <= elapsed / 100 + 2, `${received.length} events in ${elapsed} ms`);
+  assert.ok(received.length < total / 10, `${received.length} events for ${total} updates`);
+  const counts = received.map((e) => (JSON.parse(e.data) as { state: { n: number } }).state.n);
+  for (let i = 1; i < counts.length; i++) assert.ok(counts[i]! > counts[i - 1]!, counts.join(','));
 });
 
 test('throttle applies per topic: two busy topics each get their latest', async () => {

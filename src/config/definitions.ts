@@ -33,6 +33,7 @@ export interface HeraldConfig {
   maxStates: number;
   /** Largest retained state of one topic, bytes. */
   maxStateBytes: number;
+  subscriptions: boolean;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -60,6 +61,7 @@ export const defaults: HeraldConfig = {
   maxSelectors: 100,
   maxStates: 10_000,
   maxStateBytes: 64 * 1024,
+  subscriptions: false,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -156,6 +158,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'max-state-bytes',
     type: 'number',
     help: 'largest retained state of one topic, in bytes',
+  },
+  {
+    key: 'subscriptions',
+    flag: 'subscriptions',
+    type: 'boolean',
+    help: 'publish subscription events (presence) as private updates',
   },
   { key: 'dev', flag: 'dev', type: 'boolean', help: 'dev mode: open dashboard, dev key, binds 127.0.0.1' },
   { key: 'demo', flag: 'demo', type: 'boolean', help: 'run a built-in demo publisher' },

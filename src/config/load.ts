@@ -19,7 +19,8 @@ export function parseDuration(value: string, name: string): number {
 }
 
 function convert(def: OptionDef, raw: unknown, source: string): unknown {
-  const name = `${source} ${def.flag}`;
+  const name =
+    source === '--' ? `--${def.flag}` : source.startsWith('HERALD_') ? source : `${source} ${def.flag}`;
   switch (def.type) {
     case 'boolean':
       if (typeof raw === 'boolean') return raw;

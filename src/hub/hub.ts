@@ -11,6 +11,7 @@ import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../p
 import { Conflation, MAX_THROTTLE_MS } from './conflation.ts';
 import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
+import { subscriptionEvents } from './presence.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 import type { HubCounters, HubStatsSnapshot } from './stats.ts';
 import { Subscription } from './subscription.ts';
@@ -32,6 +33,11 @@ export interface HubOptions {
   state?: StateStore;
   /** Most topics in one snapshot. */
   snapshotLimit?: number;
+  /**
+   * Hub path; when set, the start and end of every subscription is published as a private
+   * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
+   */
+  subscriptionEventsPath?: string;
 }
 
 export interface SubscribeRequest {
@@ -65,6 +71,9 @@ export class Hub {
   readonly #state: StateStore | undefined;
   readonly #snapshotLimit: number;
   readonly #latest = new LatestStates();
+  readonly #eventsPath: string | undefined;
+  /** Id of the last update dispatched on this node (the subscriptions API cursor). */
+  lastEventId = 'earliest';
   #timers: ReturnType<typeof setInterval>[] = [];
   #closing = false;
 
@@ -85,6 +94,7 @@ export class Hub {
     this.#observer = options.observer ?? {};
     this.#state = options.state;
     this.#snapshotLimit = options.snapshotLimit ?? 1000;
+    this.#eventsPath = options.subscriptionEventsPath;
   }
 
   /** The retained-state store, when the hub has one. */
@@ -316,6 +326,16 @@ export class Hub {
       sub.expiryTimer.unref();
     }
     this.#observer.onSubscribe?.(sub);
+    this.#announce(sub, true);
+  }
+
+  #announce(sub: Subscription, active: boolean): void {
+    if (this.#eventsPath === undefined || sub.selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
+      return;
+    // Presence is best effort: a broker hiccup must not fail the subscription itself.
+    this.broker
+      .publish(subscriptionEvents(this.#eventsPath, sub, active))
+      .catch(() => this.recordRefusal('presence-event-lost'));
   }
 
   #unregister(sub: Subscription): void {
@@ -324,6 +344,7 @@ export class Hub {
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.#index.remove(sub, sel);
     if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
+    this.#announce(sub, false);
   }
 
   #visible(sub: Subscription, update: Update): boolean {
@@ -368,6 +389,7 @@ export class Hub {
   // Arrow properties: created once per hub, passed to the broker and the index without
   // allocating per update or per subscriber.
   #dispatch = (update: Update): void => {
+    this.lastEventId = update.id;
     this.#current = new EncodedUpdate(update);
     if (update.stateVersion !== undefined && !this.#latest.note(this.#current)) {
       this.#current = undefined;

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ANONYMOUS, type Principal } from '../auth/principal.ts';
+import { MemoryBroker } from '../broker/memory.ts';
+import type { EncodedUpdate } from '../protocol/frames.ts';
+import { SelectorSet } from '../protocol/selector.ts';
+import { Hub } from './hub.ts';
+import type { CloseReason, OpenInfo, Sink } from './sink.ts';
+
+/** A sink that records what the hub asked it to write (the hub's own seam, not an external service). */
+class RecordingSink implements Sink {
+  readonly transport = 'sse' as const;
+  opened: OpenInfo | undefined;
+  sent: EncodedUpdate[] = [];
+  notices: string[] = [];
+  heartbeats = 0;
+  closed: CloseReason | undefined;
+  open(info: OpenInfo) {
+    this.opened = info;
+  }
+  send(u: EncodedUpdate) {
+    this.sent.push(u);
+  }
+  notice(type: string) {
+    this.notices.push(type);
+  }
+  heartbeat() {
+    this.heartbeats++;
+  }
+  close(reason: CloseReason) {
+    this.closed = reason;
+  }
+}
+
+const publisher: Principal = { ...ANONYMOUS, anonymous: false, publish: new SelectorSet(['*']) };
+const reader = (claims: string[]): Principal => ({
+  ...ANONYMOUS,
+  anonymous: false,
+  subscribe: new SelectorSet(claims),
+});
+
+async function makeHub() {
+  const hub = new Hub({
+    broker: new MemoryBroker({ historySize: 100, historyTtlMs: 0 }),
+    heartbeatMs: 0,
+    statsIntervalMs: 0,
+  });
+  await hub.start();
+  return hub;
+}
+
+describe('Hub', () => {
+  test('one update matched by several selectors is sent once, as the same bytes to every subscriber', async () => {
+    const hub = await makeHub();
+    const a = new RecordingSink();
+    const b = new RecordingSink();
+    await hub.subscribe({ selectors: ['t/1', 't/{x}', '*'], principal: ANONYMOUS, sink: a });
+    await hub.subscribe({ selectors: ['t/1'], principal: ANONYMOUS, sink: b });
+    await hub.publish([{ topics: ['t/1', 't/2'], data: 'x', private: false }], publisher);
+    assert.equal(a.sent.length, 1);
+    assert.equal(b.sent.length, 1);
+    assert.equal(a.sent[0], b.sent[0], 'one EncodedUpdate shared by all sinks');
+    assert.equal(hub.counters.delivered, 2);
+  });
+
+  test('subscribers of unrelated topics are not visited', async () => {
+    const hub = await makeHub();
+    const other = new RecordingSink();
+    await hub.subscribe({ selectors: ['other'], principal: ANONYMOUS, sink: other });
+    await hub.publish([{ topics: ['t'], data: 'x', private: false }], publisher);
+    assert.equal(other.sent.length, 0);
+  });
+
+  test('private updates go only to principals whose subscribe claim matches a topic', async () => {
+    const hub = await makeHub();
+    const anon = new RecordingSink();
+    const ok = new RecordingSink();
+    const no = new RecordingSink();
+    await hub.subscribe({ selectors: ['*'], principal: ANONYMOUS, sink: anon });
+    await hub.subscribe({ selectors: ['*'], principal: reader(['t/{id}']), sink: ok });
+    await hub.subscribe({ selectors: ['*'], principal: reader(['u/{id}']), sink: no });
+    await hub.publish([{ topics: ['t/1'], data: 'secret', private: true }], publisher);
+    assert.deepEqual([anon.sent.length, ok.sent.length, no.sent.length], [0, 1, 0]);
+  });
+
+  test('publishing outside the publish claim is refused and nothing is delivered', async () => {
+    const hub = await makeHub();
+    const s = new RecordingSink();
+    await hub.subscribe({ selectors: ['*'], principal: ANONYMOUS, sink: s });
+    const limited: Principal = { ...publisher, publish: new SelectorSet(['a/{x}']) };
+    await assert.rejects(
+      hub.publish([{ topics: ['a/1', 'b/1'], data: '', private: false }], limited),
+      /may not publish to topic "b\/1"/,
+    );
+    await assert.rejects(
+      hub.publish([{ topics: ['a/1'], data: '', private: false }], ANONYMOUS),
+      /no mercure.publish claim/,
+    );
+    assert.equal(s.sent.length, 0);
+  });
+
+  test('unsubscribe removes the subscription from every index and closes its sink once', async () => {
+    const hub = await makeHub();
+    const s = new RecordingSink();
+    const sub = await hub.subscribe({ selectors: ['t', 't/{x}', '*'], principal: ANONYMOUS, sink: s });
+    hub.unsubscribe(sub, 'client');
+    hub.unsubscribe(sub, 'error');
+    assert.equal(s.closed, 'client');
+    await hub.publish([{ topics: ['t'], data: 'x', private: false }], publisher);
+    assert.equal(s.sent.length, 0);
+    assert.equal(hub.connectionCount, 0);
+  });
+
+  test('close tells every subscriber the hub is shutting down and refuses new work', async () => {
+    const hub = await makeHub();
+    const s = new RecordingSink();
+    await hub.subscribe({ selectors: ['*'], principal: ANONYMOUS, sink: s });
+    await hub.close();
+    assert.equal(s.closed, 'shutdown');
+    await assert.rejects(
+      hub.subscribe({ selectors: ['*'], principal: ANONYMOUS, sink: new RecordingSink() }),
+      /shutting down/,
+    );
+  });
+
+  test('heartbeats go to every subscriber from one shared timer', async () => {
+    const hub = new Hub({
+      broker: new MemoryBroker({ historySize: 0, historyTtlMs: 0 }),
+      heartbeatMs: 20,
+      statsIntervalMs: 0,
+    });
+    await hub.start();
+    const sinks = [new RecordingSink(), new RecordingSink()];
+    for (const sink of sinks) await hub.subscribe({ selectors: ['*'], principal: ANONYMOUS, sink });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (sinks.every((s) => s.heartbeats >= 2)) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    await hub.close();
+  });
+
+  test('admins that ask for the stats topic get node statistics', async () => {
+    const hub = new Hub({
+      broker: new MemoryBroker({ historySize: 0, historyTtlMs: 0 }),
+      heartbeatMs: 0,
+      statsIntervalMs: 10,
+    });
+    await hub.start();
+    const admin = new RecordingSink();
+    const plain = new RecordingSink();
+    await hub.subscribe({
+      selectors: ['/.well-known/herald/stats'],
+      principal: { ...reader(['*']), admin: true },
+      sink: admin,
+    });
+    await hub.subscribe({ selectors: ['/.well-known/herald/stats'], principal: reader(['*']), sink: plain });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (admin.notices.length > 0) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    assert.equal(admin.notices[0], 'herald.stats');
+    assert.equal(plain.notices.length, 0);
+    const snap = hub.statsSnapshot();
+    assert.equal(snap.connections.total, 2);
+    assert.equal(snap.broker.kind, 'memory');
+    await hub.close();
+  });
+});

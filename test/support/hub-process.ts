@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+const BIN = new URL('../../bin/herald.js', import.meta.url).pathname;
+
+export interface HubProcess {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  /** Every stdout line (JSON logs) seen so far. */
+  logs: string[];
+  stderr: string;
+  /** SIGTERM (to the whole process group) and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves once stderr contains the text. */
+  waitForStderr(text: string | RegExp): Promise<void>;
+}
+
+/**
+ * Starts `herald serve ...args` as a child process (the way users run it) and resolves once
+ * its "listening" log line gives the URL. Pass `--port 0` to get a free port.
+ */
+export async function startHubProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  command = [process.execPath, BIN],
+): Promise<HubProcess> {
+  const child = spawn(command[0]!, [...command.slice(1), 'serve', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group, so stop() reaches the hub even behind a wrapper such as npx.
+    detached: true,
+  });
+  const logs: string[] = [];
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start in 20 s; stderr: ${stderr}`)), 20_000);
+    lines.on('line', (line) => {
+      logs.push(line);
+      try {
+        const j = JSON.parse(line) as { event?: string; url?: string };
+        if (j.event === 'listening' && j.url) {
+          clearTimeout(timer);
+          resolve(j.url);
+        }
+      } catch {
+        /* not a log line */
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`hub exited with ${code} before listening; stderr: ${stderr}`));
+    });
+  });
+  const port = Number(new URL(url).port);
+  const proc: HubProcess = {
+    child,
+    url: url.replace('localhost', '127.0.0.1'),
+    port,
+    logs,
+    get stderr() {
+      return stderr;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        child.kill(signal);
+      }
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+    waitForStderr(text: string | RegExp) {
+      const has = () => (typeof text === 'string' ? stderr.includes(text) : text.test(stderr));
+      if (has()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`stderr never showed ${String(text)}: ${stderr}`)),
+          10_000,
+        );
+        const onData = () => {
+          if (has()) {
+            clearTimeout(timer);
+            child.stderr!.off('data', onData);
+            resolve();
+          }
+        };
+        child.stderr!.on('data', onData);
+      });
+    },
+  };
+  return proc;
+}
+
+/** Runs a herald CLI command to completion. */
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
