@@ -16,7 +16,9 @@ import { defaults, type HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
 import { Hub } from './hub/hub.ts';
 import type { HubObserver } from './hub/observer.ts';
+import type { HttpContext } from './http/context.ts';
 import { createHttpServer } from './http/server.ts';
+import { attachWebSocket } from './http/ws-upgrade.ts';
 import { defaultHttpOptions } from './http/options.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 
@@ -57,27 +59,24 @@ function keyFor(
 async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
   if (!config.redis)
     return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
-  let mod: {
-    RedisBroker: new (o: {
-      url: string;
-      historySize: number;
-      historyTtlMs: number;
-      logger: Logger;
-    }) => Broker;
-  };
+  // Loaded only when asked for, so a memory-only hub never loads the Redis client.
+  const { RedisBroker } = await import('./broker/redis.ts');
   try {
-    // Loaded only when asked for, so a memory-only hub never touches the Redis client.
-    const path = './broker/redis.ts';
-    mod = (await import(path)) as typeof mod;
-  } catch {
-    throw new ConfigError('--redis: this build has no Redis broker yet');
+    return new RedisBroker({
+      url: config.redis,
+      historySize: config.history,
+      historyTtlMs: config.historyTtl,
+      logger,
+    });
+  } catch (e) {
+    throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new mod.RedisBroker({
-    url: config.redis,
-    historySize: config.history,
-    historyTtlMs: config.historyTtl,
-    logger,
-  });
+}
+
+/** Parts a caller may provide instead of having them built from the config. */
+export interface HeraldDeps {
+  /** A broker that outlives this hub (tests: a node restarting on a durable broker). */
+  broker?: Broker;
 }
 
 async function createStateStore(config: HeraldConfig): Promise<StateStore> {
@@ -92,6 +91,7 @@ async function createStateStore(config: HeraldConfig): Promise<StateStore> {
 export async function startHerald(
   partial: Partial<HeraldConfig> = {},
   extraObserver?: HubObserver,
+  deps: HeraldDeps = {},
 ): Promise<RunningHerald> {
   const config: HeraldConfig = { ...defaults, ...partial };
   if (config.dev) {
@@ -119,7 +119,7 @@ export async function startHerald(
     logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
 
   const metrics = new PrometheusMetrics();
-  const broker = await createBroker(config, logger);
+  const broker = deps.broker ?? (await createBroker(config, logger));
   const state = await createStateStore(config);
   const hub = new Hub({
     broker,
@@ -143,30 +143,38 @@ export async function startHerald(
         })
       : undefined;
   const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
-  const server = createHttpServer(
-    {
-      hub,
-      authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
-      logger,
-      options: {
-        ...defaultHttpOptions,
-        path: config.path,
-        corsOrigins: config.corsOrigins,
-        maxBodyBytes: config.maxBody,
-        maxBufferedBytes: config.maxBuffered,
-        dev: config.dev,
-        dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
-        ...(devToken ? { devAdminToken: devToken } : {}),
-      },
+  const httpContext: HttpContext = {
+    hub,
+    authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
+    logger,
+    options: {
+      ...defaultHttpOptions,
+      path: config.path,
+      corsOrigins: config.corsOrigins,
+      maxBodyBytes: config.maxBody,
+      maxBufferedBytes: config.maxBuffered,
+      dev: config.dev,
+      dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
+      ...(devToken ? { devAdminToken: devToken } : {}),
+      ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
-    [metrics.route],
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message)),
-    );
-    server.listen(config.port, config.host, () => resolve());
-  });
+  };
+  const server = createHttpServer(httpContext, [metrics.route]);
+  const websockets = attachWebSocket(server, httpContext);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message),
+        ),
+      );
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (e) {
+    // The broker may hold connections (Redis) that would keep the process alive.
+    await hub.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   let closing: Promise<void> | undefined;
@@ -183,9 +191,11 @@ export async function startHerald(
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await hub.close();
         await state.close();
+        const wsClosed = websockets.close();
         server.closeIdleConnections();
         // Ended streams flush their last bytes; anything still open after the grace period is cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
+        await wsClosed;
         await closed;
         clearTimeout(grace);
       })();

@@ -218,70 +218,159 @@ export class Hub {
     this.#register(sub);
 
     if (!resuming && !snapshot) {
-      request.sink.open({ subscriberId: sub.id, gap: false });
+      request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
       return sub;
     }
+    await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
+    return sub;
+  }
+
+  /**
+   * Adds selectors to a live subscription (a WebSocket `subscribe` op after the first one).
+   * Selectors it already has are ignored; the rest go live at once. With `lastEventId`, the
+   * history after it is replayed for the added selectors only: an update that also matches a
+   * selector the subscription already had is not repeated, since the connection receives
+   * those topics already. Resolves with the selectors actually added.
+   */
+  async addSelectors(
+    sub: Subscription,
+    sources: readonly string[],
+    lastEventId?: string,
+    snapshot = false,
+  ): Promise<string[]> {
+    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
+    if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
+    const have = new Set(sub.selectors.map((s) => s.source));
+    const fresh = [...new Set(sources)].filter((s) => !have.has(s));
+    const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
+    if (have.size + compiled.length > this.#maxSelectors)
+      throw new HeraldError(
+        ErrorCode.tooManySelectors,
+        `at most ${this.#maxSelectors} topic selectors per subscription`,
+      );
+    const prior = sub.selectors;
+    sub.selectors = [...prior, ...compiled];
+    for (const sel of compiled) this.#index.add(sub, sel);
+    this.#announce(sub, true, compiled);
+    if (snapshot) sub.stateMode = true;
+    if (lastEventId === undefined && !snapshot) {
+      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
+      return fresh;
+    }
+    sub.pending = [];
+    await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
+    return fresh;
+  }
+
+  /**
+   * Removes selectors from a live subscription; unknown ones are ignored. A subscription left
+   * with none stays registered (its connection may subscribe again) and receives nothing.
+   * Returns the selectors actually removed.
+   */
+  removeSelectors(sub: Subscription, sources: readonly string[]): string[] {
+    const drop = new Set(sources);
+    const removed: Selector[] = [];
+    const kept: Selector[] = [];
+    for (const sel of sub.selectors) {
+      if (drop.has(sel.source)) {
+        if (!sub.closed) this.#index.remove(sub, sel);
+        removed.push(sel);
+      } else kept.push(sel);
+    }
+    sub.selectors = kept;
+    if (!sub.closed && removed.length > 0) this.#announce(sub, false, removed);
+    return removed.map((s) => s.source);
+  }
+
+  /**
+   * The resume (and snapshot) seam. `sub.pending` is set, so live updates are being held: read
+   * history and/or the retained states, send the snapshot, then what `replayFor` matches (and
+   * `skipFor` does not), then the held updates not replayed. State updates no newer than what
+   * the snapshot or the replay already gave are skipped.
+   */
+  async #replay(
+    sub: Subscription,
+    lastEventId: string | undefined,
+    snapshot: boolean,
+    sources: readonly string[],
+    replayFor: readonly Selector[],
+    skipFor: readonly Selector[],
+  ): Promise<void> {
     let page: HistoryPage | undefined;
     let states: SnapshotPayload | undefined;
     try {
       [page, states] = await Promise.all([
-        resuming
-          ? this.broker.historyAfter(request.lastEventId!, this.#replayLimit).catch(unavailable('history'))
+        lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
+        snapshot
+          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit).catch(
+              unavailable('state'),
+            )
           : undefined,
-        snapshot ? snapshotFor(this.#state, sub, this.#snapshotLimit).catch(unavailable('state')) : undefined,
       ]);
     } catch (e) {
-      this.#unregister(sub);
-      throw e;
+      if (skipFor.length === 0) this.#unregister(sub);
+      else {
+        this.removeSelectors(
+          sub,
+          replayFor.map((s) => s.source),
+        );
+        this.#drain(sub, new Set());
+      }
+      if (isHeraldError(e)) throw e;
+      unavailable('history')(e);
     }
-    if (sub.closed) return sub;
-    // What the subscriber already has per state topic: older state updates are skipped.
-    sub.stateSeen = new Map();
+    if (sub.closed) return;
+    sub.stateSeen ??= new Map();
     if (!page) {
-      request.sink.open({ subscriberId: sub.id, gap: false });
+      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       this.#sendSnapshot(sub, states!);
-      this.#drainHeld(sub, undefined);
-      return sub;
+      this.#drain(sub, new Set());
+      return;
     }
     const gap = !page.found;
     const info: OpenInfo = {
       subscriberId: sub.id,
       gap,
-      resumedFrom: gap || request.lastEventId === 'earliest' ? 'earliest' : request.lastEventId!,
+      resumedFrom: gap || lastEventId === 'earliest' ? 'earliest' : lastEventId,
+      selectors: sources,
     };
     this.counters.resumes++;
     if (gap) this.counters.gaps++;
     this.#observer.onResume?.(sub, gap);
-    request.sink.open(info);
-    if (gap)
-      request.sink.notice(HubEvent.gap, { lastEventId: request.lastEventId, reason: 'unknown-or-expired' });
+    sub.sink.open(info);
+    if (gap) sub.sink.notice(HubEvent.gap, { lastEventId, reason: 'unknown-or-expired' });
     if (states) this.#sendSnapshot(sub, states);
 
     const replayed = new Set<string>();
     for (const update of page.updates) {
       replayed.add(update.position);
-      if (this.#visible(sub, update) && isNewState(sub, update, true))
+      if (
+        this.#visibleTo(sub, update, replayFor) &&
+        !matchesAny(skipFor, update.topics) &&
+        isNewState(sub, update, true)
+      )
         this.#send(sub, new EncodedUpdate(update));
     }
-    this.#drainHeld(sub, replayed);
-    return sub;
-  }
-
-  /** Ends the hold of `subscribe`: held live updates go out minus those already replayed or older than the snapshot. */
-  #drainHeld(sub: Subscription, replayed: Set<string> | undefined): void {
-    const held = sub.pending ?? [];
-    sub.pending = undefined;
-    for (const encoded of held) {
-      if (sub.closed) return;
-      if (replayed?.has(encoded.update.position) || !isNewState(sub, encoded.update, true)) continue;
-      this.#send(sub, encoded);
-    }
-    if (sub.stateSeen?.size === 0) sub.stateSeen = undefined;
+    this.#drain(sub, replayed);
   }
 
   #sendSnapshot(sub: Subscription, states: SnapshotPayload): void {
     for (const s of states.states) sub.stateSeen!.set(s.topic, s.version);
     sub.sink.notice(HubEvent.snapshot, states);
+  }
+
+  /** Goes live: sends the updates held during a replay, minus those already replayed. */
+  #drain(sub: Subscription, replayed: ReadonlySet<string>): void {
+    const held = sub.pending ?? [];
+    sub.pending = undefined;
+    for (const encoded of held) {
+      // The filter matters only when adding selectors failed: they were removed again.
+      if (replayed.has(encoded.update.position) || sub.closed) continue;
+      if (matchesAny(sub.selectors, encoded.update.topics) && isNewState(sub, encoded.update, true))
+        this.#send(sub, encoded);
+    }
+    if (sub.stateSeen?.size === 0) sub.stateSeen = undefined;
   }
 
   /** Ends a subscription (client left, token expired, shutdown...). Idempotent. */
@@ -329,12 +418,14 @@ export class Hub {
     this.#announce(sub, true);
   }
 
-  #announce(sub: Subscription, active: boolean): void {
-    if (this.#eventsPath === undefined || sub.selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
+  /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
+  #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
+    if (this.#eventsPath === undefined || selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
       return;
+    const view = selectors === sub.selectors ? sub : ({ ...sub, selectors } as Subscription);
     // Presence is best effort: a broker hiccup must not fail the subscription itself.
     this.broker
-      .publish(subscriptionEvents(this.#eventsPath, sub, active))
+      .publish(subscriptionEvents(this.#eventsPath, view, active))
       .catch(() => this.recordRefusal('presence-event-lost'));
   }
 
@@ -347,10 +438,9 @@ export class Hub {
     this.#announce(sub, false);
   }
 
-  #visible(sub: Subscription, update: Update): boolean {
+  #visibleTo(sub: Subscription, update: Update, selectors: readonly Selector[]): boolean {
     if (update.private && !mayReceivePrivate(sub.principal, update.topics)) return false;
-    for (const sel of sub.selectors) for (const t of update.topics) if (selectorMatches(sel, t)) return true;
-    return false;
+    return matchesAny(selectors, update.topics);
   }
 
   #deliver(sub: Subscription, encoded: EncodedUpdate): void {
@@ -489,6 +579,11 @@ function unavailable(what: string): (e: unknown) => never {
 
 function flushConflation(hub: Hub, sub: Subscription): void {
   hub.flushConflation(sub);
+}
+
+function matchesAny(selectors: readonly Selector[], topics: readonly string[]): boolean {
+  for (const sel of selectors) for (const t of topics) if (selectorMatches(sel, t)) return true;
+  return false;
 }
 
 function expire(hub: Hub, sub: Subscription): void {

@@ -1,7 +1,7 @@
-import { mayReceivePrivate } from '../auth/principal.ts';
+import { mayReceivePrivate, type Principal } from '../auth/principal.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import type { EncodedUpdate } from '../protocol/frames.ts';
-import { selectorMatches } from '../protocol/selector.ts';
+import { selectorMatches, type Selector } from '../protocol/selector.ts';
 import type { SnapshotPayload, StatePayload } from '../protocol/state.ts';
 import type { Update } from '../protocol/update.ts';
 import type { Subscription } from './subscription.ts';
@@ -52,17 +52,18 @@ export class LatestStates {
 /** The retained states a new subscriber may see: exact selectors are looked up, others scan. */
 export async function snapshotFor(
   store: StateStore | undefined,
-  sub: Subscription,
+  selectors: readonly Selector[],
+  principal: Principal,
   limit: number,
 ): Promise<SnapshotPayload> {
   if (!store) return { states: [], truncated: false };
   const found = new Map<string, StateEntry>();
-  const exact = sub.selectors.filter((s) => s.kind === 'exact');
+  const exact = selectors.filter((s) => s.kind === 'exact');
   for (const e of await Promise.all(exact.map((s) => store.get(s.source)))) if (e) found.set(e.topic, e);
-  if (exact.length < sub.selectors.length) {
+  if (exact.length < selectors.length) {
     for (const e of await store.list(Number.MAX_SAFE_INTEGER)) {
       if (found.has(e.topic)) continue;
-      for (const sel of sub.selectors)
+      for (const sel of selectors)
         if (sel.kind !== 'exact' && selectorMatches(sel, e.topic)) {
           found.set(e.topic, e);
           break;
@@ -72,7 +73,7 @@ export async function snapshotFor(
   const states: StatePayload[] = [];
   let truncated = false;
   for (const e of found.values()) {
-    if (e.private && !mayReceivePrivate(sub.principal, [e.topic])) continue;
+    if (e.private && !mayReceivePrivate(principal, [e.topic])) continue;
     if (states.length >= limit) {
       truncated = true;
       break;

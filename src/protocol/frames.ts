@@ -20,6 +20,7 @@ export class EncodedUpdate {
   #sseChunk: Uint8Array | undefined;
   #ws: string | undefined;
   #asState: EncodedUpdate | undefined;
+  #wsBytes: Uint8Array | undefined;
 
   constructor(update: Update) {
     this.update = update;
@@ -63,6 +64,11 @@ export class EncodedUpdate {
       this.#ws = JSON.stringify(frame);
     }
     return this.#ws;
+  }
+
+  /** The WebSocket JSON as UTF-8, so a sink hands every socket the same bytes. */
+  get wsBytes(): Uint8Array {
+    return (this.#wsBytes ??= encoder.encode(this.ws));
   }
 }
 

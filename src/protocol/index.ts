@@ -6,3 +6,4 @@ export * from './sse-encode.ts';
 export * from './frames.ts';
 export * from './selector.ts';
 export * from './state.ts';
+export * from './ws.ts';

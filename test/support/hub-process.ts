@@ -65,7 +65,7 @@ export async function startHubProcess(
       return stderr;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');
       try {
         process.kill(-child.pid!, signal);
