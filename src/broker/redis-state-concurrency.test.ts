@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startOwnRedis, type OwnRedis } from '../../test/support/own-redis.ts';
+import { startRedis, type TestRedis } from '../../test/support/redis-server.ts';
 import { RedisStateStore } from './redis-state.ts';
 
 const fixture = fileURLToPath(new URL('../../test/fixtures/state-incrementer.ts', import.meta.url));
-let redis: OwnRedis;
+let redis: TestRedis;
 before(async () => {
-  redis = await startOwnRedis();
+  redis = await startRedis();
 });
 after(async () => {
   await redis.stop();

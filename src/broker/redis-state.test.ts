@@ -1,12 +1,12 @@
 import { after, before } from 'node:test';
-import { startOwnRedis, type OwnRedis } from '../../test/support/own-redis.ts';
+import { startRedis, type TestRedis } from '../../test/support/redis-server.ts';
 import { RedisStateStore } from './redis-state.ts';
 import { stateStoreContract } from './state-store.contract.ts';
 
-let redis: OwnRedis;
+let redis: TestRedis;
 let n = 0;
 before(async () => {
-  redis = await startOwnRedis();
+  redis = await startRedis();
 });
 after(async () => {
   await redis.stop();
