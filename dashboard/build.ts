@@ -43,6 +43,8 @@ export async function ensureDashboardBuilt(): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildDashboard();
-  console.log(`built ${DIST_INDEX}`);
+  // `--if-stale` (used by `npm start`) skips the build when dist/ is newer than the sources.
+  if (process.argv.includes('--if-stale')) await ensureDashboardBuilt();
+  else await buildDashboard();
+  console.log(`dashboard ready: ${DIST_INDEX}`);
 }

@@ -20,6 +20,7 @@ import type { HttpContext } from './http/context.ts';
 import { createHttpServer } from './http/server.ts';
 import { attachWebSocket } from './http/ws-upgrade.ts';
 import { defaultHttpOptions } from './http/options.ts';
+import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 
 /** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
@@ -102,7 +103,22 @@ export async function startHerald(
   const logger = pino({
     level: config.logLevel,
     base: { service: 'herald' },
-    redact: ['req.headers.authorization', 'token'],
+    // Defence in depth: nothing logs tokens, and these paths are censored if something ever does.
+    redact: {
+      paths: [
+        'token',
+        'authorization',
+        'cookie',
+        '*.token',
+        '*.authorization',
+        '*.cookie',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'jwtKey',
+        '*.jwtKey',
+      ],
+      censor: '[redacted]',
+    },
   });
   const publisherKey = keyFor(
     config.publisherJwtKey ?? config.jwtKey,
@@ -126,8 +142,15 @@ export async function startHerald(
     state,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
+    connectionLimits: {
+      maxConnections: config.maxConnections,
+      maxPerIp: config.maxConnectionsPerIp,
+      maxPerSubject: config.maxConnectionsPerSubject,
+      maxPerSelector: config.maxSubscribersPerSelector,
+    },
+    publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
     ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
-    observer: combineObservers(metrics.observer, extraObserver),
+    observer: combineObservers(metrics.observer, connectionLogObserver(logger), extraObserver),
   });
   metrics.attach(hub);
   await hub.start();
@@ -153,6 +176,7 @@ export async function startHerald(
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBody,
       maxBufferedBytes: config.maxBuffered,
+      slowConsumer: config.slowConsumer,
       dev: config.dev,
       dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
       ...(devToken ? { devAdminToken: devToken } : {}),
@@ -215,6 +239,7 @@ function combineObservers(...observers: (HubObserver | undefined)[]): HubObserve
     'onPublish',
     'onDispatch',
     'onRefusal',
+    'onDropped',
   ];
   for (const k of keys) {
     const fns = list.map((o) => o[k]).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];

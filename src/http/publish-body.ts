@@ -1,12 +1,14 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import { parseStatePatch, patchFromData, retainedValue } from '../protocol/state.ts';
 import type { PublishInput } from '../protocol/update.ts';
+import { assertFormEncodedUtf8 } from './request.ts';
 
 /** Most updates in one JSON batch. */
 export const MAX_BATCH = 1000;
 
 /** Parses a Mercure form-encoded publish body into one update (field checks come later). */
 export function parseFormPublish(body: string): PublishInput {
+  assertFormEncodedUtf8(body, 'form body');
   const form = new URLSearchParams(body);
   const input: PublishInput = {
     topics: form.getAll('topic'),

@@ -3,7 +3,7 @@ import type { Subscription } from '../hub/subscription.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
-import { extractToken } from './request.ts';
+import { assertFormEncodedUtf8, clientIp, extractToken, requestIdOf } from './request.ts';
 import { SseSink } from '../transport/sse.ts';
 
 /** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
@@ -51,6 +51,8 @@ export async function handleSubscribe(
   res: ServerResponse,
   url: URL,
 ): Promise<void> {
+  const rawUrl = req.url ?? '';
+  if (rawUrl.includes('?')) assertFormEncodedUtf8(rawUrl.slice(rawUrl.indexOf('?') + 1), 'query string');
   const { token } = extractToken(req, url, ctx.options.cookieName);
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
   const selectors = requestedSelectors(url);
@@ -60,6 +62,8 @@ export async function handleSubscribe(
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
   const sink = new SseSink(res, {
     maxBufferedBytes: ctx.options.maxBufferedBytes,
+    slowConsumer: ctx.options.slowConsumer,
+    onDropped: (count) => ctx.hub.recordDropped(count),
     shutdownRetryMs: ctx.options.shutdownRetryMs,
     headers: corsHeaders(req, ctx.options.corsOrigins),
     onOverflow: () => {
@@ -77,19 +81,10 @@ export async function handleSubscribe(
     principal,
     sink,
     ...stateOptions,
+    client: { ip: clientIp(req), requestId: requestIdOf(res) },
     ...(lastEventId !== undefined ? { lastEventId } : {}),
   });
   holder.sub = sub;
   if (res.destroyed || holder.overflowed)
     ctx.hub.unsubscribe(sub, holder.overflowed ? 'slow-consumer' : 'client');
-  ctx.logger.info(
-    {
-      event: 'subscribe',
-      subscriber: sub.id,
-      subject: principal.subject,
-      selectors,
-      resume: lastEventId !== undefined,
-    },
-    'subscription opened',
-  );
 }

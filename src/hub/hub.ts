@@ -7,14 +7,26 @@ import { generateId } from '../protocol/ids.ts';
 import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
 import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
-import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../protocol/validate.ts';
+import {
+  defaultFieldLimits,
+  validateLastEventId,
+  validatePublishInput,
+  type FieldLimits,
+} from '../protocol/validate.ts';
 import { Conflation, MAX_THROTTLE_MS } from './conflation.ts';
 import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
 import { subscriptionEvents } from './presence.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
+import {
+  ConnectionAdmission,
+  PublishRateLimiter,
+  unlimitedConnections,
+  type ConnectionLimits,
+  type PublishRateOptions,
+} from './limits.ts';
 import type { HubCounters, HubStatsSnapshot } from './stats.ts';
-import { Subscription } from './subscription.ts';
+import { Subscription, type ClientInfo } from './subscription.ts';
 import { TopicIndex } from './topic-index.ts';
 
 export interface HubOptions {
@@ -28,6 +40,10 @@ export interface HubOptions {
   /** Interval of `herald.stats` events for admin subscribers; 0 disables them. */
   statsIntervalMs?: number;
   fieldLimits?: FieldLimits;
+  /** Connection caps (all off by default). */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** Publish rate per publisher (off by default). */
+  publishRate?: PublishRateOptions;
   observer?: HubObserver;
   /** Retained state (state topics); without it `retain`/patch publishes are refused. */
   state?: StateStore;
@@ -50,6 +66,8 @@ export interface SubscribeRequest {
   snapshot?: boolean;
   /** Conflate: at most one update per topic per this many ms, always the latest. */
   throttleMs?: number;
+  /** Where the connection comes from: per-IP caps and logs. */
+  client?: ClientInfo;
 }
 
 /**
@@ -59,7 +77,14 @@ export interface SubscribeRequest {
  */
 export class Hub {
   readonly broker: Broker;
-  readonly counters: HubCounters = { published: 0, delivered: 0, resumes: 0, gaps: 0, refusals: {} };
+  readonly counters: HubCounters = {
+    published: 0,
+    delivered: 0,
+    resumes: 0,
+    gaps: 0,
+    refusals: {},
+    slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
+  };
   readonly #index = new TopicIndex();
   readonly #subs = new Set<Subscription>();
   readonly #heartbeatMs: number;
@@ -71,6 +96,8 @@ export class Hub {
   readonly #state: StateStore | undefined;
   readonly #snapshotLimit: number;
   readonly #latest = new LatestStates();
+  readonly #admission: ConnectionAdmission;
+  readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
   /** Id of the last update dispatched on this node (the subscriptions API cursor). */
   lastEventId = 'earliest';
@@ -94,6 +121,8 @@ export class Hub {
     this.#observer = options.observer ?? {};
     this.#state = options.state;
     this.#snapshotLimit = options.snapshotLimit ?? 1000;
+    this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
+    this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
   }
 
@@ -118,8 +147,15 @@ export class Hub {
     return this.#closing;
   }
 
-  /** Validates, authorizes and publishes; resolves with the stored updates (ids assigned). */
-  async publish(inputs: readonly PublishInput[], principal: Principal): Promise<Update[]> {
+  /**
+   * Validates, authorizes, applies the publisher's rate limit and publishes; resolves with the
+   * stored updates (ids assigned).
+   */
+  async publish(
+    inputs: readonly PublishInput[],
+    principal: Principal,
+    client: ClientInfo = {},
+  ): Promise<Update[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const valid = inputs.map((i) => validatePublishInput(i, this.#limits));
     for (const input of valid) {
@@ -133,6 +169,8 @@ export class Hub {
         );
       }
     }
+    if (this.#publishRate.enabled)
+      this.#publishRate.take(principal.subject ?? `ip:${client.ip ?? 'unknown'}`, valid.length);
     let prepared: PublishInput[] = valid;
     let stateError: unknown;
     if (valid.some((i) => i.stateOp !== undefined)) {
@@ -203,6 +241,8 @@ export class Hub {
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const selectors = this.compileSelectors(request.selectors);
+    assertMayWatchStats(request.principal, request.selectors);
+    if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const throttle = request.throttleMs;
     if (throttle !== undefined && (!Number.isInteger(throttle) || throttle < 1 || throttle > MAX_THROTTLE_MS))
       throw new HeraldError(
@@ -210,6 +250,7 @@ export class Hub {
         `throttle must be a whole number of milliseconds from 1 to ${MAX_THROTTLE_MS}`,
       );
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
+    if (request.client) sub.client = request.client;
     const snapshot = request.snapshot === true;
     sub.stateMode = snapshot || throttle !== undefined;
     if (throttle !== undefined) sub.conflation = new Conflation(throttle);
@@ -244,6 +285,7 @@ export class Hub {
     const have = new Set(sub.selectors.map((s) => s.source));
     const fresh = [...new Set(sources)].filter((s) => !have.has(s));
     const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
+    assertMayWatchStats(sub.principal, sources);
     if (have.size + compiled.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
@@ -309,8 +351,10 @@ export class Hub {
           : undefined,
       ]);
     } catch (e) {
-      if (skipFor.length === 0) this.#unregister(sub);
-      else {
+      if (skipFor.length === 0) {
+        this.#unregister(sub);
+        this.#observer.onUnsubscribe?.(sub, 'error');
+      } else {
         this.removeSelectors(
           sub,
           replayFor.map((s) => s.source),
@@ -377,6 +421,7 @@ export class Hub {
   unsubscribe(sub: Subscription, reason: CloseReason): void {
     if (sub.closed) return;
     this.#unregister(sub);
+    if (reason === 'slow-consumer') this.counters.slowConsumer.disconnect++;
     sub.sink.close(reason);
     this.#observer.onUnsubscribe?.(sub, reason);
   }
@@ -384,6 +429,22 @@ export class Hub {
   recordRefusal(reason: string): void {
     this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
     this.#observer.onRefusal?.(reason);
+  }
+
+  /**
+   * A sink dropped `count` updates because its client fell behind (the `drop` slow-consumer
+   * policy). They were counted as delivered when handed to the sink; they are taken back out.
+   */
+  recordDropped(count: number): void {
+    this.counters.slowConsumer.drop++;
+    this.counters.slowConsumer.droppedUpdates += count;
+    this.counters.delivered -= count;
+    this.#observer.onDropped?.(count);
+  }
+
+  /** Connections counted by the admission caps (equals connectionCount unless a bug leaks). */
+  get admittedCount(): number {
+    return this.#admission.total;
   }
 
   subscriptions(): IterableIterator<Subscription> {
@@ -405,6 +466,13 @@ export class Hub {
   }
 
   #register(sub: Subscription): void {
+    const ticket = {
+      ip: sub.client.ip,
+      subject: sub.principal.subject,
+      selectors: [...new Set(sub.selectors.map((s) => s.source))],
+    };
+    this.#admission.admit(ticket);
+    sub.ticket = ticket;
     this.#subs.add(sub);
     for (const sel of sub.selectors) this.#index.add(sub, sel);
     const exp = sub.principal.expiresAt;
@@ -430,6 +498,8 @@ export class Hub {
   }
 
   #unregister(sub: Subscription): void {
+    if (sub.ticket) this.#admission.release(sub.ticket);
+    sub.ticket = undefined;
     sub.closed = true;
     if (sub.conflation?.timer) clearTimeout(sub.conflation.timer);
     this.#subs.delete(sub);
@@ -584,6 +654,15 @@ function flushConflation(hub: Hub, sub: Subscription): void {
 function matchesAny(selectors: readonly Selector[], topics: readonly string[]): boolean {
   for (const sel of selectors) for (const t of topics) if (selectorMatches(sel, t)) return true;
   return false;
+}
+
+/** Hub statistics are for admins: anyone else asking is told so at once (403), not left waiting. */
+function assertMayWatchStats(principal: Principal, sources: readonly string[]): void {
+  if (!principal.admin && sources.includes(STATS_TOPIC))
+    throw new HeraldError(
+      ErrorCode.forbiddenTopic,
+      `${STATS_TOPIC} needs an admin token (claim herald.admin)`,
+    );
 }
 
 function expire(hub: Hub, sub: Subscription): void {

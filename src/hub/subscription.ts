@@ -2,7 +2,15 @@ import type { Principal } from '../auth/principal.ts';
 import type { EncodedUpdate } from '../protocol/frames.ts';
 import type { Selector } from '../protocol/selector.ts';
 import type { Conflation } from './conflation.ts';
+import type { AdmissionTicket } from './limits.ts';
 import type { Sink } from './sink.ts';
+
+/** Where a connection comes from, as the transport saw it. */
+export interface ClientInfo {
+  ip?: string;
+  /** The request id of the HTTP request (or upgrade) that opened it, for logs. */
+  requestId?: string;
+}
 
 /** One subscriber connection and the selectors it listens to. State lives here, not in closures. */
 export class Subscription {
@@ -32,6 +40,9 @@ export class Subscription {
   /** Set when the subscriber asked for `throttle`. */
   conflation: Conflation | undefined;
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  client: ClientInfo = {};
+  /** What this connection counts against in the connection caps; set while registered. */
+  ticket: AdmissionTicket | undefined;
 
   constructor(id: string, principal: Principal, sink: Sink, selectors: Selector[]) {
     this.id = id;

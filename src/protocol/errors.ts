@@ -27,6 +27,7 @@ export const ErrorCode = {
   badThrottle: 'HERALD_ERR_BAD_THROTTLE',
   stateTooLarge: 'HERALD_ERR_STATE_TOO_LARGE',
   tooManyStates: 'HERALD_ERR_TOO_MANY_STATES',
+  internal: 'HERALD_ERR_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -58,6 +59,7 @@ const statusOf: Record<ErrorCode, number> = {
   HERALD_ERR_BAD_THROTTLE: 400,
   HERALD_ERR_STATE_TOO_LARGE: 413,
   HERALD_ERR_TOO_MANY_STATES: 507,
+  HERALD_ERR_INTERNAL: 500,
 };
 
 /**

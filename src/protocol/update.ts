@@ -46,6 +46,8 @@ export const HubEvent = {
   shutdown: 'herald.shutdown',
   /** The subscriber fell too far behind and is being disconnected; resume from the last id. */
   slowConsumer: 'herald.slow-consumer',
+  /** The subscriber fell behind and updates were skipped; resume from `lastEventId` to get them. */
+  dropped: 'herald.dropped',
   /** Node-local statistics for the dashboard. */
   stats: 'herald.stats',
   /** Sent first to a subscriber that asked for `snapshot`: the retained state of every matching topic. */

@@ -5,12 +5,25 @@ import { httpChunk, type EncodedUpdate } from '../protocol/frames.ts';
 import { encodeSseHubEvent, SSE_HEARTBEAT } from '../protocol/sse-encode.ts';
 import { HubEvent, type HubEventName } from '../protocol/update.ts';
 
+/**
+ * What to do with a subscriber whose socket queue is over its byte budget:
+ * - `disconnect`: send a final `herald.slow-consumer` event with `retry:`, close; the client
+ *   reconnects and resumes from its last id.
+ * - `drop`: skip updates while over budget; once the socket drains, send one `herald.dropped`
+ *   event saying how many were skipped and the last id written before them.
+ */
+export type SlowConsumerPolicy = 'disconnect' | 'drop';
+
 export interface SseSinkOptions {
   /** Bytes queued in user space for this socket before the slow-consumer policy applies. */
   maxBufferedBytes: number;
-  /** Called (once, asynchronously) when the socket's queue went over the budget. */
+  /** Default `disconnect`. */
+  slowConsumer?: SlowConsumerPolicy;
+  /** `disconnect` policy: called (once, asynchronously) when the queue went over the budget. */
   onOverflow: () => void;
-  /** `retry:` sent with the shutdown notice so clients come back after a restart. */
+  /** `drop` policy: called once per drop episode, when the marker is sent, with the count. */
+  onDropped?: (count: number) => void;
+  /** `retry:` sent with the shutdown and slow-consumer notices so clients come back. */
   shutdownRetryMs: number;
   /** Extra response headers (CORS). */
   headers?: Record<string, string>;
@@ -18,6 +31,8 @@ export interface SseSinkOptions {
 
 const HEARTBEAT_CHUNK = httpChunk(SSE_HEARTBEAT);
 const END_CHUNK = new TextEncoder().encode('0\r\n\r\n');
+/** How long a slow consumer's socket may take to drain its final bytes before it is cut. */
+const SLOW_CLOSE_GRACE_MS = 5_000;
 
 /**
  * An SSE stream over an HTTP/1.x response. After the headers it writes prebuilt chunks to the
@@ -32,11 +47,21 @@ export class SseSink implements Sink {
   #corked = false;
   #ended = false;
   #overflowed = false;
+  /**
+   * Never below the socket's high-water mark: past it a write has returned false, so 'drain'
+   * is sure to fire once the client catches up (the `drop` policy waits for it).
+   */
+  readonly #budget: number;
+  /** `drop` policy: updates skipped in the current episode (0 = not dropping). */
+  #dropped = 0;
+  /** Id of the last update written, so a `herald.dropped` marker can say where to resume. */
+  #lastId: string | undefined;
 
   constructor(res: ServerResponse, options: SseSinkOptions) {
     this.#res = res;
     this.#socket = res.socket as Socket;
     this.#options = options;
+    this.#budget = Math.max(options.maxBufferedBytes, this.#socket.writableHighWaterMark);
     this.#chunked = res.req.httpVersion !== '1.0';
   }
 
@@ -71,17 +96,49 @@ export class SseSink implements Sink {
 
   send(update: EncodedUpdate): void {
     if (this.#ended) return;
+    if (this.#options.slowConsumer === 'drop' && (this.#dropped > 0 || this.#overBudget())) {
+      if (this.#dropped++ === 0 && this.#socket.writableNeedDrain) this.#socket.once('drain', this.#onDrain);
+      return;
+    }
     this.#write(this.#chunked ? update.sseChunk : update.sse);
+    this.#lastId = update.update.id;
   }
+
+  /** Updates skipped in the current drop episode. */
+  get droppedPending(): number {
+    return this.#dropped;
+  }
+
+  #overBudget(): boolean {
+    return this.#socket.writableLength > this.#budget;
+  }
+
+  // The socket caught up: tell the client what it missed, then resume normal writes.
+  #onDrain = (): void => {
+    if (this.#ended || this.#dropped === 0) return;
+    const count = this.#dropped;
+    this.#dropped = 0;
+    this.notice(HubEvent.dropped, {
+      dropped: count,
+      lastEventId: this.#lastId ?? null,
+      reason: 'fell behind; updates after lastEventId were skipped: resume from it to fetch them',
+    });
+    this.#options.onDropped?.(count);
+  };
 
   notice(type: HubEventName, data: unknown, retry?: number): void {
     if (this.#ended) return;
+    // Hub notices (stats...) are skipped too while the client is behind, except the final ones.
+    if (this.#dropped > 0 && type === HubEvent.stats) return;
     const bytes = encodeSseHubEvent(type, data, retry);
     this.#write(this.#chunked ? httpChunk(bytes) : bytes);
   }
 
   heartbeat(): void {
-    if (this.#ended || this.#socket.writableLength > 0) return;
+    if (this.#ended) return;
+    // A budget below the socket's high-water mark never triggers 'drain': catch up here.
+    if (this.#dropped > 0 && this.#socket.writableLength === 0) this.#onDrain();
+    if (this.#socket.writableLength > 0) return;
     this.#write(this.#chunked ? HEARTBEAT_CHUNK : SSE_HEARTBEAT);
   }
 
@@ -95,13 +152,26 @@ export class SseSink implements Sink {
         { reason: 'hub is restarting; reconnect' },
         this.#options.shutdownRetryMs,
       );
-    else if (reason === 'slow-consumer' && this.#socket.writableLength < this.#options.maxBufferedBytes)
-      this.notice(HubEvent.slowConsumer, { reason: 'too far behind; resume from your last id' });
+    else if (reason === 'slow-consumer')
+      this.notice(
+        HubEvent.slowConsumer,
+        {
+          reason: 'too far behind; reconnect and resume from your last id',
+          lastEventId: this.#lastId ?? null,
+        },
+        this.#options.shutdownRetryMs,
+      );
     this.#ended = true;
-    if (reason === 'slow-consumer' || reason === 'error') {
-      // Its queue is full: waiting for it to drain is what we cannot afford.
+    if (reason === 'error') {
       this.#socket.destroy();
       return;
+    }
+    if (reason === 'slow-consumer') {
+      // The queue is already at its budget and nothing more is added: a client that is merely
+      // slow gets the final event; one that stopped reading is cut after the grace period.
+      const cut = setTimeout(destroySocket, SLOW_CLOSE_GRACE_MS, this.#socket);
+      cut.unref();
+      this.#socket.once('close', () => clearTimeout(cut));
     }
     if (this.#res.headersSent && this.#chunked && !this.#socket.destroyed) this.#socket.write(END_CHUNK);
     this.#socket.end();
@@ -117,7 +187,7 @@ export class SseSink implements Sink {
       process.nextTick(uncork, this);
     }
     socket.write(bytes);
-    if (socket.writableLength > this.#options.maxBufferedBytes && !this.#overflowed) {
+    if (this.#options.slowConsumer !== 'drop' && socket.writableLength > this.#budget && !this.#overflowed) {
       this.#overflowed = true;
       setImmediate(this.#options.onOverflow);
     }
@@ -128,6 +198,10 @@ export class SseSink implements Sink {
     this.#corked = false;
     this.#socket.uncork();
   }
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }
 
 function uncork(sink: SseSink): void {
