@@ -4,6 +4,7 @@ import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
 import { assertFormEncodedUtf8, clientIp, extractToken, requestIdOf } from './request.ts';
+import { Http1Channel } from '../transport/http1-channel.ts';
 import { SseSink } from '../transport/sse.ts';
 
 /** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
@@ -60,7 +61,7 @@ export async function handleSubscribe(
   const stateOptions = requestedStateOptions(url);
 
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
-  const sink = new SseSink(res, {
+  const sink = new SseSink(new Http1Channel(res), {
     maxBufferedBytes: ctx.options.maxBufferedBytes,
     slowConsumer: ctx.options.slowConsumer,
     onDropped: (count) => ctx.hub.recordDropped(count),
