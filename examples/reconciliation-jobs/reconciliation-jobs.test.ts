@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../test/support/browser.ts';
 import { start } from './start.ts';
@@ -187,16 +188,30 @@ test('tenant A receives nothing of tenant B, and the app refuses B job ids to A'
 test('reloading the page mid-run loses no log line and repeats none', async () => {
   const app = await start({ stepMs: 40, batches: 40, demoJobs: false });
   const { context, page } = await signIn(app.url, 'acme');
+  const logsNow = async () => {
+    const body = (await (await context.request.get(`${app.url}/api/jobs/job-1001`)).json()) as {
+      jobs: ApiJob[];
+    };
+    return body.jobs[0]!;
+  };
   try {
     await page.click('#run');
     await page.waitForFunction(() => document.querySelectorAll('.job .log li').length >= 5);
+    // Hold the reloaded page's subscription back until three more lines are out, so they fall
+    // between the snapshot the page renders and the moment its stream opens.
+    let releasedWhile = '';
+    await context.route('**/.well-known/mercure?**', async (route) => {
+      const target = (await logsNow()).logs.length + 3;
+      for (let i = 0; i < 400 && (await logsNow()).logs.length < target; i++) await sleep(10);
+      releasedWhile = (await logsNow()).status;
+      await route.continue();
+    });
     await page.reload();
     await page.waitForSelector('#conn.live');
-    // The reload really happened mid-run: the job is still going.
-    assert.equal((await apiJob(page, 'job-1001')).body.jobs![0]!.status, 'running');
+    assert.equal(releasedWhile, 'running');
     await finished(page, 1);
     const [shown] = await shownJobs(page);
-    const job = (await apiJob(page, 'job-1001')).body.jobs![0]!;
+    const job = await logsNow();
     assert.equal(job.logs.length, 42);
     assertShowsWhatWasPublished(shown!, job);
   } finally {
