@@ -29,6 +29,7 @@ export interface HeraldConfig {
   maxBody: number;
   maxBuffered: number;
   maxSelectors: number;
+  subscriptions: boolean;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -54,6 +55,7 @@ export const defaults: HeraldConfig = {
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
   maxSelectors: 100,
+  subscriptions: false,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -138,6 +140,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'max-selectors',
     type: 'number',
     help: 'most topic selectors per subscription',
+  },
+  {
+    key: 'subscriptions',
+    flag: 'subscriptions',
+    type: 'boolean',
+    help: 'publish subscription events (presence) as private updates',
   },
   { key: 'dev', flag: 'dev', type: 'boolean', help: 'dev mode: open dashboard, dev key, binds 127.0.0.1' },
   { key: 'demo', flag: 'demo', type: 'boolean', help: 'run a built-in demo publisher' },

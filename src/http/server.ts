@@ -7,6 +7,7 @@ import { handleDashboard } from './dashboard-route.ts';
 import { handlePublish } from './publish-route.ts';
 import { sendError, sendText } from './respond.ts';
 import { handleSubscribe } from './subscribe-route.ts';
+import { handleSubscriptions } from './subscriptions-route.ts';
 
 /** Extra routes mounted by other layers (metrics...) without the router knowing them. */
 export type ExtraRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
@@ -46,6 +47,8 @@ export function createRequestHandler(ctx: HttpContext, extra: ExtraRoute[] = [])
       if (req.method === 'OPTIONS') return handlePreflight(req, res, ctx.options.corsOrigins);
       throw methodNotAllowed(req, 'GET, POST, OPTIONS');
     }
+    if (p === `${path}/subscriptions` || p.startsWith(`${path}/subscriptions/`))
+      return handleSubscriptions(ctx, req, res, url);
     if (p === '/healthz') return sendText(res, 200, 'ok\n');
     if (p === '/readyz') {
       const health = ctx.hub.broker.health();
