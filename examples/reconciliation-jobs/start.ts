@@ -28,19 +28,11 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
   const stop = new AbortController();
   let nextJob = 1001;
 
-  // Updates go out one at a time, and the job changes only once the hub has the update: then
-  // `lastEventId` is exactly where a snapshot of `jobs` ends, and a page that subscribes from
-  // there neither misses nor repeats an event.
-  let lastEventId = 'earliest';
-  let queue = Promise.resolve();
-  function report(job: Job, event: JobEvent): Promise<void> {
-    const next = queue.then(async () => {
-      lastEventId = await hub.publish({ topics: [topicOf(job.tenant, job.id)], ...event, private: true });
-      applyEvent(job, event);
-    });
-    queue = next.catch(() => undefined);
-    return next;
-  }
+  // The job changes only once the hub has the update (see ExampleHub.commit).
+  const report = (job: Job, event: JobEvent) =>
+    hub.commit([{ topics: [topicOf(job.tenant, job.id)], ...event, private: true }], () =>
+      applyEvent(job, event),
+    );
 
   function startJob(tenant: string, name: string): Job {
     const job: Job = {
@@ -83,7 +75,7 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
 
   /** The hub URL a page subscribes to: its topics, resuming right after the snapshot it got. */
   function streamUrl(req: IncomingMessage, topic: string): string {
-    const q = new URLSearchParams({ topic, lastEventID: lastEventId });
+    const q = new URLSearchParams({ topic, lastEventID: hub.cursor });
     return `${hub.hubUrl(req)}?${q}`;
   }
 
