@@ -80,7 +80,7 @@ export async function startExampleHub(
     subscriberToken: (subject, subscribe, payload) =>
       mintToken({ secret, subject, subscribe, payload, ttl: '12h' }),
     hubUrl(req) {
-      const host = new URL(`http://${req.headers.host ?? '127.0.0.1'}`).hostname;
+      const host = URL.parse(`http://${req.headers.host}`)?.hostname || '127.0.0.1';
       return `http://${host}:${herald.port}${herald.config.path}`;
     },
     close: () => herald.close(),
