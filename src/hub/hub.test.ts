@@ -243,3 +243,28 @@ test('stats rates are averaged over the window and reading them twice gives the 
   assert.equal(first.topics[0]?.updatesPerSec, first.rates.publishedPerSec);
   await hub.close();
 });
+
+test('subscription events (one topic per subscriber) stay out of the stats topic list', async () => {
+  const hub = new Hub({
+    broker: new MemoryBroker({ historySize: 100, historyTtlMs: 0 }),
+    heartbeatMs: 0,
+    statsIntervalMs: 0,
+    subscriptionEventsPath: '/.well-known/mercure',
+  });
+  await hub.start();
+  const watcher = new RecordingSink();
+  await hub.subscribe({ selectors: ['*'], principal: reader(['*']), sink: watcher });
+  await hub.subscribe({ selectors: ['/a'], principal: ANONYMOUS, sink: new RecordingSink() });
+  await hub.publish([{ topics: ['/a'], data: 'x', private: false }], publisher);
+  assert.ok(
+    watcher.sent.some((u) => u.update.topics[0]!.startsWith('/.well-known/mercure/subscriptions/')),
+    'subscription events were dispatched',
+  );
+  const listed = hub.statsSnapshot().topics.map((r) => r.topic);
+  assert.deepEqual(
+    listed.filter((t) => t.includes('/subscriptions/')),
+    [],
+  );
+  assert.ok(listed.includes('/a'));
+  await hub.close();
+});
