@@ -222,6 +222,14 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       assert.ok(Number(cells[1]) >= 1, `subscribers of /orders/7: ${cells[1]}`);
       assert.ok(Number(cells[2]) > 0, `update rate of /orders/7: ${cells[2]}`);
       if (!FAKE) {
+        // Retained state (the state extension) shows in the topic's row.
+        const res = await fetch(`${hub.url}${HUB_PATH}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${hub.adminToken}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ topics: '/orders/7', data: '{"status":"shipped"}', retain: true }),
+        });
+        assert.equal(res.status, 200, await res.text());
+        await orders.locator('td.retained', { hasText: '{"status":"shipped"}' }).waitFor({ timeout: 5_000 });
         const star = topics.locator('tr.pattern', { hasText: '*' });
         await star.waitFor({ timeout: 5_000 });
         assert.match((await star.textContent()) ?? '', /selector/);
