@@ -1,7 +1,14 @@
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { HeraldClientError } from './errors.ts';
 import { connectSse } from './sse.ts';
-import type { ConnectParams, HeraldUpdate, TransportConnection, TransportEvents } from './transport.ts';
+import type { SnapshotPayload, StatePayload } from '../protocol/state.ts';
+import {
+  parseJson,
+  type ConnectParams,
+  type HeraldUpdate,
+  type TransportConnection,
+  type TransportEvents,
+} from './transport.ts';
 import { connectWs, type WebSocketCtor } from './ws.ts';
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -32,8 +39,28 @@ export interface SubscribeOptions {
   /** fetch implementation; `false` forces the EventSource fallback for SSE. */
   fetch?: typeof fetch | false;
   EventSource?: typeof EventSource;
+  /**
+   * State topics (docs/state.md): receive the retained state of every matching topic first,
+   * on every (re)connect and, over WebSocket, for every topic `setTopics` adds.
+   */
+  snapshot?: boolean;
+  /** State topics: at most one update per topic per this many ms (conflation), 1-60000. */
+  throttle?: number;
+  /**
+   * `herald.snapshot`: the current state of every topic that `selectors` match (those the
+   * snapshot covers: all the subscription's topics after a (re)connect, only the added ones
+   * after `setTopics` over WebSocket). A known topic they match that is missing has no state.
+   */
+  onSnapshot?: (snapshot: SnapshotPayload, selectors: readonly string[]) => void;
+  /** `herald.state`: this topic's whole state changed (`state: null` = removed). Also passed to `onUpdate`. */
+  onState?: (state: StatePayload) => void;
   /** EventSource fallback only: typed updates to listen for. */
   types?: readonly string[];
+  /**
+   * SSE over fetch only: reconnect after this many ms without a byte from the hub (heartbeats
+   * count). Set it above the hub's heartbeat interval (15 s by default). Off by default.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** A live subscription: it reconnects by itself until `close()` or a refusal that retrying cannot fix. */
@@ -168,6 +195,8 @@ class Subscriber implements HeraldSubscription {
       topics: this.#topics,
       token,
       lastEventId: this.#lastEventId,
+      ...(this.#o.snapshot ? { snapshot: true } : {}),
+      ...(this.#o.throttle !== undefined ? { throttleMs: this.#o.throttle } : {}),
     };
     this.#params = params;
     const events = this.#events(generation);
@@ -179,6 +208,7 @@ class Subscriber implements HeraldSubscription {
               ...(this.#o.fetch !== undefined ? { fetch: this.#o.fetch } : {}),
               ...(this.#o.EventSource ? { EventSource: this.#o.EventSource } : {}),
               ...(this.#o.types ? { types: this.#o.types } : {}),
+              ...(this.#o.idleTimeoutMs ? { idleTimeoutMs: this.#o.idleTimeoutMs } : {}),
             });
     } catch (e) {
       this.#setStatus('closed', new HeraldClientError((e as Error).message, 0));
@@ -199,10 +229,20 @@ class Subscriber implements HeraldSubscription {
       update: (update) => {
         if (!live()) return;
         this.#lastEventId = update.id;
+        if (update.type === 'herald.state' && this.#o.onState) {
+          const payload = parseJson(update.data) as StatePayload | undefined;
+          if (payload) guard(this.#o.onState, payload);
+        }
         guard(this.#o.onUpdate, update);
       },
-      hubEvent: (type, data) => {
+      hubEvent: (type, data, selectors) => {
         if (!live()) return;
+        if (type === 'herald.snapshot' && this.#o.onSnapshot && data)
+          guard(
+            this.#o.onSnapshot,
+            data as SnapshotPayload,
+            selectors ?? this.#params?.topics ?? this.#topics,
+          );
         if (type === 'herald.gap' && this.#o.onGap)
           guard(this.#o.onGap, (data ?? {}) as { lastEventId?: string });
         if (this.#o.onEvent) guard(this.#o.onEvent, type, data);

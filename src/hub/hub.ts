@@ -1,9 +1,11 @@
 import { mayPublish, mayReceivePrivate, subjectLabel, type Principal } from '../auth/principal.ts';
-import type { Broker } from '../broker/broker.ts';
+import type { Broker, HistoryPage } from '../broker/broker.ts';
+import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
 import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
 import {
   defaultFieldLimits,
@@ -11,6 +13,8 @@ import {
   validatePublishInput,
   type FieldLimits,
 } from '../protocol/validate.ts';
+import { checkThrottle, Conflation } from './conflation.ts';
+import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
 import { subscriptionEvents } from './presence.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
@@ -21,8 +25,10 @@ import {
   type ConnectionLimits,
   type PublishRateOptions,
 } from './limits.ts';
-import type { HubCounters, HubStatsSnapshot } from './stats.ts';
+import { CounterRing, RateWindow } from './rate-window.ts';
+import type { HubCounters, HubStatsSnapshot, TopicStats } from './stats.ts';
 import { Subscription, type ClientInfo } from './subscription.ts';
+import { TopicActivity } from './topic-activity.ts';
 import { TopicIndex } from './topic-index.ts';
 
 export interface HubOptions {
@@ -33,14 +39,22 @@ export interface HubOptions {
   replayLimit?: number;
   /** Most selectors in one subscription. */
   maxSelectors?: number;
-  /** Interval of `herald.stats` events for admin subscribers; 0 disables them. */
+  /** Interval of `herald.stats` events for admin subscribers (and of rate samples); 0 disables them. */
   statsIntervalMs?: number;
+  /** Rates are averaged over this many stats intervals (default 5: a 5 s window at 1 s). */
+  rateWindowSamples?: number;
+  /** Most topics the stats list by recent publish activity (default 200). */
+  activeTopicsLimit?: number;
   fieldLimits?: FieldLimits;
   /** Connection caps (all off by default). */
   connectionLimits?: Partial<ConnectionLimits>;
   /** Publish rate per publisher (off by default). */
   publishRate?: PublishRateOptions;
   observer?: HubObserver;
+  /** Retained state (state topics); without it `retain`/patch publishes are refused. */
+  state?: StateStore;
+  /** Most topics in one snapshot. */
+  snapshotLimit?: number;
   /**
    * Hub path; when set, the start and end of every subscription is published as a private
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
@@ -54,6 +68,10 @@ export interface SubscribeRequest {
   /** Resume cursor: an update id, or `earliest`. */
   lastEventId?: string;
   sink: Sink;
+  /** Send the retained state of every matching topic first (`herald.snapshot`). */
+  snapshot?: boolean;
+  /** Conflate: at most one update per topic per this many ms, always the latest. */
+  throttleMs?: number;
   /** Where the connection comes from: per-IP caps and logs. */
   client?: ClientInfo;
 }
@@ -81,6 +99,9 @@ export class Hub {
   readonly #statsIntervalMs: number;
   readonly #limits: FieldLimits;
   readonly #observer: HubObserver;
+  readonly #state: StateStore | undefined;
+  readonly #snapshotLimit: number;
+  readonly #latest = new LatestStates();
   readonly #admission: ConnectionAdmission;
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
@@ -94,8 +115,13 @@ export class Hub {
   #current: EncodedUpdate | undefined;
   #currentDeliveries = 0;
   #privateDecisions: Map<string, boolean> | undefined;
-  #lastRates = { time: Date.now(), published: 0, delivered: 0 };
   readonly #replayEncoded = new WeakMap<Update, EncodedUpdate>();
+  readonly #rateWindow: RateWindow;
+  readonly #publishedRing: CounterRing;
+  readonly #deliveredRing: CounterRing;
+  readonly #activity: TopicActivity;
+  /** Topics of subscription events (one per subscriber): left out of topic activity. */
+  readonly #presencePrefix: string | undefined;
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -105,15 +131,31 @@ export class Hub {
     this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#limits = options.fieldLimits ?? defaultFieldLimits;
     this.#observer = options.observer ?? {};
+    this.#state = options.state;
+    this.#snapshotLimit = options.snapshotLimit ?? 1000;
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
+    this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
+    this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
+    this.#publishedRing = new CounterRing(this.#rateWindow);
+    this.#deliveredRing = new CounterRing(this.#rateWindow);
+    this.#activity = new TopicActivity(this.#rateWindow, options.activeTopicsLimit ?? 200);
+  }
+
+  /** The retained-state store, when the hub has one. */
+  get state(): StateStore | undefined {
+    return this.#state;
   }
 
   async start(): Promise<void> {
     await this.broker.start(this.#dispatch);
     if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
-    if (this.#statsIntervalMs > 0) this.#every(this.#statsIntervalMs, () => this.#publishStats());
+    if (this.#statsIntervalMs > 0)
+      this.#every(this.#statsIntervalMs, () => {
+        this.sampleRates();
+        this.#publishStats();
+      });
   }
 
   #every(ms: number, fn: () => void): void {
@@ -150,9 +192,22 @@ export class Hub {
     }
     if (this.#publishRate.enabled)
       this.#publishRate.take(principal.subject ?? `ip:${client.ip ?? 'unknown'}`, valid.length);
+    let prepared: PublishInput[] = valid;
+    let stateError: unknown;
+    if (valid.some((i) => i.stateOp !== undefined)) {
+      prepared = [];
+      // A change the store refuses stops the batch; the changes before it were applied, so
+      // they are still published and every subscriber's view stays that of the store.
+      try {
+        for (const input of valid) prepared.push(await this.#applyState(input));
+      } catch (e) {
+        stateError = e;
+      }
+      if (stateError !== undefined && prepared.length === 0) throw stateError;
+    }
     let stored: Update[];
     try {
-      stored = await this.broker.publish(valid);
+      stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
       throw new HeraldError(
@@ -163,7 +218,29 @@ export class Hub {
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
+    if (stateError !== undefined) throw stateError;
     return stored;
+  }
+
+  async #applyState(input: PublishInput): Promise<PublishInput> {
+    const { stateOp, ...rest } = input;
+    if (stateOp === undefined) return input;
+    if (!this.#state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
+    let entry: StateEntry;
+    try {
+      entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
+    } catch (e) {
+      if (isHeraldError(e)) throw e;
+      throw new HeraldError(
+        ErrorCode.brokerUnavailable,
+        `state store could not apply the change: ${e instanceof Error ? e.message : String(e)}`,
+        { retryAfter: 1 },
+      );
+    }
+    // `retain` keeps the publisher's data as sent; a patch publishes the merged state.
+    const data =
+      stateOp.kind === 'replace' && stateOp.value !== null ? rest.data : JSON.stringify(entry.state);
+    return { ...rest, data, stateVersion: entry.version };
   }
 
   /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
@@ -187,17 +264,21 @@ export class Hub {
     const selectors = this.compileSelectors(request.selectors);
     assertMayWatchStats(request.principal, request.selectors);
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
+    const throttle = request.throttleMs === undefined ? undefined : checkThrottle(request.throttleMs);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
     if (request.client) sub.client = request.client;
+    const snapshot = request.snapshot === true;
+    sub.stateMode = snapshot || throttle !== undefined;
+    if (throttle !== undefined) sub.conflation = new Conflation(throttle);
     const resuming = request.lastEventId !== undefined;
-    if (resuming) sub.pending = [];
+    if (resuming || snapshot) sub.pending = [];
     this.#register(sub);
 
-    if (!resuming) {
+    if (!resuming && !snapshot) {
       request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
       return sub;
     }
-    await this.#replay(sub, request.lastEventId!, request.selectors, selectors, []);
+    await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
     return sub;
   }
 
@@ -207,11 +288,22 @@ export class Hub {
    * history after it is replayed for the added selectors only: an update that also matches a
    * selector the subscription already had is not repeated, since the connection receives
    * those topics already. Resolves with the selectors actually added.
+   *
+   * `snapshot` sends the retained states of the added selectors' topics first; `throttleMs`
+   * sets (or changes) the conflation interval of the whole subscription. Either switches it
+   * to state mode.
    */
-  async addSelectors(sub: Subscription, sources: readonly string[], lastEventId?: string): Promise<string[]> {
+  async addSelectors(
+    sub: Subscription,
+    sources: readonly string[],
+    lastEventId?: string,
+    snapshot = false,
+    throttleMs?: number,
+  ): Promise<string[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
+    const throttle = throttleMs === undefined ? undefined : checkThrottle(throttleMs);
     const have = new Set(sub.selectors.map((s) => s.source));
     const fresh = [...new Set(sources)].filter((s) => !have.has(s));
     const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
@@ -225,12 +317,18 @@ export class Hub {
     sub.selectors = [...prior, ...compiled];
     for (const sel of compiled) this.#index.add(sub, sel);
     this.#announce(sub, true, compiled);
-    if (lastEventId === undefined) {
+    if (snapshot || throttle !== undefined) sub.stateMode = true;
+    if (throttle !== undefined) {
+      // A held update keeps its flush timer; the new interval counts from the next flush.
+      if (sub.conflation) sub.conflation.intervalMs = throttle;
+      else sub.conflation = new Conflation(throttle);
+    }
+    if (lastEventId === undefined && !snapshot) {
       sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
       return fresh;
     }
     sub.pending = [];
-    await this.#replay(sub, lastEventId, fresh, compiled, prior);
+    await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
     return fresh;
   }
 
@@ -255,19 +353,30 @@ export class Hub {
   }
 
   /**
-   * The resume seam. `sub.pending` is set, so live updates are being held: read history, send
-   * what `replayFor` matches (and `skipFor` does not), then the held updates not replayed.
+   * The resume (and snapshot) seam. `sub.pending` is set, so live updates are being held: read
+   * history and/or the retained states, send the snapshot, then what `replayFor` matches (and
+   * `skipFor` does not), then the held updates not replayed. State updates no newer than what
+   * the snapshot or the replay already gave are skipped.
    */
   async #replay(
     sub: Subscription,
-    lastEventId: string,
+    lastEventId: string | undefined,
+    snapshot: boolean,
     sources: readonly string[],
     replayFor: readonly Selector[],
     skipFor: readonly Selector[],
   ): Promise<void> {
-    let page;
+    let page: HistoryPage | undefined;
+    let states: SnapshotPayload | undefined;
     try {
-      page = await this.broker.historyAfter(lastEventId, this.#replayLimit);
+      [page, states] = await Promise.all([
+        lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
+        snapshot
+          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit).catch(
+              unavailable('state'),
+            )
+          : undefined,
+      ]);
     } catch (e) {
       if (skipFor.length === 0) {
         this.#unregister(sub);
@@ -279,13 +388,17 @@ export class Hub {
         );
         this.#drain(sub, new Set());
       }
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `history unavailable: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      if (isHeraldError(e)) throw e;
+      unavailable('history')(e);
     }
     if (sub.closed) return;
+    sub.stateSeen ??= new Map();
+    if (!page) {
+      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
+      this.#sendSnapshot(sub, states!);
+      this.#drain(sub, new Set());
+      return;
+    }
     const gap = !page.found;
     const info: OpenInfo = {
       subscriberId: sub.id,
@@ -298,12 +411,17 @@ export class Hub {
     this.#observer.onResume?.(sub, gap);
     sub.sink.open(info);
     if (gap) sub.sink.notice(HubEvent.gap, { lastEventId, reason: 'unknown-or-expired' });
+    if (states) this.#sendSnapshot(sub, states);
 
     const replayed = new Set<string>();
     for (const update of page.updates) {
       replayed.add(update.position);
-      if (this.#visibleTo(sub, update, replayFor) && !matchesAny(skipFor, update.topics))
-        this.#deliver(sub, this.#encodedForReplay(update));
+      if (
+        this.#visibleTo(sub, update, replayFor) &&
+        !matchesAny(skipFor, update.topics) &&
+        isNewState(sub, update, true)
+      )
+        this.#send(sub, this.#encodedForReplay(update));
     }
     this.#drain(sub, replayed);
   }
@@ -318,6 +436,11 @@ export class Hub {
     return encoded;
   }
 
+  #sendSnapshot(sub: Subscription, states: SnapshotPayload): void {
+    for (const s of states.states) sub.stateSeen!.set(s.topic, s.version);
+    sub.sink.notice(HubEvent.snapshot, states);
+  }
+
   /** Goes live: sends the updates held during a replay, minus those already replayed. */
   #drain(sub: Subscription, replayed: ReadonlySet<string>): void {
     const held = sub.pending ?? [];
@@ -325,8 +448,10 @@ export class Hub {
     for (const encoded of held) {
       // The filter matters only when adding selectors failed: they were removed again.
       if (replayed.has(encoded.update.position) || sub.closed) continue;
-      if (matchesAny(sub.selectors, encoded.update.topics)) this.#deliver(sub, encoded);
+      if (matchesAny(sub.selectors, encoded.update.topics) && isNewState(sub, encoded.update, true))
+        this.#send(sub, encoded);
     }
+    if (sub.stateSeen?.size === 0) sub.stateSeen = undefined;
   }
 
   /** Ends a subscription (client left, token expired, shutdown...). Idempotent. */
@@ -413,6 +538,7 @@ export class Hub {
     if (sub.ticket) this.#admission.release(sub.ticket);
     sub.ticket = undefined;
     sub.closed = true;
+    if (sub.conflation?.timer) clearTimeout(sub.conflation.timer);
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.#index.remove(sub, sel);
     if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
@@ -429,14 +555,51 @@ export class Hub {
     this.counters.delivered++;
   }
 
+  /** Delivers in the subscriber's form: state updates as `herald.state`, through its conflation. */
+  #send(sub: Subscription, encoded: EncodedUpdate): void {
+    const out = sub.stateMode && encoded.update.stateVersion !== undefined ? encoded.asState : encoded;
+    const c = sub.conflation;
+    if (!c) return this.#deliver(sub, out);
+    const now = Date.now();
+    if (c.timer === undefined && now - c.last >= c.intervalMs) {
+      c.last = now;
+      this.#deliver(sub, out);
+      return;
+    }
+    c.hold(out);
+    if (c.timer === undefined) {
+      c.timer = setTimeout(flushConflation, c.last + c.intervalMs - now, this, sub);
+      c.timer.unref();
+    }
+  }
+
+  /** @internal Timer callback of a subscription's conflation. */
+  flushConflation(sub: Subscription): void {
+    const c = sub.conflation!;
+    c.timer = undefined;
+    if (sub.closed) return;
+    c.last = Date.now();
+    for (const encoded of c.pending.values()) this.#deliver(sub, encoded);
+    c.pending.clear();
+  }
+
   // Arrow properties: created once per hub, passed to the broker and the index without
   // allocating per update or per subscriber.
   #dispatch = (update: Update): void => {
     this.lastEventId = update.id;
     this.#current = new EncodedUpdate(update);
+    if (update.stateVersion !== undefined && !this.#latest.note(this.#current)) {
+      this.#current = undefined;
+      this.#observer.onDispatch?.(update, 0, Date.now() - update.publishedAt);
+      return;
+    }
     this.#stamp++;
     this.#currentDeliveries = 0;
     this.#privateDecisions = undefined;
+    // The canonical (first) topic only: one map update per update, whatever its alternates.
+    const topic = update.topics[0]!;
+    if (this.#presencePrefix === undefined || !topic.startsWith(this.#presencePrefix))
+      this.#activity.record(topic);
     this.#index.forEachMatch(update.topics, this.#visit);
     this.#current = undefined;
     this.#observer.onDispatch?.(update, this.#currentDeliveries, Date.now() - update.publishedAt);
@@ -452,8 +615,10 @@ export class Hub {
       sub.pending.push(encoded);
       return;
     }
+    // A change applied before this subscriber's snapshot was read but dispatched after it.
+    if (sub.stateSeen !== undefined && !isNewState(sub, update, false)) return;
     this.#currentDeliveries++;
-    this.#deliver(sub, encoded);
+    this.#send(sub, encoded);
   };
 
   #mayReceive(principal: Principal, update: Update): boolean {
@@ -470,9 +635,26 @@ export class Hub {
     for (const sub of this.#subs) sub.sink.heartbeat();
   }
 
-  /** Node-local statistics, as shown on the dashboard. */
-  statsSnapshot(retained: (topic: string) => unknown = () => null): HubStatsSnapshot {
-    const now = Date.now();
+  /**
+   * Takes a rate sample (the stats timer calls this every interval): rates are measured from
+   * the oldest sample of the window to the moment a snapshot is taken.
+   */
+  sampleRates(now = Date.now()): void {
+    this.#rateWindow.sample(now);
+    this.#publishedRing.store(this.#rateWindow, this.counters.published);
+    this.#deliveredRing.store(this.#rateWindow, this.counters.delivered);
+    this.#activity.sampled();
+  }
+
+  /**
+   * Node-local statistics, as shown on the dashboard. Reading them changes nothing, so any
+   * number of callers may ask. `retained(topic)` supplies each topic's retained state
+   * (by default the latest state this node has seen).
+   */
+  statsSnapshot(
+    retained: (topic: string) => unknown = (t) => this.#latest.retained(t),
+    now = Date.now(),
+  ): HubStatsSnapshot {
     const byTransport: Record<string, number> = { sse: 0, ws: 0 };
     const bySubject: Record<string, number> = {};
     for (const sub of this.#subs) {
@@ -480,26 +662,57 @@ export class Hub {
       const label = subjectLabel(sub.principal);
       bySubject[label] = (bySubject[label] ?? 0) + 1;
     }
-    const elapsed = Math.max(1, now - this.#lastRates.time) / 1000;
+    const window = this.#rateWindow;
     const rates = {
-      publishedPerSec: (this.counters.published - this.#lastRates.published) / elapsed,
-      deliveredPerSec: (this.counters.delivered - this.#lastRates.delivered) / elapsed,
+      publishedPerSec: this.#publishedRing.rate(window, this.counters.published, now),
+      deliveredPerSec: this.#deliveredRing.rate(window, this.counters.delivered, now),
+      windowSeconds: window.seconds(now),
     };
-    this.#lastRates = { time: now, published: this.counters.published, delivered: this.counters.delivered };
-    const topics = [...this.#index.counts()]
-      .filter(([topic]) => topic !== STATS_TOPIC)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 200)
-      .map(([topic, subscribers]) => ({ topic, subscribers, retained: retained(topic) }));
     return {
       time: now,
       broker: this.broker.health(),
       connections: { total: this.#subs.size, byTransport, bySubject },
       totals: { published: this.counters.published, delivered: this.counters.delivered },
       rates,
-      topics,
+      topics: this.#topicStats(retained, now),
       refusals: { ...this.counters.refusals },
     };
+  }
+
+  /**
+   * Topics published to recently (with the subscriptions matching each), then the selectors
+   * subscribed to that are not among them (URI templates and `*` marked as patterns).
+   */
+  #topicStats(retained: (topic: string) => unknown, now: number): TopicStats[] {
+    const rows: TopicStats[] = [];
+    const seen = new Set<string>();
+    for (const a of this.#activity.top(now)) {
+      seen.add(a.topic);
+      rows.push({
+        topic: a.topic,
+        pattern: false,
+        subscribers: this.#index.matchCount(a.topic),
+        updates: a.updates,
+        updatesPerSec: a.updatesPerSec,
+        retained: retained(a.topic) ?? null,
+      });
+    }
+    const selectors = [...this.#index.counts()]
+      .filter(([source]) => source !== STATS_TOPIC && !seen.has(source))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, this.#activity.limit);
+    for (const [source, subscribers] of selectors) {
+      const pattern = this.#index.isPattern(source);
+      rows.push({
+        topic: source,
+        pattern,
+        subscribers,
+        updates: 0,
+        updatesPerSec: 0,
+        retained: pattern ? null : (retained(source) ?? null),
+      });
+    }
+    return rows;
   }
 
   #publishStats(): void {
@@ -511,6 +724,20 @@ export class Hub {
       sub.sink.notice(HubEvent.stats, snapshot);
     }
   }
+}
+
+function unavailable(what: string): (e: unknown) => never {
+  return (e) => {
+    throw new HeraldError(
+      ErrorCode.brokerUnavailable,
+      `${what} unavailable: ${e instanceof Error ? e.message : String(e)}`,
+      { retryAfter: 1 },
+    );
+  };
+}
+
+function flushConflation(hub: Hub, sub: Subscription): void {
+  hub.flushConflation(sub);
 }
 
 function matchesAny(selectors: readonly Selector[], topics: readonly string[]): boolean {
