@@ -115,6 +115,20 @@ export function headline(rows: readonly Row[], config: BenchConfig): Array<{ wha
   for (const b of BASELINES) {
     out.push({ what: `KB per idle connection at ${idleLevel} (lower is better)`, baseline: b, ratio: ratio(rows, 'idle', { subscribers: idleLevel }, 'kbPerConn', HERALD, b) });
   }
+  for (const level of config.fanout) {
+    out.push({
+      what: `saturated fan-out deliveries/s, ${level.subscribers} subscribers: --workers 2 vs one process`,
+      baseline: HERALD,
+      ratio: ratio(rows, 'fanout', { subscribers: level.subscribers }, 'deliveriesPerSec', 'herald-2w', HERALD, 'max'),
+    });
+    for (const b of BASELINES) {
+      out.push({
+        what: `server CPU µs per delivery, ${level.subscribers} subscribers, highest rate (lower is better)`,
+        baseline: b,
+        ratio: ratio(rows, 'fanout', { subscribers: level.subscribers, rate: Math.max(...level.rates) }, 'cpuUsPerDelivery', HERALD, b),
+      });
+    }
+  }
   out.push({ what: 'many-topics deliveries/s (best rate)', baseline: 'express-sse', ratio: ratio(rows, 'many-topics', {}, 'deliveriesPerSec', HERALD, 'express-sse', 'max') });
   return out.filter((h) => Number.isFinite(h.ratio));
 }
@@ -131,7 +145,7 @@ export function renderMarkdown(rows: readonly Row[], config: BenchConfig, meta: 
 
   parts.push('## Fan-out: one topic', '', 'Deliveries/s counted at the subscribers from the first publish to the last delivery (at most the drain time after publishing stops). Latency: publish timestamp in the payload to parse in the load generator.', '');
   parts.push(
-    section(summary, 'fanout', [p('subscribers'), p('rate'), sysCol, m('published/s', 'publishRate'), m('deliveries/s', 'deliveriesPerSec'), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('p50 ms', 'p50', 1), m('p99 ms', 'p99', 1), m('max ms', 'max', 0), m('server CPU %', 'serverCpu'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('machine CPU % (of 200)', 'machineCpu'), m('workers', 'workers'), noteCol], byParams('subscribers', 'rate')),
+    section(summary, 'fanout', [p('subscribers'), p('rate'), sysCol, m('published/s', 'publishRate'), m('deliveries/s', 'deliveriesPerSec'), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('p50 ms', 'p50', 1), m('p99 ms', 'p99', 1), m('max ms', 'max', 0), m('server CPU %', 'serverCpu'), m('server CPU µs / delivery', 'cpuUsPerDelivery', 2), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('machine CPU % (of 200)', 'machineCpu'), m('workers', 'workers'), noteCol], byParams('subscribers', 'rate')),
     '',
   );
   parts.push('## Many topics: one subscriber each', '');

@@ -18,6 +18,8 @@ export interface DeliveryMeasure {
   p99: number;
   max: number;
   serverCpu: number;
+  /** Server CPU time (all its processes) per delivery, µs: less sensitive to a noisy machine than rates. */
+  cpuUsPerDelivery: number;
   loadgenCpuMax: number;
   publisherCpu: number;
   /** Whole machine, percent of one core: shows other tenants' noise next to our own processes. */
@@ -87,6 +89,7 @@ export async function measureDeliveries(
     p99: round(h.quantile(0.99), 2),
     max: round(h.max, 2),
     serverCpu: cpuAtChange.server,
+    cpuUsPerDelivery: last.deliveries > 0 ? round(((cpuAtChange.server / 100) * windowMs * 1000) / last.deliveries, 2) : Number.NaN,
     loadgenCpuMax: Math.max(0, ...cpuAtChange.gen),
     publisherCpu: pub.cpuPercent,
     machineCpu: cpuAtChange.machine,
