@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createSecureContext } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import type { VerificationKey } from './auth/keys.ts';
 import { publicKeyFromFile, secretKey } from './auth/keys.ts';
@@ -16,6 +17,7 @@ import { Hub } from './hub/hub.ts';
 import type { HubObserver } from './hub/observer.ts';
 import type { HttpContext } from './http/context.ts';
 import { createHttpServer } from './http/server.ts';
+import { createSecureHttpServer, type SecureHubServer, type TlsFiles } from './http/secure-server.ts';
 import { attachWebSocket } from './http/ws-upgrade.ts';
 import { defaultHttpOptions } from './http/options.ts';
 import { connectionLogObserver } from './log/connection-log.ts';
@@ -31,7 +33,8 @@ export interface RunningHerald {
   url: string;
   port: number;
   hub: Hub;
-  server: Server;
+  /** node:http, or with `--tls-cert` an HTTP/2 TLS server (HTTP/1.1 fallback) with the same sweeps. */
+  server: Server | SecureHubServer;
   config: HeraldConfig;
   logger: Logger;
   /** Dev mode only: a token allowed to do everything. */
@@ -124,6 +127,8 @@ export async function startHerald(
   if (!subscriberKey && !config.anonymous)
     logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
 
+  // Before anything starts: a bad certificate must not leave a broker connected.
+  const tls = tlsFiles(config);
   const metrics = new PrometheusMetrics();
   const broker = deps.broker ?? (await createBroker(config, logger));
   const hub = new Hub({
@@ -171,7 +176,9 @@ export async function startHerald(
       ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
   };
-  const server = createHttpServer(httpContext, [metrics.route]);
+  const server = tls
+    ? createSecureHttpServer(httpContext, [metrics.route], tls)
+    : createHttpServer(httpContext, [metrics.route]);
   const websockets = attachWebSocket(server, httpContext);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -191,7 +198,7 @@ export async function startHerald(
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
     port,
     hub,
     server,
@@ -213,6 +220,28 @@ export async function startHerald(
       return closing;
     },
   };
+}
+
+function tlsFiles(config: HeraldConfig): TlsFiles | undefined {
+  if (!config.tlsCert && !config.tlsKey) return undefined;
+  if (!config.tlsCert || !config.tlsKey)
+    throw new ConfigError('--tls-cert and --tls-key go together: give both PEM files');
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(
+        `${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
+    }
+  };
+  const files = { cert: read(config.tlsCert, '--tls-cert'), key: read(config.tlsKey, '--tls-key') };
+  try {
+    createSecureContext(files);
+  } catch (e) {
+    throw new ConfigError(`--tls-cert/--tls-key: ${(e as Error).message}`);
+  }
+  return files;
 }
 
 function combineObservers(...observers: (HubObserver | undefined)[]): HubObserver {

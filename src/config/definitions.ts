@@ -46,6 +46,10 @@ export interface HeraldConfig {
   demo: boolean;
   logLevel: string;
   dashboardDir: string | undefined;
+  /** PEM certificate chain file: serve HTTPS with HTTP/2 (needs tlsKey). */
+  tlsCert: string | undefined;
+  /** PEM private key file for tlsCert. */
+  tlsKey: string | undefined;
 }
 
 export const defaults: HeraldConfig = {
@@ -79,6 +83,8 @@ export const defaults: HeraldConfig = {
   demo: false,
   logLevel: 'info',
   dashboardDir: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
 };
 
 export const optionDefs: OptionDef[] = [
@@ -219,6 +225,13 @@ export const optionDefs: OptionDef[] = [
     help: 'JSON log verbosity',
   },
   { key: 'dashboardDir', flag: 'dashboard-dir', type: 'string', help: 'folder of the built dashboard' },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    type: 'string',
+    help: 'PEM certificate file: serve HTTPS, HTTP/2 with HTTP/1.1 fallback (with --tls-key)',
+  },
+  { key: 'tlsKey', flag: 'tls-key', type: 'string', help: 'PEM private key file for --tls-cert' },
 ];
 
 /** `jwt-key` -> `HERALD_JWT_KEY` */

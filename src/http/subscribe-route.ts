@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from '../hub/subscription.ts';
 import type { HttpContext } from './context.ts';
+import { channelFor } from './channel-for.ts';
 import { corsHeaders } from './cors.ts';
 import { assertFormEncodedUtf8, clientIp, extractToken, requestIdOf } from './request.ts';
-import { Http1Channel } from '../transport/http1-channel.ts';
 import { SseSink } from '../transport/sse.ts';
 
 /** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
@@ -38,7 +38,8 @@ export async function handleSubscribe(
   ctx.hub.compileSelectors(selectors);
 
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
-  const sink = new SseSink(new Http1Channel(res), {
+  const channel = channelFor(req, res);
+  const sink = new SseSink(channel, {
     maxBufferedBytes: ctx.options.maxBufferedBytes,
     slowConsumer: ctx.options.slowConsumer,
     onDropped: (count) => ctx.hub.recordDropped(count),
@@ -62,6 +63,7 @@ export async function handleSubscribe(
     ...(lastEventId !== undefined ? { lastEventId } : {}),
   });
   holder.sub = sub;
-  if (res.destroyed || holder.overflowed)
+  // The client may have gone while the hub read history (`res.destroyed` does not exist on HTTP/2).
+  if (channel.closed || holder.overflowed)
     ctx.hub.unsubscribe(sub, holder.overflowed ? 'slow-consumer' : 'client');
 }

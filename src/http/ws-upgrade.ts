@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
@@ -23,10 +24,11 @@ export interface WsGateway {
 }
 
 /**
- * Mounts the WebSocket endpoint on an HTTP server (`noServer`: the HTTP server owns the port).
+ * Mounts the WebSocket endpoint on an HTTP server, plain or TLS (`noServer`: the HTTP server
+ * owns the port; upgrades come as its `upgrade` event).
  * One timer pings every connection; a peer that did not answer the previous ping is cut.
  */
-export function attachWebSocket(server: Server, ctx: HttpContext): WsGateway {
+export function attachWebSocket(server: EventEmitter, ctx: HttpContext): WsGateway {
   const path = `${ctx.options.path}/ws`;
   const wss = new WebSocketServer({
     noServer: true,
