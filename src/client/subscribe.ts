@@ -1,5 +1,6 @@
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { HeraldClientError } from './errors.ts';
+import { canShareConnection, SharedSubscription } from './shared.ts';
 import { connectSse } from './sse.ts';
 import type { ConnectParams, HeraldUpdate, TransportConnection, TransportEvents } from './transport.ts';
 import { connectWs, type WebSocketCtor } from './ws.ts';
@@ -34,6 +35,14 @@ export interface SubscribeOptions {
   EventSource?: typeof EventSource;
   /** EventSource fallback only: typed updates to listen for. */
   types?: readonly string[];
+  /**
+   * Browsers: share one upstream connection between every tab (and every call) of this origin
+   * subscribing to the same hub, topics and token; one tab leads and relays, another takes over
+   * when it closes. Default `true` where Web Locks and BroadcastChannel exist (not in Node).
+   * Ignored when `lastEventId` is given: replaying history needs a connection of its own.
+   * See docs/many-tabs.md.
+   */
+  shared?: boolean;
 }
 
 /** A live subscription: it reconnects by itself until `close()` or a refusal that retrying cannot fix. */
@@ -262,5 +271,11 @@ function guard<A extends unknown[]>(fn: (...args: A) => void, ...args: A): void 
  * `closed` with an error) when the hub refuses in a way retrying cannot fix.
  */
 export function subscribe(options: SubscribeOptions): HeraldSubscription {
+  if (options.shared !== false && options.lastEventId === undefined && canShareConnection())
+    return new SharedSubscription(options, connectOwn);
+  return new Subscriber(options);
+}
+
+function connectOwn(options: SubscribeOptions): HeraldSubscription {
   return new Subscriber(options);
 }
