@@ -80,6 +80,8 @@ describe('many tabs of one origin in Chromium', () => {
       root: join(root, 'test/tabs-page'),
       logLevel: 'warn',
       resolve: { alias: { 'herald/client': join(root, 'src/client/index.ts') } },
+      // Relative asset paths: the same build is also served by the hub under /dashboard/.
+      base: './',
       build: { outDir, emptyOutDir: true, sourcemap: false },
     });
     pageServer = await serveDir(outDir);
@@ -105,6 +107,7 @@ describe('many tabs of one origin in Chromium', () => {
         jwtKey: TEST_KEY,
         logLevel: 'silent',
         corsOrigins: [pageOrigin],
+        dashboardDir: outDir,
         ...(tls ? { tlsCert: cert.certFile, tlsKey: cert.keyFile } : {}),
       },
       watch.observer,
@@ -116,10 +119,12 @@ describe('many tabs of one origin in Chromium', () => {
     h: RunningHerald,
     n: number,
     shared: boolean,
+    token = sub,
+    origin = pageOrigin,
   ): Promise<Page[]> {
     const query = new URLSearchParams({
       hub: `${h.url}${h.config.path}`,
-      token: sub,
+      token,
       topic: TOPIC,
       shared: shared ? '1' : '0',
     });
@@ -128,7 +133,7 @@ describe('many tabs of one origin in Chromium', () => {
         const page = await context.newPage();
         page.setDefaultTimeout(10_000);
         page.on('pageerror', (e) => console.error('page error:', e.message));
-        await page.goto(`${pageOrigin}/?${query}`);
+        await page.goto(`${origin}/?${query}`);
         return page;
       }),
     );
@@ -246,6 +251,25 @@ describe('many tabs of one origin in Chromium', () => {
       for (const t of rest) assert.deepEqual(await received(t), ids, 'every update once, in order');
       const newLeaders = await Promise.all(rest.map((t) => t.evaluate('window.sub.leader')));
       assert.equal(newLeaders.filter((l) => l === true).length, 1, 'exactly one new leader');
+    } finally {
+      await context.close();
+      await h.close();
+    }
+  });
+
+  test("a token the hub refuses closes every tab of a shared group with the hub's error code", async () => {
+    const watch = new Watch();
+    const h = await startHub(watch, false);
+    const context = await browser.newContext();
+    try {
+      // Pages from the hub's own origin: main's error responses carry no CORS headers, so a
+      // cross-origin page would see the 401 as a network failure and retry.
+      const tabs = await openTabs(context, h, 3, true, 'not-a-jwt', `${h.url}/dashboard`);
+      for (const t of tabs) {
+        await t.waitForSelector('body[data-status=closed]', { state: 'attached' });
+        assert.equal(await t.evaluate('document.body.dataset.error'), 'HERALD_ERR_UNAUTHORIZED');
+      }
+      assert.equal([...h.hub.subscriptions()].length, 0);
     } finally {
       await context.close();
       await h.close();

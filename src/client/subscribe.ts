@@ -55,6 +55,8 @@ export interface HeraldSubscription {
   /** The transport in use (or about to be). */
   readonly transport: 'sse' | 'ws';
   readonly topics: readonly string[];
+  /** This handle holds the upstream connection (always, unless it shares one led by another tab). */
+  readonly leader: boolean;
   /**
    * Changes the topics. Over WebSocket this happens on the live connection; over SSE the
    * stream is reopened from the last id (so a newly added topic starts from that cursor).
@@ -110,6 +112,9 @@ class Subscriber implements HeraldSubscription {
   }
   get topics(): readonly string[] {
     return this.#topics;
+  }
+  get leader(): boolean {
+    return true;
   }
 
   setTopics(topics: readonly string[]): void {

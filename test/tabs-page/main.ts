@@ -13,8 +13,9 @@ const sub: HeraldSubscription = subscribe({
     got.push({ id: u.id, data: u.data });
     document.body.dataset['count'] = String(got.length);
   },
-  onStatus: (status) => {
+  onStatus: (status, error) => {
     document.body.dataset['status'] = status;
+    if (error?.code) document.body.dataset['error'] = error.code;
   },
 });
 Object.assign(window, { got, sub });
