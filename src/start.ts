@@ -11,6 +11,8 @@ import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
 import { mintToken } from './auth/mint.ts';
 import type { Broker } from './broker/broker.ts';
 import { MemoryBroker } from './broker/memory.ts';
+import { MemoryStateStore } from './broker/memory-state.ts';
+import type { StateStore } from './broker/state-store.ts';
 import { defaults, type HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
 import { Hub } from './hub/hub.ts';
@@ -81,6 +83,14 @@ export interface HeraldDeps {
   broker?: Broker;
 }
 
+async function createStateStore(config: HeraldConfig): Promise<StateStore> {
+  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
+  if (!config.redis) return new MemoryStateStore({ limits });
+  // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
+  const { RedisStateStore } = await import('./broker/redis-state.ts');
+  return new RedisStateStore({ redis: config.redis, limits });
+}
+
 /** Composition root: builds broker, auth, hub, metrics and HTTP server from a config, and listens. */
 export async function startHerald(
   partial: Partial<HeraldConfig> = {},
@@ -131,8 +141,10 @@ export async function startHerald(
   const tls = tlsFiles(config);
   const metrics = new PrometheusMetrics();
   const broker = deps.broker ?? (await createBroker(config, logger));
+  const state = await createStateStore(config);
   const hub = new Hub({
     broker,
+    state,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
     connectionLimits: {
@@ -209,6 +221,7 @@ export async function startHerald(
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await hub.close();
+        await state.close();
         const wsClosed = websockets.close();
         server.closeIdleConnections();
         // Ended streams flush their last bytes; anything still open after the grace period is cut.

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from '../hub/subscription.ts';
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { channelFor } from './channel-for.ts';
 import { corsHeaders } from './cors.ts';
@@ -23,6 +24,27 @@ export function requestedLastEventId(req: IncomingMessage, url: URL): string | u
   );
 }
 
+/**
+ * Herald's state extension on a subscribe URL: `snapshot=1` (retained states first) and
+ * `throttle=MS` (conflation).
+ */
+export function requestedStateOptions(url: URL): { snapshot?: boolean; throttleMs?: number } {
+  const out: { snapshot?: boolean; throttleMs?: number } = {};
+  const snapshot = url.searchParams.get('snapshot');
+  if (snapshot !== null) {
+    if (!['', '1', 'true', '0', 'false'].includes(snapshot))
+      throw new HeraldError(ErrorCode.badRequest, 'snapshot must be 1, true, 0 or false');
+    out.snapshot = snapshot === '' || snapshot === '1' || snapshot === 'true';
+  }
+  const throttle = url.searchParams.get('throttle');
+  if (throttle !== null) {
+    if (!/^\d{1,6}$/.test(throttle))
+      throw new HeraldError(ErrorCode.badThrottle, 'throttle must be a whole number of milliseconds');
+    out.throttleMs = Number(throttle);
+  }
+  return out;
+}
+
 /** GET {hub}?topic=...: an SSE subscription. */
 export async function handleSubscribe(
   ctx: HttpContext,
@@ -36,6 +58,7 @@ export async function handleSubscribe(
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
   const selectors = requestedSelectors(url);
   ctx.hub.compileSelectors(selectors);
+  const stateOptions = requestedStateOptions(url);
 
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
   const channel = channelFor(req, res);
@@ -59,6 +82,7 @@ export async function handleSubscribe(
     selectors,
     principal,
     sink,
+    ...stateOptions,
     client: { ip: clientIp(req), requestId: requestIdOf(res) },
     ...(lastEventId !== undefined ? { lastEventId } : {}),
   });
