@@ -57,7 +57,8 @@ export interface SubscribeOptions {
    * Browsers: share one upstream connection between every tab (and every call) of this origin
    * subscribing to the same hub, topics and token; one tab leads and relays, another takes over
    * when it closes. Default `true` where Web Locks and BroadcastChannel exist (not in Node).
-   * Ignored when `lastEventId` is given: replaying history needs a connection of its own.
+   * Ignored with `lastEventId`, `snapshot` or `throttle`: what those send at the start of a
+   * connection needs a connection of its own.
    * See docs/many-tabs.md.
    */
   shared?: boolean;
@@ -305,9 +306,16 @@ function guard<A extends unknown[]>(fn: (...args: A) => void, ...args: A): void 
  * `closed` with an error) when the hub refuses in a way retrying cannot fix.
  */
 export function subscribe(options: SubscribeOptions): HeraldSubscription {
-  if (options.shared !== false && options.lastEventId === undefined && canShareConnection())
-    return new SharedSubscription(options, connectOwn);
+  if (wantsSharing(options) && canShareConnection()) return new SharedSubscription(options, connectOwn);
   return new Subscriber(options);
+}
+
+/**
+ * A replay (`lastEventId`) or a state snapshot is sent once per connection, at its start: a tab
+ * joining a group that is already live would never see it, so such calls connect on their own.
+ */
+function wantsSharing(o: SubscribeOptions): boolean {
+  return o.shared !== false && o.lastEventId === undefined && !o.snapshot && o.throttle === undefined;
 }
 
 function connectOwn(options: SubscribeOptions): HeraldSubscription {
