@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Route } from '../http/exchange.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubObserver } from '../hub/observer.ts';
 
@@ -135,12 +135,13 @@ export class PrometheusMetrics {
     this.#hub = hub;
   }
 
-  /** Serves GET /metrics; returns false for other paths. */
-  route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
-    if (url.pathname !== '/metrics' || req.method !== 'GET') return false;
-    const body = await this.registry.metrics();
-    res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' });
-    res.end(body);
-    return true;
-  };
+  /** `GET {path}`: the Prometheus text exposition. */
+  route(path: string): Route {
+    return async (ex) => {
+      if (ex.url.pathname !== path || ex.method !== 'GET') return false;
+      const body = await this.registry.metrics();
+      ex.respond(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' }, body);
+      return true;
+    };
+  }
 }
