@@ -11,6 +11,8 @@ import { mintToken } from './auth/mint.ts';
 import type { Principal } from './auth/principal.ts';
 import type { Broker } from './broker/broker.ts';
 import { MemoryBroker } from './broker/memory.ts';
+import { MemoryStateStore } from './broker/memory-state.ts';
+import type { StateStore } from './broker/state-store.ts';
 import { defaults, type HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
 import type { HttpContext } from './http/context.ts';
@@ -129,6 +131,14 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
   }
 }
 
+async function createStateStore(config: HeraldConfig): Promise<StateStore> {
+  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
+  if (!config.redis) return new MemoryStateStore({ limits });
+  // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
+  const { RedisStateStore } = await import('./broker/redis-state.ts');
+  return new RedisStateStore({ redis: config.redis, limits });
+}
+
 function createLogger(level: string): Logger {
   return pino({
     level,
@@ -194,8 +204,10 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
 
   const metrics = new PrometheusMetrics();
   const broker = givenBroker ?? (await createBroker(config, logger));
+  const state = await createStateStore(config);
   const hub = new Hub({
     broker,
+    state,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
     connectionLimits: {
@@ -272,6 +284,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     close() {
       closing ??= (async () => {
         await hub.close();
+        await state.close();
         await websockets.close();
       })();
       return closing;

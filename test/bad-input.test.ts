@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { WebSocket } from 'ws';
 import { mintToken } from '../src/auth/mint.ts';
 import { startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { httpRequest, rawExchange, SseClient } from './support/raw-http.ts';
@@ -520,4 +521,90 @@ test('line breaks in data cannot inject SSE fields: the subscriber gets the data
     subscriber.events.some((m) => m.id === 'forged' || m.event === 'herald.shutdown'),
     false,
   );
+});
+
+test('a WebSocket flood of garbage is answered with error frames and policy closes, and the hub keeps serving', async () => {
+  const wsUrl = `${hub.url.replace('http', 'ws')}${PATH}/ws`;
+  const open = (token?: string) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(wsUrl, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  const closed = (ws: WebSocket) =>
+    new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+  // A well-behaved WebSocket subscriber alongside the SSE one.
+  const good = await open(subscriberToken);
+  const goodFrames: { data?: string }[] = [];
+  good.on('message', (m) => goodFrames.push(JSON.parse(String(m)) as { data?: string }));
+  good.send(JSON.stringify({ op: 'subscribe', topics: [TICKS] }));
+
+  const errors: string[] = [];
+  const closes: Promise<number>[] = [];
+  for (let c = 0; c < 6; c++) {
+    const ws = await open(subscriberToken);
+    ws.on('message', (m) => {
+      const f = JSON.parse(String(m)) as { op?: string; code?: string };
+      if (f.op === 'error' && f.code) errors.push(f.code);
+    });
+    closes.push(closed(ws));
+    const garbage: (string | Buffer)[] = [
+      randomBytes(64),
+      '{not json',
+      '[]',
+      JSON.stringify({ op: 'nope' }),
+      JSON.stringify({ op: 'subscribe', topics: 'x' }),
+      JSON.stringify({ op: 'subscribe', topics: ['{bad'] }),
+      JSON.stringify({ op: 'publish', topics: ['t'], data: 'x' }),
+      'null',
+      '"string"',
+      JSON.stringify({ op: 'unsubscribe' }),
+      '\u0000\u0001\u0002',
+      JSON.stringify({ op: 'subscribe', topics: ['a\nb'] }),
+    ];
+    for (let k = 0; k < 40; k++) {
+      if (ws.readyState !== WebSocket.OPEN) break;
+      ws.send(garbage[k % garbage.length]!);
+    }
+  }
+  const oversized = await open(subscriberToken);
+  const oversizedClosed = closed(oversized);
+  oversized.send('x'.repeat(70_000));
+
+  const codes = await Promise.all(closes);
+  assert.ok(
+    codes.every((c) => c === 1008),
+    `garbage senders closed with policy violation: ${codes.join(',')}`,
+  );
+  assert.equal(await oversizedClosed, 1009, 'oversized frame closes with 1009');
+  assert.ok(errors.length >= 6, `error frames were sent (${errors.length})`);
+  assert.ok(
+    errors.every((c) => c.startsWith('HERALD_ERR_')),
+    'every error frame carries a stable code',
+  );
+
+  const n = Date.now();
+  const r = await httpRequest(`${hub.url}${PATH}`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${publisherToken}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: `topic=${encodeURIComponent(TICKS)}&data=after-ws-flood-${n}`,
+  });
+  assert.equal(r.status, 200);
+  await subscriber.waitFor((e) => e.data === `after-ws-flood-${n}`, 3000, 'SSE subscriber still served');
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('good WebSocket subscriber missed the update')), 3000);
+    const check = () => {
+      if (goodFrames.some((f) => f.data === `after-ws-flood-${n}`)) {
+        clearTimeout(t);
+        resolve();
+      } else good.once('message', check);
+    };
+    check();
+  });
+  good.close();
+  assert.equal(hub.child.exitCode, null, 'the hub is still running');
 });

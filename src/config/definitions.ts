@@ -31,6 +31,10 @@ export interface HeraldConfig {
   maxBody: number;
   maxBuffered: number;
   maxSelectors: number;
+  /** Most topics with a retained state. */
+  maxStates: number;
+  /** Largest retained state of one topic, bytes. */
+  maxStateBytes: number;
   /** Open subscriptions on this node; 0 = no cap. */
   maxConnections: number;
   maxConnectionsPerIp: number;
@@ -67,6 +71,8 @@ export const defaults: HeraldConfig = {
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
   maxSelectors: 100,
+  maxStates: 10_000,
+  maxStateBytes: 64 * 1024,
   maxConnections: 20_000,
   maxConnectionsPerIp: 0,
   maxConnectionsPerSubject: 0,
@@ -159,6 +165,18 @@ export const optionDefs: OptionDef[] = [
     flag: 'max-selectors',
     type: 'number',
     help: 'most topic selectors per subscription',
+  },
+  {
+    key: 'maxStates',
+    flag: 'max-states',
+    type: 'number',
+    help: 'most topics with a retained state (retain / merge patch)',
+  },
+  {
+    key: 'maxStateBytes',
+    flag: 'max-state-bytes',
+    type: 'number',
+    help: 'largest retained state of one topic, in bytes',
   },
   {
     key: 'maxConnections',

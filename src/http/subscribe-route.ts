@@ -1,4 +1,5 @@
 import type { Subscription } from '../hub/subscription.ts';
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import { SseSink } from '../transport/sse.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
@@ -22,6 +23,27 @@ export function requestedLastEventId(req: HeaderSource, url: URL): string | unde
   );
 }
 
+/**
+ * Herald's state extension on a subscribe URL: `snapshot=1` (retained states first) and
+ * `throttle=MS` (conflation).
+ */
+export function requestedStateOptions(url: URL): { snapshot?: boolean; throttleMs?: number } {
+  const out: { snapshot?: boolean; throttleMs?: number } = {};
+  const snapshot = url.searchParams.get('snapshot');
+  if (snapshot !== null) {
+    if (!['', '1', 'true', '0', 'false'].includes(snapshot))
+      throw new HeraldError(ErrorCode.badRequest, 'snapshot must be 1, true, 0 or false');
+    out.snapshot = snapshot === '' || snapshot === '1' || snapshot === 'true';
+  }
+  const throttle = url.searchParams.get('throttle');
+  if (throttle !== null) {
+    if (!/^\d{1,6}$/.test(throttle))
+      throw new HeraldError(ErrorCode.badThrottle, 'throttle must be a whole number of milliseconds');
+    out.throttleMs = Number(throttle);
+  }
+  return out;
+}
+
 /** GET {hub}?topic=...: an SSE subscription, over whatever byte channel the exchange opens. */
 export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
   if (ex.rawQuery !== '') assertFormEncodedUtf8(ex.rawQuery, 'query string');
@@ -29,6 +51,7 @@ export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Pro
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
   const selectors = requestedSelectors(ex.url);
   ctx.hub.compileSelectors(selectors);
+  const stateOptions = requestedStateOptions(ex.url);
 
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
   const channel = ex.openStream();
@@ -51,6 +74,7 @@ export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Pro
     selectors,
     principal,
     sink,
+    ...stateOptions,
     client: { ip: ex.remoteAddress, requestId: ex.requestId },
     ...(lastEventId !== undefined ? { lastEventId } : {}),
   });

@@ -93,5 +93,7 @@ export function validatePublishInput(
   if (input.id !== undefined) out.id = validateId(input.id, limits);
   if (input.type !== undefined) out.type = validateType(input.type);
   if (input.retry !== undefined) out.retry = validateRetry(input.retry);
+  // Parsed and checked where it was read (publish body); stateVersion is the hub's to set.
+  if (input.stateOp !== undefined) out.stateOp = input.stateOp;
   return out;
 }
