@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +10,7 @@ import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
 import type { VerificationKey } from './auth/keys.ts';
 import { publicKeyFromFile, secretKey } from './auth/keys.ts';
 import { mintToken } from './auth/mint.ts';
-import type { Principal } from './auth/principal.ts';
+import { SERVER_PRINCIPAL } from './auth/principal.ts';
 import type { Broker } from './broker/broker.ts';
 import { MemoryBroker } from './broker/memory.ts';
 import { MemoryStateStore } from './broker/memory-state.ts';
@@ -23,10 +25,10 @@ import { jsonPublishInput } from './http/publish-body.ts';
 import { createRouter } from './http/router.ts';
 import { createWsGateway } from './http/ws-upgrade.ts';
 import { Hub } from './hub/hub.ts';
+import type { IngestCounters } from './ingest.ts';
 import type { HubObserver } from './hub/observer.ts';
 import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
-import { SelectorSet } from './protocol/selector.ts';
 import type { Update } from './protocol/update.ts';
 
 /** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
@@ -50,6 +52,8 @@ export interface HeraldOptions extends Partial<HeraldConfig> {
   broker?: Broker;
   /** The application's pino logger; default: a new one at `logLevel`. */
   logger?: Logger;
+  /** Tuning of the Redis ingest (`redisIngest`): consumer name, read block, reclaim idle time (ms). */
+  ingest?: { consumer?: string; blockMs?: number; reclaimIdleMs?: number };
 }
 
 /**
@@ -67,6 +71,8 @@ export interface HeraldHub {
   readonly metrics: PrometheusMetrics;
   /** Dev mode only: a token allowed to do everything. */
   readonly devToken: string | undefined;
+  /** With `redisIngest`: what the ingest did since the start. */
+  readonly ingest: IngestCounters | undefined;
   /**
    * Trusted publish from the application itself: no token, same validation as an HTTP publish
    * (a 400-class HeraldError for a bad update). Resolves with the stored update(s).
@@ -87,17 +93,6 @@ export interface HeraldHub {
   /** Graceful stop: tells SSE and WebSocket clients to come back, closes the broker. */
   close(): Promise<void>;
 }
-
-/** The principal of `hub.publish` and the Redis ingest: may publish anywhere. */
-export const SERVER_PRINCIPAL: Principal = Object.freeze({
-  subject: 'herald:server',
-  anonymous: false,
-  publish: new SelectorSet(['*']),
-  subscribe: undefined,
-  payload: undefined,
-  expiresAt: undefined,
-  admin: false,
-});
 
 function keyFor(
   secret: string | undefined,
@@ -174,6 +169,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     observer,
     broker: givenBroker,
     logger: givenLogger,
+    ingest: ingestTuning = {},
     ...partial
   } = options;
   const basePath = rawBase.replace(/\/+$/, '');
@@ -222,6 +218,9 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   });
   metrics.attach(hub);
   await hub.start();
+  const ingest = config.redisIngest
+    ? await startIngest(config, hub, logger, metrics, ingestTuning)
+    : undefined;
 
   const devToken =
     config.dev && config.jwtKey
@@ -276,6 +275,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     logger,
     metrics,
     devToken,
+    ingest: ingest?.counters,
     publish,
     fetch: createFetchHandler(router),
     handle: createNodeHandler(router),
@@ -283,6 +283,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     attach: (server) => websockets.attach(server),
     close() {
       closing ??= (async () => {
+        await ingest?.close();
         await hub.close();
         await state.close();
         await websockets.close();
@@ -290,6 +291,38 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       return closing;
     },
   };
+}
+
+async function startIngest(
+  config: HeraldConfig,
+  hub: Hub,
+  logger: Logger,
+  metrics: PrometheusMetrics,
+  tuning: NonNullable<HeraldOptions['ingest']>,
+): Promise<{ counters: IngestCounters; close(): Promise<void> }> {
+  if (!config.redis) {
+    await hub.close();
+    throw new ConfigError('redis-ingest needs --redis');
+  }
+  const { RedisIngest } = await import('./broker/redis-ingest.ts');
+  const { ingestHandler } = await import('./ingest.ts');
+  const counters: IngestCounters = { published: 0, rejected: 0, duplicates: 0 };
+  metrics.attachIngest(counters);
+  const ingest: InstanceType<typeof RedisIngest> = new RedisIngest({
+    url: config.redis,
+    consumer: tuning.consumer ?? `herald-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    logger,
+    handle: ingestHandler(hub, logger, counters, (id) => ingest.isStored(id)),
+    ...(tuning.blockMs !== undefined ? { blockMs: tuning.blockMs } : {}),
+    ...(tuning.reclaimIdleMs !== undefined ? { reclaimIdleMs: tuning.reclaimIdleMs } : {}),
+  });
+  try {
+    await ingest.start();
+  } catch (e) {
+    await hub.close();
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+  return { counters, close: () => ingest.close() };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

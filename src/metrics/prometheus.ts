@@ -11,6 +11,7 @@ export class PrometheusMetrics {
   readonly registry = new Registry();
   readonly observer: HubObserver;
   #hub: Hub | undefined;
+  #ingest: { published: number; rejected: number; duplicates: number } | undefined;
 
   constructor() {
     const registry = this.registry;
@@ -63,6 +64,21 @@ export class PrometheusMetrics {
       collect() {
         this.reset();
         this.inc(hub()?.counters.gaps ?? 0);
+      },
+    });
+    const ingest = () => this.#ingest;
+    new Counter({
+      name: 'herald_ingest_messages_total',
+      help: 'Messages taken from the Redis ingest stream, by result (published, rejected, duplicate)',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        const c = ingest();
+        this.reset();
+        if (!c) return;
+        this.inc({ result: 'published' }, c.published);
+        this.inc({ result: 'rejected' }, c.rejected);
+        this.inc({ result: 'duplicate' }, c.duplicates);
       },
     });
     new Counter({
@@ -133,6 +149,11 @@ export class PrometheusMetrics {
 
   attach(hub: Hub): void {
     this.#hub = hub;
+  }
+
+  /** Reads the Redis ingest's counters at scrape time. */
+  attachIngest(counters: { published: number; rejected: number; duplicates: number }): void {
+    this.#ingest = counters;
   }
 
   /** `GET {path}`: the Prometheus text exposition. */
