@@ -10,15 +10,21 @@ import { eventually } from './support/wait.ts';
 const KEY = 'embed-fetch-test-key-0123456789';
 
 type NextRoute = typeof import('../docs/snippets/next/app/api/mercure/route.ts');
+type NextHub = typeof import('../docs/snippets/next/lib/herald.ts');
+type NextActions = typeof import('../docs/snippets/next/app/actions.ts');
 
 describe('Herald as a Next.js App Router route (docs/snippets/next/app/api/mercure/route.ts)', () => {
   let route: NextRoute;
+  let lib: NextHub;
+  let actions: NextActions;
   let site: FetchServer;
   let endpoint: string;
 
   before(async () => {
     process.env['HERALD_JWT_KEY'] = KEY;
     route = await import('../docs/snippets/next/app/api/mercure/route.ts');
+    lib = await import('../docs/snippets/next/lib/herald.ts');
+    actions = await import('../docs/snippets/next/app/actions.ts');
     // Next.js calls the exported method handler with the Request and a `{ params }` context.
     site = await serveFetch(
       (request, ctx) => {
@@ -32,14 +38,14 @@ describe('Herald as a Next.js App Router route (docs/snippets/next/app/api/mercu
     endpoint = `${site.url}/api/mercure`;
   });
   after(async () => {
-    await route.hub.close();
+    await lib.hub.close();
     await site.close();
   });
 
   test('an SSE subscriber on the route gets HTTP and server-side publishes, in order', async () => {
     const sub = await mintToken({ secret: KEY, subscribe: ['*'] });
     const sse = await SseConnection.open(
-      `${endpoint}?topic=${encodeURIComponent('https://app.example/{x}')}`,
+      `${endpoint}?topic=${encodeURIComponent('https://app.example/{+x}')}`,
       {
         Authorization: `Bearer ${sub}`,
       },
@@ -55,16 +61,16 @@ describe('Herald as a Next.js App Router route (docs/snippets/next/app/api/mercu
     });
     assert.equal(res.status, 200);
     const httpId = await res.text();
-    const stored = await route.hub.publish({ topic: 'https://app.example/b', data: 'from a server action' });
+    const storedId = await actions.markDone('b');
     await sse.waitForUpdates(2);
     assert.deepEqual(sse.updates, [
       { id: httpId, event: 'note', data: 'over HTTP' },
-      { id: stored.id, event: 'message', data: 'from a server action' },
+      { id: storedId, event: 'message', data: '{"status":"done"}' },
     ]);
 
     // Resume from the first id: only the second comes back.
     const resumed = await SseConnection.open(
-      `${endpoint}?topic=${encodeURIComponent('https://app.example/{x}')}`,
+      `${endpoint}?topic=${encodeURIComponent('https://app.example/{+x}')}`,
       {
         Authorization: `Bearer ${sub}`,
         'Last-Event-ID': httpId,
@@ -74,11 +80,11 @@ describe('Herald as a Next.js App Router route (docs/snippets/next/app/api/mercu
     assert.equal(resumed.headers['last-event-id'], httpId);
     assert.deepEqual(
       resumed.updates.map((u) => u.id),
-      [stored.id],
+      [storedId],
     );
     sse.close();
     resumed.close();
-    await eventually(() => route.hub.hub.connectionCount === 0, 'both streams to be unsubscribed');
+    await eventually(() => lib.hub.hub.connectionCount === 0, 'both streams to be unsubscribed');
   });
 
   test('bad requests get the same statuses and one-line reasons as standalone', async () => {
@@ -107,7 +113,7 @@ describe('Herald as a Next.js App Router route (docs/snippets/next/app/api/mercu
     });
     assert.equal(notJson.status, 400);
     assert.equal(notJson.headers.get('x-herald-error'), 'HERALD_ERR_BAD_BODY');
-    const refusals = route.hub.hub.counters.refusals;
+    const refusals = lib.hub.hub.counters.refusals;
     assert.ok((refusals['HERALD_ERR_BODY_TOO_LARGE'] ?? 0) >= 1, 'refusals are counted for metrics');
   });
 

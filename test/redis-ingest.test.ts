@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { mintToken } from '../src/auth/mint.ts';
 import { createHub, type HeraldHub } from '../src/index.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { SseConnection } from './support/sse-client.ts';

@@ -1,17 +1,10 @@
 // Next.js App Router: app/api/mercure/route.ts. Subscribe with
 // new EventSource('/api/mercure?topic=...'), publish with POST /api/mercure.
-import { createHub } from 'herald';
+import { hub } from '../../../lib/herald.ts';
 
-export const runtime = 'nodejs'; // SSE needs a long-lived streaming response
+export const runtime = 'nodejs'; // a long-lived streaming response, and node:fs for the hub
 export const dynamic = 'force-dynamic';
-
-const hub = await createHub({
-  path: '/api/mercure', // the route's public path
-  jwtKey: process.env['HERALD_JWT_KEY'],
-  redis: process.env['HERALD_REDIS_URL'], // several instances: share one Redis
-});
 
 export const GET = hub.fetch;
 export const POST = hub.fetch;
 export const OPTIONS = hub.fetch;
-export { hub }; // server actions and route handlers can call hub.publish(...)
