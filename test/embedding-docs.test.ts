@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+const root = new URL('../', import.meta.url);
+const doc = readFileSync(new URL('docs/embedding.md', root), 'utf8');
+
+test('every snippet shown in docs/embedding.md is the file the tests run, unchanged', () => {
+  const blocks = [...doc.matchAll(/<!-- snippet: (\S+) -->\s*```\w+\n([\s\S]*?)```/g)];
+  const shown = blocks.map((m) => m[1]);
+  assert.deepEqual(shown.sort(), [
+    'docs/snippets/express-app.ts',
+    'docs/snippets/hono-app.ts',
+    'docs/snippets/ingest.sh',
+    'docs/snippets/ingest_publisher.py',
+    'docs/snippets/next/app/actions.ts',
+    'docs/snippets/next/app/api/mercure/route.ts',
+    'docs/snippets/next/lib/herald.ts',
+  ]);
+  for (const [, file, body] of blocks)
+    assert.equal(
+      body,
+      readFileSync(new URL(file!, root), 'utf8'),
+      `${file} differs from its copy in the doc`,
+    );
+});
+
+test('docs/embedding.md has the two sections the README links to', () => {
+  assert.match(doc, /^## Use Herald inside Next\.js \/ Express$/m);
+  assert.match(doc, /^## Publish from any language$/m);
+});
