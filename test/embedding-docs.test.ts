@@ -29,3 +29,17 @@ test('docs/embedding.md has the two sections the README links to', () => {
   assert.match(doc, /^## Use Herald inside Next\.js \/ Express$/m);
   assert.match(doc, /^## Publish from any language$/m);
 });
+
+test('the README shows the same tested snippets for Next.js and for publishing from any language', () => {
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const blocks = [...readme.matchAll(/<!-- snippet: (\S+) -->\s*```\w+\n([\s\S]*?)```/g)];
+  assert.ok(blocks.length >= 3, 'the README embeds the snippets');
+  for (const [, file, body] of blocks)
+    assert.equal(
+      body,
+      readFileSync(new URL(file!, root), 'utf8'),
+      `${file} differs from its copy in the README`,
+    );
+  assert.match(readme, /^## Use Herald inside Next\.js \/ Express$/m);
+  assert.match(readme, /^## Publish from any language$/m);
+});
