@@ -7,8 +7,8 @@ import {
   type ServerHttp2Session,
 } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import type { HttpContext } from './context.ts';
-import { createRequestHandler, type ExtraRoute } from './server.ts';
+import type { Logger } from 'pino';
+import type { NodeHandler } from './node-adapter.ts';
 
 /** PEM certificate chain and private key. */
 export interface TlsFiles {
@@ -37,13 +37,8 @@ const MAX_STREAMS_PER_SESSION = 1000;
  */
 const MAX_SESSION_MEMORY_MB = 64;
 
-/** Builds the TLS server; the same router serves HTTP/2 and HTTP/1.1 requests. */
-export function createSecureHttpServer(
-  ctx: HttpContext,
-  extra: ExtraRoute[],
-  tls: TlsFiles,
-): SecureHubServer {
-  const handle = createRequestHandler(ctx, extra);
+/** Builds the TLS server; the same handler serves HTTP/2 and HTTP/1.1 requests. */
+export function createSecureHttpServer(handler: NodeHandler, tls: TlsFiles, logger: Logger): SecureHubServer {
   const server = createSecureServer(
     {
       cert: tls.cert,
@@ -53,9 +48,10 @@ export function createSecureHttpServer(
       maxSendHeaderBlockLength: 16 * 1024,
       settings: { maxConcurrentStreams: MAX_STREAMS_PER_SESSION, maxHeaderListSize: 16 * 1024 },
     },
-    // The compat request/response have the methods the routes use (headers, writeHead, write,
-    // end, 'close'); the few differences are handled where a route streams (channelFor).
-    handle as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    // The compat request/response have what the node adapter uses (headers, writeHead, end,
+    // 'close', pipe); streaming differs and is handled by channelFor.
+    (req: Http2ServerRequest, res: Http2ServerResponse) =>
+      handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
   ) as SecureHubServer;
   // SSE streams never finish: no idle timeout on sessions or HTTP/1.1 sockets.
   server.setTimeout(0);
@@ -67,7 +63,7 @@ export function createSecureHttpServer(
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
     // A peer that resets the connection must not crash the process; its streams close with it.
-    session.on('error', (e: Error) => ctx.logger.debug({ err: e.message }, 'http2 session error'));
+    session.on('error', (e: Error) => logger.debug({ err: e.message }, 'http2 session error'));
   });
 
   // HTTP/1.1 sockets, with the number of requests in flight on each (idle = 0).
@@ -85,13 +81,15 @@ export function createSecureHttpServer(
       if (http1.has(socket)) http1.set(socket, http1.get(socket)! - 1);
     });
   });
-  server.prependListener('upgrade', (req: IncomingMessage) => {
-    // A WebSocket owns its socket from now on; the gateway closes it at shutdown.
-    http1.delete(req.socket as TLSSocket);
-    // Gateway detached (stopping): nobody else will answer this upgrade.
-    if (server.listenerCount('upgrade') === 1) req.socket.destroy();
-  });
-  server.on('tlsClientError', (e: Error) => ctx.logger.debug({ err: e.message }, 'TLS handshake failed'));
+  // An upgraded socket belongs to its WebSocket from then on (the gateway closes it at shutdown)
+  // and is no longer idle HTTP/1.1. Seen without adding an 'upgrade' listener: the gateway
+  // answers unknown paths itself only when it is the sole listener.
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+  server.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (event === 'upgrade') http1.delete((args[0] as IncomingMessage).socket as TLSSocket);
+    return emit(event, ...args);
+  }) as typeof server.emit;
+  server.on('tlsClientError', (e: Error) => logger.debug({ err: e.message }, 'TLS handshake failed'));
 
   server.closeIdleConnections = () => {
     for (const session of sessions) if (!session.closed) session.close();
