@@ -265,6 +265,9 @@ describe('HTTPS with HTTP/2', () => {
     const frame = await ws.next((m) => m['data'] === 'over both');
     assert.equal(frame['id'], r.body);
     ws.ws.close();
+
+    const wrongPath = new WsProbe(`${h.url.replace('https', 'wss')}/nowhere/ws`, { ca: cert.ca });
+    await assert.rejects(wrongPath.opened, (e: { status?: number }) => e.status === 404);
   });
 });
 
@@ -320,7 +323,7 @@ describe('HTTPS with HTTP/2: limits and lifecycle', () => {
     }
   });
 
-  test('a graceful stop tells HTTP/2 subscribers to come back, then ends their streams', async () => {
+  test('a graceful stop tells HTTP/2 and WebSocket subscribers to come back, then ends their streams', async () => {
     const h = await startTlsHub();
     const session = await h2Connect(h.url, cert.ca);
     session.on('error', () => {});
@@ -328,12 +331,15 @@ describe('HTTPS with HTTP/2: limits and lifecycle', () => {
       authorization: `Bearer ${await subscriberToken()}`,
     });
     await stream.waitFor(() => stream.body.startsWith(':'), 'open');
+    const ws = new WsProbe(`${h.url.replace('https', 'wss')}${PATH}/ws`, { ca: cert.ca });
+    await ws.opened;
     const started = Date.now();
     await h.close();
     assert.ok(Date.now() - started < 2500, 'stopped without waiting for the grace period');
     await stream.waitFor(() => stream.ended, 'stream ended');
     assert.equal(stream.events.at(-1)?.event, 'herald.shutdown');
     assert.match(stream.body, /retry: \d+/);
+    assert.equal((await ws.closed).code, 1001, 'the WebSocket got its closing handshake, not a cut');
     session.destroy();
   });
 
