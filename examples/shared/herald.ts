@@ -1,0 +1,76 @@
+// The Herald side of every example: an in-process hub, a publisher and a token minter.
+// In production the hub is `npx herald serve` and the app only needs HERALD_URL and the key.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { mintToken } from '../../src/auth/mint.ts';
+import type { HeraldConfig } from '../../src/config/definitions.ts';
+import { startHerald, type RunningHerald } from '../../src/start.ts';
+
+/** What the app sends to the hub for one update (the JSON publish body). */
+export interface Publication {
+  topics: string[];
+  type?: string;
+  data?: unknown;
+  private?: boolean;
+  /** State topics: keep `data` as the topic's current state. */
+  retain?: boolean;
+  /** State topics: a JSON merge patch on the topic's state (`$inc` adds to counters). */
+  patch?: unknown;
+}
+
+export interface ExampleHub {
+  herald: RunningHerald;
+  /** Publishes one update, or several in one request; resolves with the hub's answer (the ids). */
+  publish(update: Publication | Publication[]): Promise<string>;
+  /** Signs a subscriber token for one user of the app. */
+  subscriberToken(subject: string, subscribe: string[], payload?: unknown): Promise<string>;
+  /** The hub's subscribe URL as the browser on `req` reaches it (same host name, the hub's port). */
+  hubUrl(req: IncomingMessage): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a hub that pages served from `appOrigin` may subscribe to with the
+ * `mercureAuthorization` cookie (CORS with credentials for that origin only).
+ */
+export async function startExampleHub(
+  appOrigin: string,
+  config: Partial<HeraldConfig> = {},
+): Promise<ExampleHub> {
+  const secret = randomBytes(32).toString('hex');
+  const app = new URL(appOrigin);
+  const herald = await startHerald({
+    port: 0,
+    host: '127.0.0.1',
+    jwtKey: secret,
+    corsOrigins: [app.origin, `http://localhost:${app.port}`],
+    logLevel: process.env['HERALD_EXAMPLE_LOGS'] ?? 'warn',
+    ...config,
+  });
+  const publisherToken = await mintToken({ secret, publish: ['*'], subject: 'example-app' });
+  return {
+    herald,
+    async publish(update) {
+      const res = await fetch(`${herald.url}${herald.config.path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${publisherToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(update),
+      });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`hub refused the update (${res.status}): ${body}`);
+      return body;
+    },
+    subscriberToken: (subject, subscribe, payload) =>
+      mintToken({ secret, subject, subscribe, payload, ttl: '12h' }),
+    hubUrl(req) {
+      const host = new URL(`http://${req.headers.host ?? '127.0.0.1'}`).hostname;
+      return `http://${host}:${herald.port}${herald.config.path}`;
+    },
+    close: () => herald.close(),
+  };
+}
+
+/** The cookie that carries a subscriber token to the hub (EventSource cannot set headers). */
+export function hubCookie(token: string, hubPath = '/.well-known/mercure'): string {
+  return `mercureAuthorization=${token}; Path=${hubPath}; HttpOnly; SameSite=Strict`;
+}
