@@ -1,44 +1,40 @@
-// `npm run example -- <name> [--port N]`: starts examples/<name>/start.ts and keeps it running
-// until Ctrl-C. Each example exports `start(opts?: { port?: number }) => Promise<{ url, close() }>`.
-import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// `npm run example -- <name> [--port N]`: starts examples/<name>/start.ts (its own app server
+// plus an in-process Herald hub) and prints the URL to open. Ctrl-C stops both.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 interface Example {
   start(opts?: { port?: number }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
-const examplesDir = fileURLToPath(new URL('../examples/', import.meta.url));
-const available = readdirSync(examplesDir, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && d.name !== 'shared')
-  .map((d) => d.name);
+const examplesDir = join(import.meta.dirname, '..', 'examples');
+const available = readdirSync(examplesDir).filter((d) => existsSync(join(examplesDir, d, 'start.ts')));
 
-const [name, ...rest] = process.argv.slice(2);
-if (!name || !available.includes(name)) {
-  console.error(`usage: npm run example -- <name> [--port N]\nexamples: ${available.join(', ')}`);
-  process.exit(2);
-}
-const portAt = rest.indexOf('--port');
-const port = portAt >= 0 ? Number(rest[portAt + 1]) : 3000;
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error('--port must be a whole number from 0 to 65535');
+function fail(message: string): never {
+  console.error(`${message}\nusage: npm run example -- <name> [--port N]\nexamples: ${available.join(', ')}`);
   process.exit(2);
 }
 
-const example = (await import(`../examples/${name}/start.ts`)) as Example;
+const args = process.argv.slice(2);
+const name = args.find((a) => !a.startsWith('-'));
+if (!name) fail('which example?');
+if (!available.includes(name)) fail(`no example named "${name}"`);
+const portArg = args.indexOf('--port');
+let port = 0;
+if (portArg !== -1) {
+  port = Number(args[portArg + 1]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail('--port needs a number from 0 to 65535');
+}
+
+const example = (await import(pathToFileURL(join(examplesDir, name, 'start.ts')).href)) as Example;
 const running = await example.start({ port });
-console.log(`${name} is running: open ${running.url}  (Ctrl-C to stop)`);
-
+console.log(`${name} is running: open ${running.url}`);
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) process.exit(1);
     stopping = true;
-    running.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        console.error(e);
-        process.exit(1);
-      },
-    );
+    void running.close().then(() => process.exit(0));
   });
 }

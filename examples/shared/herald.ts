@@ -33,10 +33,7 @@ export interface ExampleHub {
  * Starts a hub that pages served from `appOrigin` may subscribe to with the
  * `mercureAuthorization` cookie (CORS with credentials for that origin only).
  */
-export async function startExampleHub(
-  appOrigin: string,
-  config: Partial<HeraldConfig> = {},
-): Promise<ExampleHub> {
+export async function startExampleHub(appOrigin: string, config: Partial<HeraldConfig> = {}): Promise<ExampleHub> {
   const secret = randomBytes(32).toString('hex');
   const app = new URL(appOrigin);
   const herald = await startHerald({
