@@ -34,7 +34,8 @@ export interface ExampleHub {
  * `mercureAuthorization` cookie (CORS with credentials for that origin only).
  */
 export async function startExampleHub(appOrigin: string, config: Partial<HeraldConfig> = {}): Promise<ExampleHub> {
-  const secret = randomBytes(32).toString('hex');
+  // A hub restarted with the same key keeps the tokens already handed to pages valid.
+  const secret = config.jwtKey ?? randomBytes(32).toString('hex');
   const app = new URL(appOrigin);
   const herald = await startHerald({
     port: 0,

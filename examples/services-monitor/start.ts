@@ -1,0 +1,65 @@
+// Services monitor on Herald: three background services publish their status and log lines;
+// the page shows them live and comes back by itself when the hub restarts.
+// Run it: npm run example -- services-monitor
+import { readFileSync } from 'node:fs';
+import { AppError, closeServer, listen, sendHtml, sendJson } from '../shared/http.ts';
+import { hubCookie, startExampleHub, type ExampleHub, type Publication } from '../shared/herald.ts';
+import { createServices, logTopic, statusTopic } from './services.ts';
+
+const page = readFileSync(new URL('page.html', import.meta.url), 'utf8');
+
+export async function start(opts: { port?: number; stepMs?: number } = {}) {
+  let hub: ExampleHub | undefined;
+  // Services publish through whichever hub is running now (it may restart under them).
+  const publish = async (updates: Publication[]) => {
+    if (!hub) throw new Error('hub is down');
+    return hub.publish(updates);
+  };
+  const services = createServices({ publish, stepMs: opts.stepMs ?? 300 });
+
+  const app = await listen(opts.port ?? 0, async (req, res, url) => {
+    if (req.method === 'GET' && url.pathname === '/') {
+      if (!hub) throw new AppError(503, 'the hub is restarting, try again in a moment');
+      const token = await hub.subscriberToken('ops', ['https://herald.example/services/{+rest}']);
+      const config = { hub: hub.hubUrl(req), topics: [statusTopic('{service}'), logTopic] };
+      res.setHeader('Set-Cookie', hubCookie(token));
+      return sendHtml(res, page.replace('__CONFIG__', JSON.stringify(config)));
+    }
+    const run = /^\/api\/services\/([^/]+)\/run$/.exec(url.pathname);
+    if (run && req.method === 'POST') {
+      const service = services[run[1] as keyof typeof services];
+      if (!Object.hasOwn(services, run[1]!) || !service)
+        throw new AppError(404, `no service named ${JSON.stringify(run[1]!.slice(0, 50))}`);
+      void service.run('manual');
+      return sendJson(res, 202, { started: run[1] });
+    }
+    throw new AppError(404, `no route for ${req.method} ${url.pathname}`);
+  });
+
+  const key = { jwtKey: crypto.randomUUID(), history: 500 };
+  hub = await startExampleHub(app.origin, key);
+  const hubPort = hub.herald.port;
+  services['balance-sync'].every(30_000);
+  services['account-discovery'].every(4_000);
+  services['account-enrichment'].every(2_000);
+  void services['balance-sync'].run('schedule');
+
+  return {
+    url: app.origin,
+    services,
+    /** Stops the hub, as a deploy or a crash would; the page and the services carry on. */
+    async stopHub() {
+      const stopping = hub;
+      hub = undefined;
+      await stopping?.close();
+    },
+    /** Starts the hub again on the same port with the same key. */
+    async startHub() {
+      hub = await startExampleHub(app.origin, { ...key, port: hubPort });
+    },
+    async close() {
+      await Promise.all(Object.values(services).map((s) => s.stop()));
+      await Promise.all([closeServer(app.server), hub?.close()]);
+    },
+  };
+}
