@@ -14,7 +14,9 @@ import { defaults, type HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
 import { Hub } from './hub/hub.ts';
 import type { HubObserver } from './hub/observer.ts';
+import type { HttpContext } from './http/context.ts';
 import { createHttpServer } from './http/server.ts';
+import { attachWebSocket } from './http/ws-upgrade.ts';
 import { defaultHttpOptions } from './http/options.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 
@@ -78,10 +80,17 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
   });
 }
 
+/** Parts a caller may provide instead of having them built from the config. */
+export interface HeraldDeps {
+  /** A broker that outlives this hub (tests: a node restarting on a durable broker). */
+  broker?: Broker;
+}
+
 /** Composition root: builds broker, auth, hub, metrics and HTTP server from a config, and listens. */
 export async function startHerald(
   partial: Partial<HeraldConfig> = {},
   extraObserver?: HubObserver,
+  deps: HeraldDeps = {},
 ): Promise<RunningHerald> {
   const config: HeraldConfig = { ...defaults, ...partial };
   if (config.dev) {
@@ -109,7 +118,7 @@ export async function startHerald(
     logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
 
   const metrics = new PrometheusMetrics();
-  const broker = await createBroker(config, logger);
+  const broker = deps.broker ?? (await createBroker(config, logger));
   const hub = new Hub({
     broker,
     heartbeatMs: config.heartbeat,
@@ -131,24 +140,24 @@ export async function startHerald(
         })
       : undefined;
   const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
-  const server = createHttpServer(
-    {
-      hub,
-      authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
-      logger,
-      options: {
-        ...defaultHttpOptions,
-        path: config.path,
-        corsOrigins: config.corsOrigins,
-        maxBodyBytes: config.maxBody,
-        maxBufferedBytes: config.maxBuffered,
-        dev: config.dev,
-        dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
-        ...(devToken ? { devAdminToken: devToken } : {}),
-      },
+  const httpContext: HttpContext = {
+    hub,
+    authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
+    logger,
+    options: {
+      ...defaultHttpOptions,
+      path: config.path,
+      corsOrigins: config.corsOrigins,
+      maxBodyBytes: config.maxBody,
+      maxBufferedBytes: config.maxBuffered,
+      dev: config.dev,
+      dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
+      ...(devToken ? { devAdminToken: devToken } : {}),
+      ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
-    [metrics.route],
-  );
+  };
+  const server = createHttpServer(httpContext, [metrics.route]);
+  const websockets = attachWebSocket(server, httpContext);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message)),
@@ -170,9 +179,11 @@ export async function startHerald(
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await hub.close();
+        const wsClosed = websockets.close();
         server.closeIdleConnections();
         // Ended streams flush their last bytes; anything still open after the grace period is cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
+        await wsClosed;
         await closed;
         clearTimeout(grace);
       })();

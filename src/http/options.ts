@@ -10,6 +10,8 @@ export interface HttpOptions {
   /** `retry:` hint (ms) sent to SSE clients when the hub shuts down. */
   shutdownRetryMs: number;
   cookieName: string;
+  /** Interval of WebSocket pings; a peer that has not answered the previous one is cut. 0 = off. */
+  wsPingIntervalMs: number;
   /** Dev mode: the dashboard is open and gets a dev admin token. */
   dev: boolean;
   /** Folder with the built dashboard (index.html and assets). */
@@ -25,6 +27,7 @@ export const defaultHttpOptions: HttpOptions = {
   maxBufferedBytes: 4 * 1024 * 1024,
   shutdownRetryMs: 2000,
   cookieName: 'mercureAuthorization',
+  wsPingIntervalMs: 15_000,
   dev: false,
   dashboardDir: undefined,
 };

@@ -34,10 +34,11 @@ export function parseJsonPublish(body: string): PublishInput[] {
   if (items.length === 0) throw new HeraldError(ErrorCode.badBody, 'batch must contain at least one update');
   if (items.length > MAX_BATCH)
     throw new HeraldError(ErrorCode.badBody, `batch larger than ${MAX_BATCH} updates`);
-  return items.map((item, i) => jsonUpdate(item, Array.isArray(value) ? `update ${i}: ` : ''));
+  return items.map((item, i) => jsonPublishInput(item, Array.isArray(value) ? `update ${i}: ` : ''));
 }
 
-function jsonUpdate(item: unknown, where: string): PublishInput {
+/** One update of the JSON extension (also a WebSocket `publish` frame); `where` prefixes errors. */
+export function jsonPublishInput(item: unknown, where = ''): PublishInput {
   if (typeof item !== 'object' || item === null || Array.isArray(item))
     throw new HeraldError(ErrorCode.badBody, `${where}each update must be a JSON object`);
   const o = item as Record<string, unknown>;

@@ -152,45 +152,126 @@ export class Hub {
     this.#register(sub);
 
     if (!resuming) {
-      request.sink.open({ subscriberId: sub.id, gap: false });
+      request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
       return sub;
     }
+    await this.#replay(sub, request.lastEventId!, request.selectors, selectors, []);
+    return sub;
+  }
+
+  /**
+   * Adds selectors to a live subscription (a WebSocket `subscribe` op after the first one).
+   * Selectors it already has are ignored; the rest go live at once. With `lastEventId`, the
+   * history after it is replayed for the added selectors only: an update that also matches a
+   * selector the subscription already had is not repeated, since the connection receives
+   * those topics already. Resolves with the selectors actually added.
+   */
+  async addSelectors(sub: Subscription, sources: readonly string[], lastEventId?: string): Promise<string[]> {
+    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
+    if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
+    const have = new Set(sub.selectors.map((s) => s.source));
+    const fresh = [...new Set(sources)].filter((s) => !have.has(s));
+    const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
+    if (have.size + compiled.length > this.#maxSelectors)
+      throw new HeraldError(
+        ErrorCode.tooManySelectors,
+        `at most ${this.#maxSelectors} topic selectors per subscription`,
+      );
+    const prior = sub.selectors;
+    sub.selectors = [...prior, ...compiled];
+    for (const sel of compiled) this.#index.add(sub, sel);
+    this.#announce(sub, true, compiled);
+    if (lastEventId === undefined) {
+      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
+      return fresh;
+    }
+    sub.pending = [];
+    await this.#replay(sub, lastEventId, fresh, compiled, prior);
+    return fresh;
+  }
+
+  /**
+   * Removes selectors from a live subscription; unknown ones are ignored. A subscription left
+   * with none stays registered (its connection may subscribe again) and receives nothing.
+   * Returns the selectors actually removed.
+   */
+  removeSelectors(sub: Subscription, sources: readonly string[]): string[] {
+    const drop = new Set(sources);
+    const removed: Selector[] = [];
+    const kept: Selector[] = [];
+    for (const sel of sub.selectors) {
+      if (drop.has(sel.source)) {
+        if (!sub.closed) this.#index.remove(sub, sel);
+        removed.push(sel);
+      } else kept.push(sel);
+    }
+    sub.selectors = kept;
+    if (!sub.closed && removed.length > 0) this.#announce(sub, false, removed);
+    return removed.map((s) => s.source);
+  }
+
+  /**
+   * The resume seam. `sub.pending` is set, so live updates are being held: read history, send
+   * what `replayFor` matches (and `skipFor` does not), then the held updates not replayed.
+   */
+  async #replay(
+    sub: Subscription,
+    lastEventId: string,
+    sources: readonly string[],
+    replayFor: readonly Selector[],
+    skipFor: readonly Selector[],
+  ): Promise<void> {
     let page;
     try {
-      page = await this.broker.historyAfter(request.lastEventId!, this.#replayLimit);
+      page = await this.broker.historyAfter(lastEventId, this.#replayLimit);
     } catch (e) {
-      this.#unregister(sub);
+      if (skipFor.length === 0) this.#unregister(sub);
+      else {
+        this.removeSelectors(
+          sub,
+          replayFor.map((s) => s.source),
+        );
+        this.#drain(sub, new Set());
+      }
       throw new HeraldError(
         ErrorCode.brokerUnavailable,
         `history unavailable: ${e instanceof Error ? e.message : String(e)}`,
         { retryAfter: 1 },
       );
     }
-    if (sub.closed) return sub;
+    if (sub.closed) return;
     const gap = !page.found;
     const info: OpenInfo = {
       subscriberId: sub.id,
       gap,
-      resumedFrom: gap || request.lastEventId === 'earliest' ? 'earliest' : request.lastEventId!,
+      resumedFrom: gap || lastEventId === 'earliest' ? 'earliest' : lastEventId,
+      selectors: sources,
     };
     this.counters.resumes++;
     if (gap) this.counters.gaps++;
     this.#observer.onResume?.(sub, gap);
-    request.sink.open(info);
-    if (gap)
-      request.sink.notice(HubEvent.gap, { lastEventId: request.lastEventId, reason: 'unknown-or-expired' });
+    sub.sink.open(info);
+    if (gap) sub.sink.notice(HubEvent.gap, { lastEventId, reason: 'unknown-or-expired' });
 
     const replayed = new Set<string>();
     for (const update of page.updates) {
       replayed.add(update.position);
-      if (this.#visible(sub, update)) this.#deliver(sub, new EncodedUpdate(update));
+      if (this.#visibleTo(sub, update, replayFor) && !matchesAny(skipFor, update.topics))
+        this.#deliver(sub, new EncodedUpdate(update));
     }
+    this.#drain(sub, replayed);
+  }
+
+  /** Goes live: sends the updates held during a replay, minus those already replayed. */
+  #drain(sub: Subscription, replayed: ReadonlySet<string>): void {
     const held = sub.pending ?? [];
     sub.pending = undefined;
     for (const encoded of held) {
-      if (!replayed.has(encoded.update.position) && !sub.closed) this.#deliver(sub, encoded);
+      // The filter matters only when adding selectors failed: they were removed again.
+      if (replayed.has(encoded.update.position) || sub.closed) continue;
+      if (matchesAny(sub.selectors, encoded.update.topics)) this.#deliver(sub, encoded);
     }
-    return sub;
   }
 
   /** Ends a subscription (client left, token expired, shutdown...). Idempotent. */
@@ -238,12 +319,14 @@ export class Hub {
     this.#announce(sub, true);
   }
 
-  #announce(sub: Subscription, active: boolean): void {
-    if (this.#eventsPath === undefined || sub.selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
+  /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
+  #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
+    if (this.#eventsPath === undefined || selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
       return;
+    const view = selectors === sub.selectors ? sub : ({ ...sub, selectors } as Subscription);
     // Presence is best effort: a broker hiccup must not fail the subscription itself.
     this.broker
-      .publish(subscriptionEvents(this.#eventsPath, sub, active))
+      .publish(subscriptionEvents(this.#eventsPath, view, active))
       .catch(() => this.recordRefusal('presence-event-lost'));
   }
 
@@ -255,10 +338,9 @@ export class Hub {
     this.#announce(sub, false);
   }
 
-  #visible(sub: Subscription, update: Update): boolean {
+  #visibleTo(sub: Subscription, update: Update, selectors: readonly Selector[]): boolean {
     if (update.private && !mayReceivePrivate(sub.principal, update.topics)) return false;
-    for (const sel of sub.selectors) for (const t of update.topics) if (selectorMatches(sel, t)) return true;
-    return false;
+    return matchesAny(selectors, update.topics);
   }
 
   #deliver(sub: Subscription, encoded: EncodedUpdate): void {
@@ -348,6 +430,11 @@ export class Hub {
       sub.sink.notice(HubEvent.stats, snapshot);
     }
   }
+}
+
+function matchesAny(selectors: readonly Selector[], topics: readonly string[]): boolean {
+  for (const sel of selectors) for (const t of topics) if (selectorMatches(sel, t)) return true;
+  return false;
 }
 
 function expire(hub: Hub, sub: Subscription): void {

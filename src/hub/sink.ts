@@ -12,6 +12,8 @@ export interface OpenInfo {
   resumedFrom?: string;
   /** True when the requested id is not in history: updates may have been missed. */
   gap: boolean;
+  /** The selectors that just went live (all of them, or those a later subscribe op added). */
+  selectors?: readonly string[];
 }
 
 /** Why the hub ends a subscription; transports map it to a close frame or final event. */
@@ -23,7 +25,10 @@ export type CloseReason = 'client' | 'token-expired' | 'shutdown' | 'slow-consum
  */
 export interface Sink {
   readonly transport: 'sse' | 'ws';
-  /** Called once, when the subscription is registered and (if resuming) history is known. */
+  /**
+   * Called when the subscription is registered and (if resuming) history is known; again each
+   * time selectors are added to it (WebSocket), before anything replayed for them.
+   */
   open(info: OpenInfo): void;
   /** Writes one update. Must not block; a sink over its byte budget applies its policy. */
   send(update: EncodedUpdate): void;

@@ -19,6 +19,7 @@ export class EncodedUpdate {
   #sse: Uint8Array | undefined;
   #sseChunk: Uint8Array | undefined;
   #ws: string | undefined;
+  #wsBytes: Uint8Array | undefined;
 
   constructor(update: Update) {
     this.update = update;
@@ -42,6 +43,11 @@ export class EncodedUpdate {
       this.#ws = JSON.stringify(frame);
     }
     return this.#ws;
+  }
+
+  /** The WebSocket JSON as UTF-8, so a sink hands every socket the same bytes. */
+  get wsBytes(): Uint8Array {
+    return (this.#wsBytes ??= encoder.encode(this.ws));
   }
 }
 

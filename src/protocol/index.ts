@@ -5,3 +5,4 @@ export * from './validate.ts';
 export * from './sse-encode.ts';
 export * from './frames.ts';
 export * from './selector.ts';
+export * from './ws.ts';

@@ -1,0 +1,266 @@
+import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import { HeraldClientError } from './errors.ts';
+import { connectSse } from './sse.ts';
+import type { ConnectParams, HeraldUpdate, TransportConnection, TransportEvents } from './transport.ts';
+import { connectWs, type WebSocketCtor } from './ws.ts';
+
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+export type TransportChoice = 'sse' | 'ws' | 'auto';
+
+export interface SubscribeOptions {
+  /** Hub URL, e.g. `https://example.com/.well-known/mercure`. */
+  url: string;
+  /** Topic selectors: exact topics, URI templates or `*`. */
+  topics: readonly string[];
+  /** Subscriber JWT. */
+  token?: string;
+  /** Called before every (re)connect; wins over `token`. Use it to refresh short-lived tokens. */
+  getToken?: () => string | undefined | Promise<string | undefined>;
+  /** Resume after this id (`earliest` = all retained history). */
+  lastEventId?: string;
+  /** `auto` (default): WebSocket when available, SSE when not or when WebSockets are blocked. */
+  transport?: TransportChoice;
+  onUpdate: (update: HeraldUpdate) => void;
+  onStatus?: (status: ConnectionStatus, error: HeraldClientError | undefined) => void;
+  /** The hub could not resume from our last id: updates may have been missed; refetch state. */
+  onGap?: (info: { lastEventId?: string }) => void;
+  /** Every hub event (`herald.*`), including those handled here. */
+  onEvent?: (type: string, data: unknown) => void;
+  backoff?: BackoffOptions;
+  /** WebSocket implementation (Node 20: pass `WebSocket` from the `ws` package). */
+  WebSocket?: WebSocketCtor;
+  /** fetch implementation; `false` forces the EventSource fallback for SSE. */
+  fetch?: typeof fetch | false;
+  EventSource?: typeof EventSource;
+  /** EventSource fallback only: typed updates to listen for. */
+  types?: readonly string[];
+}
+
+/** A live subscription: it reconnects by itself until `close()` or a refusal that retrying cannot fix. */
+export interface HeraldSubscription {
+  readonly status: ConnectionStatus;
+  /** Id of the last update received: where a reconnect resumes. */
+  readonly lastEventId: string | undefined;
+  /** Why the subscription is closed or reconnecting, when it is. */
+  readonly error: HeraldClientError | undefined;
+  /** The transport in use (or about to be). */
+  readonly transport: 'sse' | 'ws';
+  readonly topics: readonly string[];
+  /**
+   * Changes the topics. Over WebSocket this happens on the live connection; over SSE the
+   * stream is reopened from the last id (so a newly added topic starts from that cursor).
+   */
+  setTopics(topics: readonly string[]): void;
+  close(): void;
+}
+
+/** Gives up on WebSocket in `auto` mode after this many failures before it ever opened. */
+const WS_FAILURES_BEFORE_SSE = 2;
+
+class Subscriber implements HeraldSubscription {
+  readonly #o: SubscribeOptions;
+  #status: ConnectionStatus = 'connecting';
+  #error: HeraldClientError | undefined;
+  #lastEventId: string | undefined;
+  #topics: readonly string[];
+  #kind: 'sse' | 'ws';
+  #conn: TransportConnection | undefined;
+  #params: ConnectParams | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #retryMs: number | undefined;
+  #generation = 0;
+  #everOpened = false;
+  #wsFailures = 0;
+  #reopenQueued = false;
+
+  constructor(options: SubscribeOptions) {
+    this.#o = options;
+    this.#lastEventId = options.lastEventId;
+    this.#topics = [...options.topics];
+    const WS = options.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketCtor | undefined);
+    const choice = options.transport ?? 'auto';
+    if (choice === 'ws' && !WS)
+      throw new Error('herald: no WebSocket implementation; pass options.WebSocket');
+    this.#kind = choice === 'sse' || !WS ? 'sse' : 'ws';
+    if (this.#topics.length === 0) throw new Error('herald: subscribe needs at least one topic');
+    void this.#connect();
+  }
+
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+  get lastEventId(): string | undefined {
+    return this.#lastEventId;
+  }
+  get error(): HeraldClientError | undefined {
+    return this.#error;
+  }
+  get transport(): 'sse' | 'ws' {
+    return this.#kind;
+  }
+  get topics(): readonly string[] {
+    return this.#topics;
+  }
+
+  setTopics(topics: readonly string[]): void {
+    if (this.#status === 'closed') return;
+    if (topics.length === 0) throw new Error('herald: setTopics needs at least one topic');
+    const before = new Set(this.#topics);
+    const after = new Set(topics);
+    const added = [...after].filter((t) => !before.has(t));
+    const removed = [...before].filter((t) => !after.has(t));
+    this.#topics = [...after];
+    if (added.length === 0 && removed.length === 0) return;
+    if (this.#params) this.#params.topics = this.#topics;
+    const conn = this.#conn;
+    if (!conn) return; // the next connect uses the new topics
+    if (conn.kind === 'ws') {
+      conn.removeTopics?.(removed);
+      conn.addTopics?.(added);
+      return;
+    }
+    // SSE: one reopen for any number of changes made in the same tick.
+    if (this.#reopenQueued) return;
+    this.#reopenQueued = true;
+    queueMicrotask(() => {
+      this.#reopenQueued = false;
+      if (this.#status === 'closed' || !this.#conn) return;
+      this.#generation++;
+      this.#conn.close();
+      this.#conn = undefined;
+      void this.#connect();
+    });
+  }
+
+  close(): void {
+    if (this.#status === 'closed') return;
+    this.#generation++;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#conn?.close();
+    this.#conn = undefined;
+    this.#setStatus('closed', undefined);
+  }
+
+  #setStatus(status: ConnectionStatus, error: HeraldClientError | undefined): void {
+    if (status === this.#status && error === this.#error) return;
+    this.#status = status;
+    this.#error = error;
+    if (this.#o.onStatus) guard(this.#o.onStatus, status, error);
+  }
+
+  async #connect(): Promise<void> {
+    const generation = ++this.#generation;
+    this.#setStatus(this.#everOpened || this.#attempt > 0 ? 'reconnecting' : 'connecting', this.#error);
+    let token = this.#o.token;
+    if (this.#o.getToken) {
+      try {
+        token = (await this.#o.getToken()) ?? undefined;
+      } catch (e) {
+        if (generation !== this.#generation) return;
+        this.#retryLater(new HeraldClientError(`getToken failed: ${(e as Error).message}`, 0));
+        return;
+      }
+      if (generation !== this.#generation) return;
+    }
+    const params: ConnectParams = {
+      hubUrl: this.#o.url,
+      topics: this.#topics,
+      token,
+      lastEventId: this.#lastEventId,
+    };
+    this.#params = params;
+    const events = this.#events(generation);
+    try {
+      this.#conn =
+        this.#kind === 'ws'
+          ? connectWs(params, events, (this.#o.WebSocket ?? globalThis.WebSocket) as WebSocketCtor)
+          : connectSse(params, events, {
+              ...(this.#o.fetch !== undefined ? { fetch: this.#o.fetch } : {}),
+              ...(this.#o.EventSource ? { EventSource: this.#o.EventSource } : {}),
+              ...(this.#o.types ? { types: this.#o.types } : {}),
+            });
+    } catch (e) {
+      this.#setStatus('closed', new HeraldClientError((e as Error).message, 0));
+    }
+  }
+
+  /** Callbacks for one connection attempt; stale attempts (an older generation) are ignored. */
+  #events(generation: number): TransportEvents {
+    const live = (): boolean => generation === this.#generation;
+    return {
+      open: () => {
+        if (!live()) return;
+        this.#everOpened = true;
+        this.#attempt = 0;
+        this.#wsFailures = 0;
+        this.#setStatus('open', undefined);
+      },
+      update: (update) => {
+        if (!live()) return;
+        this.#lastEventId = update.id;
+        guard(this.#o.onUpdate, update);
+      },
+      hubEvent: (type, data) => {
+        if (!live()) return;
+        if (type === 'herald.gap' && this.#o.onGap)
+          guard(this.#o.onGap, (data ?? {}) as { lastEventId?: string });
+        if (this.#o.onEvent) guard(this.#o.onEvent, type, data);
+      },
+      retry: (ms) => {
+        if (live()) this.#retryMs = ms;
+      },
+      end: (error, tokenExpired) => {
+        if (!live()) return;
+        this.#conn = undefined;
+        if (tokenExpired) {
+          // A fresh token may fix it at once; if it does not, the hub's 401 stops us.
+          this.#attempt = 0;
+          this.#generation++;
+          void this.#connect();
+          return;
+        }
+        const err = error ?? new HeraldClientError('connection ended', 0);
+        if (!err.retryable) {
+          this.#setStatus('closed', err);
+          return;
+        }
+        if (this.#kind === 'ws' && !this.#everOpened && (this.#o.transport ?? 'auto') === 'auto') {
+          if (++this.#wsFailures >= WS_FAILURES_BEFORE_SSE) this.#kind = 'sse';
+        }
+        this.#retryLater(err);
+      },
+    };
+  }
+
+  #retryLater(error: HeraldClientError): void {
+    const generation = ++this.#generation;
+    let delay = backoffDelay(this.#attempt++, this.#o.backoff, this.#retryMs);
+    if (error.retryAfter !== undefined) delay = Math.max(delay, error.retryAfter * 1000);
+    this.#setStatus('reconnecting', error);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (generation === this.#generation) void this.#connect();
+    }, delay);
+  }
+}
+
+function guard<A extends unknown[]>(fn: (...args: A) => void, ...args: A): void {
+  try {
+    fn(...args);
+  } catch (e) {
+    // A throwing callback must not break the connection; report it like an event listener would.
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
+/**
+ * Subscribes to topics on a Herald (or any Mercure) hub, in browsers and Node. Reconnects with
+ * exponential backoff and full jitter, resumes from the last id received, and stops (status
+ * `closed` with an error) when the hub refuses in a way retrying cannot fix.
+ */
+export function subscribe(options: SubscribeOptions): HeraldSubscription {
+  return new Subscriber(options);
+}

@@ -1,0 +1,51 @@
+import type { HeraldClientError } from './errors.ts';
+
+/** One update as a subscriber receives it. */
+export interface HeraldUpdate {
+  id: string;
+  /** The publisher's `type` (SSE `event:`), if any. */
+  type: string | undefined;
+  data: string;
+  /** The update's topics; known over WebSocket only (SSE does not carry them). */
+  topics: string[] | undefined;
+}
+
+/** What a transport reports about one connection attempt. Each is called on the subscriber. */
+export interface TransportEvents {
+  /** The hub registered the subscription (SSE: response headers; WS: the `subscribed` ack). */
+  open(): void;
+  update(update: HeraldUpdate): void;
+  /** A hub-generated event (`herald.gap`, `herald.token-expired`...). */
+  hubEvent(type: string, data: unknown): void;
+  /** The server's SSE `retry:` field, in ms. */
+  retry(ms: number): void;
+  /**
+   * The connection is over (called at most once, never after `close()`); `error` says why
+   * when it failed. `tokenExpired` asks for an immediate reconnect with a fresh token.
+   */
+  end(error: HeraldClientError | undefined, tokenExpired?: boolean): void;
+}
+
+export interface ConnectParams {
+  /** Hub URL, e.g. `https://example.com/.well-known/mercure`. */
+  hubUrl: string;
+  topics: readonly string[];
+  token: string | undefined;
+  lastEventId: string | undefined;
+}
+
+export interface TransportConnection {
+  readonly kind: 'sse' | 'ws';
+  close(): void;
+  /** WebSocket only: change topics on the live connection. */
+  addTopics?(topics: readonly string[]): void;
+  removeTopics?(topics: readonly string[]): void;
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

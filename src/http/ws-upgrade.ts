@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData } from 'ws';
+import type { Principal } from '../auth/principal.ts';
+import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import type { HttpContext } from './context.ts';
+import { isOriginAllowed } from './cors.ts';
+import { extractToken } from './request.ts';
+import { HeraldSocket, WsConnection } from './ws-connection.ts';
+
+/** Ms a closing handshake may take at shutdown before the socket is cut. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+/** The WebSocket side of a hub: accepts upgrades on `{path}/ws` and keeps its connections alive. */
+export interface WsGateway {
+  readonly path: string;
+  /** Open connections (subscribed or not). */
+  readonly size: number;
+  /** Closes every connection (1012, "come back") and stops accepting; resolves when all are gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * Mounts the WebSocket endpoint on an HTTP server (`noServer`: the HTTP server owns the port).
+ * One timer pings every connection; a peer that did not answer the previous ping is cut.
+ */
+export function attachWebSocket(server: Server, ctx: HttpContext): WsGateway {
+  const path = `${ctx.options.path}/ws`;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: ctx.options.maxBodyBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    WebSocket: HeraldSocket,
+  });
+  const connections = new Set<WsConnection>();
+  let closing = false;
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (ctx.options.wsPingIntervalMs > 0) {
+    timer = setInterval(() => {
+      for (const conn of connections) {
+        if (!conn.alive) {
+          ctx.logger.info({ requestId: conn.requestId }, 'ws peer did not answer ping; closing');
+          conn.ws.terminate();
+          continue;
+        }
+        conn.alive = false;
+        conn.ws.ping();
+      }
+    }, ctx.options.wsPingIntervalMs);
+    timer.unref();
+  }
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+    socket.on('error', ignore);
+    accept(req, socket, head, requestId).catch((e: unknown) => {
+      const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.badRequest, 'internal error');
+      if (!isHeraldError(e)) ctx.logger.error({ requestId, err: e }, 'unhandled error in ws upgrade');
+      else ctx.logger.debug({ requestId, code: error.code }, error.message);
+      ctx.hub.recordRefusal(error.code);
+      refuseUpgrade(socket, error);
+    });
+  };
+
+  async function accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    requestId: string,
+  ): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://hub.invalid');
+    } catch {
+      throw new HeraldError(ErrorCode.badRequest, 'malformed request URL');
+    }
+    if (url.pathname !== path)
+      throw new HeraldError(ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
+    if (closing || ctx.hub.closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    const { token, source } = extractToken(req, url, ctx.options.cookieName);
+    // Browsers send cookies with cross-site WebSocket upgrades and no CORS applies: a cookie
+    // is only trusted from an allowed or same origin (cross-site WebSocket hijacking).
+    if (
+      source === 'cookie' &&
+      !isOriginAllowed(req.headers.origin, ctx.options.corsOrigins) &&
+      !sameOrigin(req)
+    )
+      throw new HeraldError(
+        ErrorCode.forbiddenOrigin,
+        `cookie-authenticated WebSocket from origin ${req.headers.origin ?? '(none)'} is not allowed`,
+      );
+    const verified: { subscriber?: Promise<Principal>; publisher?: Promise<Principal> } = {};
+    if (token !== undefined) {
+      // A token given with the upgrade is checked now, so a bad one gets a plain HTTP 401.
+      verified.subscriber = ctx.authorizer.authenticate(token, 'subscriber');
+      verified.publisher = ctx.authorizer.authenticate(token, 'publisher');
+      const [s, p] = await Promise.allSettled([verified.subscriber, verified.publisher]);
+      if (s.status === 'rejected' && p.status === 'rejected') throw s.reason;
+    }
+    if (socket.destroyed) return;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const sock = ws as HeraldSocket;
+      if (closing) {
+        sock.close(1012, 'hub is shutting down');
+        return;
+      }
+      const conn = new WsConnection(sock, ctx, requestId, token, verified);
+      connections.add(conn);
+      sock.on('message', onMessage);
+      sock.on('pong', onPong);
+      sock.on('close', onClose);
+      sock.on('error', onError);
+      ctx.logger.debug({ requestId, event: 'ws-open' }, 'websocket opened');
+    });
+  }
+
+  function onClose(this: HeraldSocket): void {
+    const conn = this.connection;
+    if (!conn) return;
+    connections.delete(conn);
+    conn.onClose();
+  }
+
+  function onError(this: HeraldSocket, err: Error & { code?: string }): void {
+    // `ws` closes the socket itself (1009 for oversized frames, 1007 for bad UTF-8...).
+    ctx.logger.debug({ requestId: this.connection?.requestId, code: err.code }, err.message);
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') ctx.hub.recordRefusal(ErrorCode.bodyTooLarge);
+  }
+
+  server.on('upgrade', onUpgrade);
+
+  return {
+    path,
+    get size() {
+      return connections.size;
+    },
+    async close() {
+      closing = true;
+      if (timer) clearInterval(timer);
+      server.off('upgrade', onUpgrade);
+      if (connections.size === 0) return;
+      const gone = [...connections].map(
+        (conn) => new Promise<void>((resolve) => conn.ws.once('close', () => resolve())),
+      );
+      for (const conn of connections) conn.shutdown();
+      const cut = setTimeout(() => {
+        for (const conn of connections) conn.ws.terminate();
+      }, SHUTDOWN_GRACE_MS);
+      await Promise.all(gone);
+      clearTimeout(cut);
+    },
+  };
+}
+
+function onMessage(this: HeraldSocket, data: RawData, isBinary: boolean): void {
+  this.connection?.onMessage(data, isBinary);
+}
+
+function onPong(this: HeraldSocket): void {
+  if (this.connection) this.connection.alive = true;
+}
+
+function ignore(): void {}
+
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin || !req.headers.host) return false;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Answers a refused upgrade with a plain HTTP response and closes the socket. */
+function refuseUpgrade(socket: Duplex, error: HeraldError): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const reasons: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    429: 'Too Many Requests',
+    503: 'Service Unavailable',
+  };
+  const body = `${error.message.replace(/[\r\n]+/g, ' ')}\n`;
+  const lines = [
+    `HTTP/1.1 ${error.status} ${reasons[error.status] ?? 'Error'}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Herald-Error: ${error.code}`,
+    'Connection: close',
+  ];
+  if (error.retryAfter !== undefined) lines.push(`Retry-After: ${error.retryAfter}`);
+  if (error.status === 401) lines.push('WWW-Authenticate: Bearer realm="herald"');
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}

@@ -1,0 +1,59 @@
+/**
+ * The WebSocket dialect of the hub (`{hub path}/ws`): JSON text frames in both directions.
+ * Shared by the server and the client SDK; imports nothing from Node or the DOM.
+ */
+
+/** Close codes the hub uses, and what a client should do about each. */
+export const WsCloseCode = {
+  /** Normal closure. */
+  normal: 1000,
+  /** Too many bad frames or ops in flight: fix the client, do not retry blindly. */
+  policy: 1008,
+  /** A frame larger than the hub's limit. */
+  tooBig: 1009,
+  internal: 1011,
+  /** The hub is restarting: reconnect and resume. */
+  shutdown: 1012,
+  /** The connection fell too far behind: reconnect and resume from the last id. */
+  slowConsumer: 1013,
+  /** The token expired: reconnect with a fresh one. */
+  tokenExpired: 4001,
+  /** The token was refused: reconnecting with the same one will not help. */
+  unauthorized: 4401,
+} as const;
+export type WsCloseCode = (typeof WsCloseCode)[keyof typeof WsCloseCode];
+
+/** Optional correlation value a client may put on any frame; the hub echoes it in the reply. */
+export type WsRef = string | number;
+
+export type WsClientFrame =
+  | { op: 'auth'; token: string; ref?: WsRef }
+  | { op: 'subscribe'; topics: string[]; lastEventId?: string; ref?: WsRef }
+  | { op: 'unsubscribe'; topics: string[]; ref?: WsRef }
+  | {
+      op: 'publish';
+      topics: string[] | string;
+      data?: unknown;
+      id?: string;
+      type?: string;
+      private?: boolean;
+      retry?: number;
+      ref?: WsRef;
+    };
+
+/** Replies and hub events; an update is a frame without `op` (see WsUpdateFrame). */
+export type WsServerMessage =
+  | {
+      op: 'subscribed';
+      subscriber: string;
+      topics: string[];
+      /** Present when resuming: the id replay starts after, or `earliest`. */
+      lastEventId?: string;
+      gap?: boolean;
+      ref?: WsRef;
+    }
+  | { op: 'unsubscribed'; topics: string[]; ref?: WsRef }
+  | { op: 'authenticated'; ref?: WsRef }
+  | { op: 'published'; id: string; ref?: WsRef }
+  | { op: 'event'; type: string; data: unknown }
+  | { op: 'error'; code: string; message: string; ref?: WsRef };
