@@ -33,7 +33,10 @@ export interface ExampleHub {
  * Starts a hub that pages served from `appOrigin` may subscribe to with the
  * `mercureAuthorization` cookie (CORS with credentials for that origin only).
  */
-export async function startExampleHub(appOrigin: string, config: Partial<HeraldConfig> = {}): Promise<ExampleHub> {
+export async function startExampleHub(
+  appOrigin: string,
+  config: Partial<HeraldConfig> = {},
+): Promise<ExampleHub> {
   // A hub restarted with the same key keeps the tokens already handed to pages valid.
   const secret = config.jwtKey ?? randomBytes(32).toString('hex');
   const app = new URL(appOrigin);

@@ -68,11 +68,13 @@ export async function startRedis(): Promise<ServerProcess> {
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await waitFor(child, /Ready to accept connections/, 'redis-server');
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     process: child,
-    stop: () => stopProcess(child, 'SIGTERM'),
+    stop: () => (process.off('exit', orphanGuard), stopProcess(child, 'SIGTERM')),
   };
 }
 
@@ -125,19 +127,24 @@ export async function startPostgres(): Promise<ServerProcess> {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+  // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions and exit. It goes to the
+  // postmaster itself (its pid is the first line of postmaster.pid): runuser does not pass it on.
+  const shutDown = () => {
+    try {
+      process.kill(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]), 'SIGINT');
+    } catch {
+      child.kill('SIGINT');
+    }
+  };
+  // If this process exits without stop() (an uncaught error), the server does not outlive it.
+  process.once('exit', shutDown);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     process: child,
     async stop() {
-      // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions and exit. It goes
-      // to the postmaster itself (its pid is the first line of postmaster.pid), since runuser
-      // does not pass signals on.
-      try {
-        process.kill(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]), 'SIGINT');
-      } catch {
-        child.kill('SIGINT');
-      }
+      process.off('exit', shutDown);
+      shutDown();
       await stopProcess(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
     },
