@@ -1,5 +1,5 @@
 // Runs the whole suite the way CI does: type-check, lint, then every *.test.ts under
-// src/, test/ and examples/ with node's own test runner (through tsx).
+// src/, test/, examples/ and dashboard/ with node's own test runner (through tsx).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +30,9 @@ if (only.length === 0) {
   run('npx', ['tsc', '--noEmit']);
   run('npx', ['eslint', '.']);
 }
-const files = only.length ? only : ['src', 'test', 'examples'].flatMap((d) => findTests(d)).sort();
+const files = only.length
+  ? only
+  : ['src', 'test', 'examples', 'dashboard'].flatMap((d) => findTests(d)).sort();
 run(process.execPath, [
   '--import',
   'tsx',

@@ -10,6 +10,8 @@ import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
 import { mintToken } from './auth/mint.ts';
 import type { Broker } from './broker/broker.ts';
 import { MemoryBroker } from './broker/memory.ts';
+import { MemoryStateStore } from './broker/memory-state.ts';
+import type { StateStore } from './broker/state-store.ts';
 import { defaults, type HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
 import { Hub } from './hub/hub.ts';
@@ -18,6 +20,7 @@ import type { HttpContext } from './http/context.ts';
 import { createHttpServer } from './http/server.ts';
 import { attachWebSocket } from './http/ws-upgrade.ts';
 import { defaultHttpOptions } from './http/options.ts';
+import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 
 /** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
@@ -57,33 +60,32 @@ function keyFor(
 async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
   if (!config.redis)
     return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
-  let mod: {
-    RedisBroker: new (o: {
-      url: string;
-      historySize: number;
-      historyTtlMs: number;
-      logger: Logger;
-    }) => Broker;
-  };
+  // Loaded only when asked for, so a memory-only hub never loads the Redis client.
+  const { RedisBroker } = await import('./broker/redis.ts');
   try {
-    // Loaded only when asked for, so a memory-only hub never touches the Redis client.
-    const path = './broker/redis.ts';
-    mod = (await import(path)) as typeof mod;
-  } catch {
-    throw new ConfigError('--redis: this build has no Redis broker yet');
+    return new RedisBroker({
+      url: config.redis,
+      historySize: config.history,
+      historyTtlMs: config.historyTtl,
+      logger,
+    });
+  } catch (e) {
+    throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new mod.RedisBroker({
-    url: config.redis,
-    historySize: config.history,
-    historyTtlMs: config.historyTtl,
-    logger,
-  });
 }
 
 /** Parts a caller may provide instead of having them built from the config. */
 export interface HeraldDeps {
   /** A broker that outlives this hub (tests: a node restarting on a durable broker). */
   broker?: Broker;
+}
+
+async function createStateStore(config: HeraldConfig): Promise<StateStore> {
+  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
+  if (!config.redis) return new MemoryStateStore({ limits });
+  // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
+  const { RedisStateStore } = await import('./broker/redis-state.ts');
+  return new RedisStateStore({ redis: config.redis, limits });
 }
 
 /** Composition root: builds broker, auth, hub, metrics and HTTP server from a config, and listens. */
@@ -101,7 +103,22 @@ export async function startHerald(
   const logger = pino({
     level: config.logLevel,
     base: { service: 'herald' },
-    redact: ['req.headers.authorization', 'token'],
+    // Defence in depth: nothing logs tokens, and these paths are censored if something ever does.
+    redact: {
+      paths: [
+        'token',
+        'authorization',
+        'cookie',
+        '*.token',
+        '*.authorization',
+        '*.cookie',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'jwtKey',
+        '*.jwtKey',
+      ],
+      censor: '[redacted]',
+    },
   });
   const publisherKey = keyFor(
     config.publisherJwtKey ?? config.jwtKey,
@@ -119,12 +136,21 @@ export async function startHerald(
 
   const metrics = new PrometheusMetrics();
   const broker = deps.broker ?? (await createBroker(config, logger));
+  const state = await createStateStore(config);
   const hub = new Hub({
     broker,
+    state,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
+    connectionLimits: {
+      maxConnections: config.maxConnections,
+      maxPerIp: config.maxConnectionsPerIp,
+      maxPerSubject: config.maxConnectionsPerSubject,
+      maxPerSelector: config.maxSubscribersPerSelector,
+    },
+    publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
     ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
-    observer: combineObservers(metrics.observer, extraObserver),
+    observer: combineObservers(metrics.observer, connectionLogObserver(logger), extraObserver),
   });
   metrics.attach(hub);
   await hub.start();
@@ -150,6 +176,7 @@ export async function startHerald(
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBody,
       maxBufferedBytes: config.maxBuffered,
+      slowConsumer: config.slowConsumer,
       dev: config.dev,
       dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
       ...(devToken ? { devAdminToken: devToken } : {}),
@@ -158,12 +185,20 @@ export async function startHerald(
   };
   const server = createHttpServer(httpContext, [metrics.route]);
   const websockets = attachWebSocket(server, httpContext);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message)),
-    );
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new ConfigError(e.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : e.message),
+        ),
+      );
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (e) {
+    // The broker may hold connections (Redis) that would keep the process alive.
+    await hub.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   let closing: Promise<void> | undefined;
@@ -179,6 +214,7 @@ export async function startHerald(
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await hub.close();
+        await state.close();
         const wsClosed = websockets.close();
         server.closeIdleConnections();
         // Ended streams flush their last bytes; anything still open after the grace period is cut.
@@ -203,6 +239,7 @@ function combineObservers(...observers: (HubObserver | undefined)[]): HubObserve
     'onPublish',
     'onDispatch',
     'onRefusal',
+    'onDropped',
   ];
   for (const k of keys) {
     const fns = list.map((o) => o[k]).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Update } from '../protocol/update.ts';
+import { brokerContract } from './broker-contract.ts';
 import { MemoryBroker } from './memory.ts';
 
 const input = (data: string, id?: string) => ({ topics: ['t'], data, private: false, ...(id ? { id } : {}) });
@@ -76,3 +77,5 @@ describe('MemoryBroker', () => {
     assert.equal((await b.historyAfter('x', 10)).found, false);
   });
 });
+
+brokerContract('MemoryBroker', async (options) => new MemoryBroker(options));

@@ -10,3 +10,4 @@ export type { HeraldPublisher, PublisherOptions, PublishOptions } from './publis
 export { HeraldClientError } from './errors.ts';
 export { backoffDelay, type BackoffOptions } from './backoff.ts';
 export type { WebSocketCtor, WebSocketLike } from './ws.ts';
+export type { SnapshotPayload, StatePayload, JsonValue } from '../protocol/state.ts';

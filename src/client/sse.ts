@@ -8,7 +8,14 @@ import {
 } from './transport.ts';
 
 /** Hub events a subscriber listens for when it has to use the browser's EventSource. */
-const HUB_EVENTS = ['herald.gap', 'herald.token-expired', 'herald.shutdown', 'herald.slow-consumer'];
+const HUB_EVENTS = [
+  'herald.gap',
+  'herald.token-expired',
+  'herald.shutdown',
+  'herald.slow-consumer',
+  'herald.snapshot',
+  'herald.state',
+];
 
 export interface SseOptions {
   /** fetch implementation; `false` forces the EventSource fallback. */
@@ -29,6 +36,8 @@ export function subscribeUrl(
   if (withQueryCursor && params.lastEventId !== undefined)
     url.searchParams.set('lastEventID', params.lastEventId);
   if (withQueryToken && params.token) url.searchParams.set('authorization', params.token);
+  if (params.snapshot) url.searchParams.set('snapshot', '1');
+  if (params.throttleMs !== undefined) url.searchParams.set('throttle', String(params.throttleMs));
   return url.toString();
 }
 
@@ -57,7 +66,8 @@ export function connectSse(
 }
 
 function dispatch(msg: EventSourceMessage, events: TransportEvents): void {
-  if (msg.event !== undefined && msg.event.startsWith('herald.')) {
+  // A state change carries an id: it is an update (it moves the resume cursor).
+  if (msg.event !== undefined && msg.event.startsWith('herald.') && msg.event !== 'herald.state') {
     events.hubEvent(msg.event, parseJson(msg.data));
     return;
   }
@@ -161,7 +171,7 @@ function connectEventSource(
   };
   const onMessage = (e: MessageEvent): void => {
     if (done) return;
-    if (e.type.startsWith('herald.')) {
+    if (e.type.startsWith('herald.') && e.type !== 'herald.state') {
       events.hubEvent(e.type, parseJson(String(e.data)));
       if (e.type === 'herald.token-expired') finish(undefined, true);
       return;

@@ -1,7 +1,14 @@
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { HeraldClientError } from './errors.ts';
 import { connectSse } from './sse.ts';
-import type { ConnectParams, HeraldUpdate, TransportConnection, TransportEvents } from './transport.ts';
+import type { SnapshotPayload, StatePayload } from '../protocol/state.ts';
+import {
+  parseJson,
+  type ConnectParams,
+  type HeraldUpdate,
+  type TransportConnection,
+  type TransportEvents,
+} from './transport.ts';
 import { connectWs, type WebSocketCtor } from './ws.ts';
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -32,6 +39,17 @@ export interface SubscribeOptions {
   /** fetch implementation; `false` forces the EventSource fallback for SSE. */
   fetch?: typeof fetch | false;
   EventSource?: typeof EventSource;
+  /**
+   * State topics (docs/state.md): receive the retained state of every matching topic first,
+   * on every (re)connect. Implies SSE until the WebSocket transport takes the flag.
+   */
+  snapshot?: boolean;
+  /** State topics: at most one update per topic per this many ms (conflation). Implies SSE. */
+  throttle?: number;
+  /** `herald.snapshot`: replace everything known for these topics. */
+  onSnapshot?: (snapshot: SnapshotPayload) => void;
+  /** `herald.state`: this topic's whole state changed (`state: null` = removed). Also passed to `onUpdate`. */
+  onState?: (state: StatePayload) => void;
   /** EventSource fallback only: typed updates to listen for. */
   types?: readonly string[];
 }
@@ -82,7 +100,10 @@ class Subscriber implements HeraldSubscription {
     const choice = options.transport ?? 'auto';
     if (choice === 'ws' && !WS)
       throw new Error('herald: no WebSocket implementation; pass options.WebSocket');
-    this.#kind = choice === 'sse' || !WS ? 'sse' : 'ws';
+    const wantsState = options.snapshot === true || options.throttle !== undefined;
+    if (choice === 'ws' && wantsState)
+      throw new Error('herald: snapshot/throttle need the SSE transport for now');
+    this.#kind = choice === 'sse' || !WS || wantsState ? 'sse' : 'ws';
     if (this.#topics.length === 0) throw new Error('herald: subscribe needs at least one topic');
     void this.#connect();
   }
@@ -168,6 +189,8 @@ class Subscriber implements HeraldSubscription {
       topics: this.#topics,
       token,
       lastEventId: this.#lastEventId,
+      ...(this.#o.snapshot ? { snapshot: true } : {}),
+      ...(this.#o.throttle !== undefined ? { throttleMs: this.#o.throttle } : {}),
     };
     this.#params = params;
     const events = this.#events(generation);
@@ -199,10 +222,16 @@ class Subscriber implements HeraldSubscription {
       update: (update) => {
         if (!live()) return;
         this.#lastEventId = update.id;
+        if (update.type === 'herald.state' && this.#o.onState) {
+          const payload = parseJson(update.data) as StatePayload | undefined;
+          if (payload) guard(this.#o.onState, payload);
+        }
         guard(this.#o.onUpdate, update);
       },
       hubEvent: (type, data) => {
         if (!live()) return;
+        if (type === 'herald.snapshot' && this.#o.onSnapshot && data)
+          guard(this.#o.onSnapshot, data as SnapshotPayload);
         if (type === 'herald.gap' && this.#o.onGap)
           guard(this.#o.onGap, (data ?? {}) as { lastEventId?: string });
         if (this.#o.onEvent) guard(this.#o.onEvent, type, data);

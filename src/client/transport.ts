@@ -32,6 +32,10 @@ export interface ConnectParams {
   topics: readonly string[];
   token: string | undefined;
   lastEventId: string | undefined;
+  /** State extension (SSE): ask for `herald.snapshot` first. */
+  snapshot?: boolean;
+  /** State extension (SSE): conflation interval in ms. */
+  throttleMs?: number;
 }
 
 export interface TransportConnection {

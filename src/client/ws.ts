@@ -113,7 +113,7 @@ export function connectWs(
           ? `connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`
           : 'cannot open a WebSocket to the hub',
         0,
-        ev.code === 1012 ? 'HERALD_ERR_SHUTTING_DOWN' : undefined,
+        ev.code === 1001 || ev.code === 1012 ? 'HERALD_ERR_SHUTTING_DOWN' : undefined,
       ),
     );
   };

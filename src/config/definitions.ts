@@ -3,6 +3,8 @@ export interface OptionDef {
   key: keyof HeraldConfig;
   flag: string;
   type: 'string' | 'number' | 'boolean' | 'list' | 'duration';
+  /** For `string` settings with a fixed set of values. */
+  choices?: readonly string[];
   help: string;
   short?: string;
 }
@@ -29,6 +31,20 @@ export interface HeraldConfig {
   maxBody: number;
   maxBuffered: number;
   maxSelectors: number;
+  /** Most topics with a retained state. */
+  maxStates: number;
+  /** Largest retained state of one topic, bytes. */
+  maxStateBytes: number;
+  /** Open subscriptions on this node; 0 = no cap. */
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxConnectionsPerSubject: number;
+  maxSubscribersPerSelector: number;
+  /** Updates per second per publisher; 0 = no limit. */
+  publishRate: number;
+  /** Token-bucket size; 0 = same as publishRate. */
+  publishBurst: number;
+  slowConsumer: 'disconnect' | 'drop';
   subscriptions: boolean;
   dev: boolean;
   demo: boolean;
@@ -55,6 +71,15 @@ export const defaults: HeraldConfig = {
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
   maxSelectors: 100,
+  maxStates: 10_000,
+  maxStateBytes: 64 * 1024,
+  maxConnections: 20_000,
+  maxConnectionsPerIp: 0,
+  maxConnectionsPerSubject: 0,
+  maxSubscribersPerSelector: 0,
+  publishRate: 0,
+  publishBurst: 0,
+  slowConsumer: 'disconnect',
   subscriptions: false,
   dev: false,
   demo: false,
@@ -142,6 +167,61 @@ export const optionDefs: OptionDef[] = [
     help: 'most topic selectors per subscription',
   },
   {
+    key: 'maxStates',
+    flag: 'max-states',
+    type: 'number',
+    help: 'most topics with a retained state (retain / merge patch)',
+  },
+  {
+    key: 'maxStateBytes',
+    flag: 'max-state-bytes',
+    type: 'number',
+    help: 'largest retained state of one topic, in bytes',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    type: 'number',
+    help: 'open subscriptions on this node (0 = no cap); over it: 429',
+  },
+  {
+    key: 'maxConnectionsPerIp',
+    flag: 'max-connections-per-ip',
+    type: 'number',
+    help: 'open subscriptions per client IP (0 = no cap; behind a proxy all share its IP)',
+  },
+  {
+    key: 'maxConnectionsPerSubject',
+    flag: 'max-connections-per-subject',
+    type: 'number',
+    help: 'open subscriptions per JWT subject (sub) (0 = no cap)',
+  },
+  {
+    key: 'maxSubscribersPerSelector',
+    flag: 'max-subscribers-per-selector',
+    type: 'number',
+    help: 'subscriptions per topic selector (0 = no cap)',
+  },
+  {
+    key: 'publishRate',
+    flag: 'publish-rate',
+    type: 'number',
+    help: 'updates/s per publisher (subject, else IP), token bucket (0 = no limit)',
+  },
+  {
+    key: 'publishBurst',
+    flag: 'publish-burst',
+    type: 'number',
+    help: 'updates a publisher may send at once above the rate (0 = same as --publish-rate)',
+  },
+  {
+    key: 'slowConsumer',
+    flag: 'slow-consumer',
+    type: 'string',
+    choices: ['disconnect', 'drop'],
+    help: 'subscriber over --max-buffered: disconnect (it resumes) or drop updates and mark the gap',
+  },
+  {
     key: 'subscriptions',
     flag: 'subscriptions',
     type: 'boolean',
@@ -149,7 +229,13 @@ export const optionDefs: OptionDef[] = [
   },
   { key: 'dev', flag: 'dev', type: 'boolean', help: 'dev mode: open dashboard, dev key, binds 127.0.0.1' },
   { key: 'demo', flag: 'demo', type: 'boolean', help: 'run a built-in demo publisher' },
-  { key: 'logLevel', flag: 'log-level', type: 'string', help: 'fatal|error|warn|info|debug|trace|silent' },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    type: 'string',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    help: 'JSON log verbosity',
+  },
   { key: 'dashboardDir', flag: 'dashboard-dir', type: 'string', help: 'folder of the built dashboard' },
 ];
 

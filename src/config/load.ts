@@ -39,8 +39,12 @@ function convert(def: OptionDef, raw: unknown, source: string): unknown {
       return (Array.isArray(raw) ? raw.map(String) : String(raw).split(','))
         .map((s) => s.trim())
         .filter(Boolean);
-    default:
-      return String(raw);
+    default: {
+      const v = String(raw);
+      if (def.choices && !def.choices.includes(v))
+        throw new ConfigError(`${name}: "${v}" is not one of ${def.choices.join(', ')}`);
+      return v;
+    }
   }
 }
 
@@ -101,7 +105,7 @@ export function loadConfig(
 
 export function helpText(): string {
   const rows = optionDefs.map((d) => {
-    const flag = `--${d.flag}${d.type === 'boolean' ? '' : ' <' + (d.type === 'list' ? 'a,b' : d.type === 'duration' ? 'time' : d.type === 'number' ? 'n' : 'value') + '>'}`;
+    const flag = `--${d.flag}${d.type === 'boolean' ? '' : ' <' + (d.choices ? d.choices.join('|') : d.type === 'list' ? 'a,b' : d.type === 'duration' ? 'time' : d.type === 'number' ? 'n' : 'value') + '>'}`;
     const def = defaults[d.key];
     const shown =
       def === undefined || (Array.isArray(def) && def.length === 0) || def === false

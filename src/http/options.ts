@@ -1,3 +1,5 @@
+import type { SlowConsumerPolicy } from '../transport/sse.ts';
+
 /** Settings of the HTTP layer (the CLI fills them from flags, env and config file). */
 export interface HttpOptions {
   /** Hub path, `/.well-known/mercure` by default. */
@@ -7,6 +9,8 @@ export interface HttpOptions {
   maxBodyBytes: number;
   /** Per-connection byte budget before the slow-consumer policy applies. */
   maxBufferedBytes: number;
+  /** What to do with a subscriber over its byte budget. */
+  slowConsumer: SlowConsumerPolicy;
   /** `retry:` hint (ms) sent to SSE clients when the hub shuts down. */
   shutdownRetryMs: number;
   cookieName: string;
@@ -25,6 +29,7 @@ export const defaultHttpOptions: HttpOptions = {
   corsOrigins: [],
   maxBodyBytes: 1024 * 1024,
   maxBufferedBytes: 4 * 1024 * 1024,
+  slowConsumer: 'disconnect',
   shutdownRetryMs: 2000,
   cookieName: 'mercureAuthorization',
   wsPingIntervalMs: 15_000,

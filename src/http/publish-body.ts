@@ -1,11 +1,14 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { parseStatePatch, patchFromData, retainedValue } from '../protocol/state.ts';
 import type { PublishInput } from '../protocol/update.ts';
+import { assertFormEncodedUtf8 } from './request.ts';
 
 /** Most updates in one JSON batch. */
 export const MAX_BATCH = 1000;
 
 /** Parses a Mercure form-encoded publish body into one update (field checks come later). */
 export function parseFormPublish(body: string): PublishInput {
+  assertFormEncodedUtf8(body, 'form body');
   const form = new URLSearchParams(body);
   const input: PublishInput = {
     topics: form.getAll('topic'),
@@ -19,7 +22,16 @@ export function parseFormPublish(body: string): PublishInput {
   if (type) input.type = type;
   const retry = form.get('retry');
   if (retry) input.retry = retry as unknown as number; // validated (digits only) downstream
+  // Herald extension: `retain` keeps the data as the topic's state; `patch` makes the data a
+  // JSON merge patch on it. A checkbox sends "on"; "0"/"false" mean no.
+  if (formFlag(form, 'patch')) input.stateOp = patchFromData(input.data);
+  else if (formFlag(form, 'retain')) input.stateOp = retainedValue(input.data);
   return input;
+}
+
+function formFlag(form: URLSearchParams, name: string): boolean {
+  const v = form.get(name);
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
 }
 
 /** Parses the JSON extension: one update object, or an array of them (batch). */
@@ -52,6 +64,12 @@ export function jsonPublishInput(item: unknown, where = ''): PublishInput {
   else throw new HeraldError(ErrorCode.badTopic, `${where}"topics" must be an array of strings`);
 
   const data = o['data'];
+  const patch = o['patch'];
+  const retain = o['retain'];
+  if (retain !== undefined && typeof retain !== 'boolean')
+    throw new HeraldError(ErrorCode.badBody, `${where}"retain" must be a boolean`);
+  if (patch !== undefined && data !== undefined)
+    throw new HeraldError(ErrorCode.badBody, `${where}give "data" or "patch", not both`);
   const input: PublishInput = {
     topics,
     // Structured data is accepted for convenience and sent as its JSON text.
@@ -80,5 +98,7 @@ export function jsonPublishInput(item: unknown, where = ''): PublishInput {
       throw new HeraldError(ErrorCode.badRetry, `${where}"retry" must be a number`);
     input.retry = retry;
   }
+  if (patch !== undefined) input.stateOp = parseStatePatch(patch);
+  else if (retain === true) input.stateOp = retainedValue(input.data);
   return input;
 }

@@ -4,7 +4,7 @@ import type { PublishInput } from '../protocol/update.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders, isOriginAllowed } from './cors.ts';
 import { parseFormPublish, parseJsonPublish } from './publish-body.ts';
-import { decodeUtf8, extractToken, readBody } from './request.ts';
+import { clientIp, decodeUtf8, extractToken, readBody, requestIdOf } from './request.ts';
 import { sendText } from './respond.ts';
 
 /** POST {hub}: form-encoded Mercure publish, or the JSON extension (one update or a batch). */
@@ -37,6 +37,6 @@ export async function handlePublish(
   const body = decodeUtf8(await readBody(req, ctx.options.maxBodyBytes));
   const inputs: PublishInput[] =
     contentType === 'application/json' ? parseJsonPublish(body) : [parseFormPublish(body)];
-  const stored = await ctx.hub.publish(inputs, principal);
+  const stored = await ctx.hub.publish(inputs, principal, { ip: clientIp(req), requestId: requestIdOf(res) });
   sendText(res, 200, stored.map((u) => u.id).join('\n'), corsHeaders(req, ctx.options.corsOrigins));
 }

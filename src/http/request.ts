@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 
 /** Where a token came from; cookie-borne tokens need a CSRF check on unsafe methods. */
@@ -77,6 +78,39 @@ export function decodeUtf8(body: Buffer): string {
   }
 }
 
+/**
+ * URLSearchParams turns malformed percent-escapes and invalid UTF-8 into U+FFFD silently; a
+ * selector, topic or id that is not what the client sent must be refused instead (400).
+ */
+export function assertFormEncodedUtf8(form: string, what: string): void {
+  if (!form.includes('%')) return;
+  for (const part of form.split('&')) {
+    if (!part.includes('%')) continue;
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw new HeraldError(ErrorCode.badRequest, `${what} is not valid percent-encoded UTF-8`);
+    }
+  }
+}
+
 export function clientIp(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * The request id: the caller's `X-Request-Id` when it is a plain token (so a proxy's id
+ * carries through to our logs), otherwise a fresh UUID. Never echoes control characters.
+ */
+export function requestIdFrom(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The id set on the response by the router (it is also sent back as `X-Request-Id`). */
+export function requestIdOf(res: ServerResponse): string | undefined {
+  const id = res.getHeader('x-request-id');
+  return typeof id === 'string' ? id : undefined;
 }

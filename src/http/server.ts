@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { handlePreflight } from './cors.ts';
 import { handleDashboard } from './dashboard-route.ts';
 import { handlePublish } from './publish-route.ts';
+import { requestIdFrom } from './request.ts';
 import { sendError, sendText } from './respond.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions } from './subscriptions-route.ts';
@@ -16,23 +16,31 @@ export type ExtraRoute = (req: IncomingMessage, res: ServerResponse, url: URL) =
 export function createRequestHandler(ctx: HttpContext, extra: ExtraRoute[] = []) {
   const path = ctx.options.path;
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
-    route(req, res, requestId).catch((e: unknown) => {
+    const requestId = requestIdFrom(req);
+    res.setHeader('X-Request-Id', requestId);
+    route(req, res).catch((e: unknown) => {
+      // The query string is never logged: it may carry a token (`authorization=`).
+      const where = { requestId, method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200) };
       const error = isHeraldError(e) ? e : undefined;
       if (error) {
         ctx.hub.recordRefusal(error.code);
-        if (error.status >= 500)
-          ctx.logger.warn({ requestId, code: error.code, path: req.url?.split('?')[0] }, error.message);
-        else ctx.logger.debug({ requestId, code: error.code, path: req.url?.split('?')[0] }, error.message);
+        ctx.logger[error.status >= 500 ? 'warn' : 'info'](
+          { event: 'refused', status: error.status, code: error.code, ...where },
+          error.message,
+        );
         sendError(res, error);
         return;
       }
-      ctx.logger.error({ requestId, err: e }, 'unhandled error in request');
-      sendError(res, new HeraldError(ErrorCode.badRequest, 'internal error'));
+      ctx.hub.recordRefusal(ErrorCode.internal);
+      ctx.logger.error(
+        { event: 'error', ...where, error: e instanceof Error ? e.message : String(e) },
+        'unhandled error in request',
+      );
+      sendError(res, new HeraldError(ErrorCode.internal, 'internal error'));
     });
   };
 
-  async function route(req: IncomingMessage, res: ServerResponse, _requestId: string): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://hub.invalid');

@@ -1,6 +1,6 @@
 import { WebSocket, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
-import type { Subscription } from '../hub/subscription.ts';
+import type { ClientInfo, Subscription } from '../hub/subscription.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { WsCloseCode, type WsClientFrame, type WsRef } from '../protocol/ws.ts';
 import { WsSink } from '../transport/ws.ts';
@@ -36,19 +36,21 @@ export class WsConnection {
   #inFlight = 0;
   #badFrames = 0;
   #closed = false;
+  readonly #client: ClientInfo;
   /** Cleared by each ping, set by each pong; the registry cuts peers that stay silent. */
   alive = true;
 
   constructor(
     ws: HeraldSocket,
     ctx: HttpContext,
-    requestId: string,
+    client: { requestId: string; ip: string },
     token: string | undefined,
     verified: { subscriber?: Promise<Principal>; publisher?: Promise<Principal> },
   ) {
     this.ws = ws;
     this.#ctx = ctx;
-    this.requestId = requestId;
+    this.requestId = client.requestId;
+    this.#client = client;
     this.#token = token;
     this.#asSubscriber = verified.subscriber;
     this.#asPublisher = verified.publisher;
@@ -118,6 +120,7 @@ export class WsConnection {
               selectors: topics,
               principal,
               sink: this.sink,
+              client: this.#client,
               ...(frame.lastEventId !== undefined ? { lastEventId: frame.lastEventId } : {}),
             });
             this.#sub = sub;
@@ -152,7 +155,7 @@ export class WsConnection {
         if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now())
           throw new HeraldError(ErrorCode.tokenExpired, 'token expired');
         const { op: _op, ref: _ref, ...fields } = frame;
-        const [stored] = await hub.publish([jsonPublishInput(fields)], principal);
+        const [stored] = await hub.publish([jsonPublishInput(fields)], principal, this.#client);
         this.sink.reply(withRef({ op: 'published', id: stored!.id }, frame.ref));
         return;
       }

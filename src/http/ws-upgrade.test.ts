@@ -356,7 +356,7 @@ describe('WebSocket liveness and shutdown', () => {
     }
   });
 
-  test('shutdown tells subscribed and idle connections to come back (1012)', async () => {
+  test('shutdown tells subscribed and idle connections to come back (1001, going away)', async () => {
     const h = await startHerald({ port: 0, host: '127.0.0.1', dev: true, logLevel: 'silent' });
     const url = `ws://127.0.0.1:${h.port}${WS_PATH}`;
     const subscribed = new WsProbe(url);
@@ -366,8 +366,8 @@ describe('WebSocket liveness and shutdown', () => {
     await subscribed.op('subscribed');
     await h.close();
     assert.equal((await subscribed.op('event'))['type'], 'herald.shutdown');
-    assert.equal((await subscribed.closed).code, 1012);
-    assert.equal((await idle.closed).code, 1012);
+    assert.equal((await subscribed.closed).code, 1001);
+    assert.equal((await idle.closed).code, 1001);
     const late = new WsProbe(url);
     await assert.rejects(late.opened);
   });

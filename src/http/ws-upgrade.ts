@@ -6,7 +6,8 @@ import type { Principal } from '../auth/principal.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { isOriginAllowed } from './cors.ts';
-import { extractToken } from './request.ts';
+import { clientIp, extractToken } from './request.ts';
+import { WsCloseCode } from '../protocol/ws.ts';
 import { HeraldSocket, WsConnection } from './ws-connection.ts';
 
 /** Ms a closing handshake may take at shutdown before the socket is cut. */
@@ -17,7 +18,7 @@ export interface WsGateway {
   readonly path: string;
   /** Open connections (subscribed or not). */
   readonly size: number;
-  /** Closes every connection (1012, "come back") and stops accepting; resolves when all are gone. */
+  /** Closes every connection (1001, going away: "come back") and stops accepting; resolves when all are gone. */
   close(): Promise<void>;
 }
 
@@ -104,10 +105,10 @@ export function attachWebSocket(server: Server, ctx: HttpContext): WsGateway {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const sock = ws as HeraldSocket;
       if (closing) {
-        sock.close(1012, 'hub is shutting down');
+        sock.close(WsCloseCode.shutdown, 'hub is shutting down');
         return;
       }
-      const conn = new WsConnection(sock, ctx, requestId, token, verified);
+      const conn = new WsConnection(sock, ctx, { requestId, ip: clientIp(req) }, token, verified);
       connections.add(conn);
       sock.on('message', onMessage);
       sock.on('pong', onPong);

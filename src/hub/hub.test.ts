@@ -157,7 +157,8 @@ describe('Hub', () => {
       principal: { ...reader(['*']), admin: true },
       sink: admin,
     });
-    await hub.subscribe({ selectors: ['/.well-known/herald/stats'], principal: reader(['*']), sink: plain });
+    // An admin's `*` subscription does not get stats: only those who ask for the topic do.
+    await hub.subscribe({ selectors: ['*'], principal: { ...reader(['*']), admin: true }, sink: plain });
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (admin.notices.length > 0) {
@@ -173,4 +174,17 @@ describe('Hub', () => {
     assert.equal(snap.broker.kind, 'memory');
     await hub.close();
   });
+});
+
+test('a non-admin asking for the stats topic is refused with 403', async () => {
+  const hub = await makeHub();
+  await assert.rejects(
+    hub.subscribe({
+      selectors: ['/.well-known/herald/stats'],
+      principal: reader(['*']),
+      sink: new RecordingSink(),
+    }),
+    (e: unknown) =>
+      (e as { status?: number }).status === 403 && /needs an admin token/.test((e as Error).message),
+  );
 });

@@ -1,16 +1,32 @@
 import { mayPublish, mayReceivePrivate, subjectLabel, type Principal } from '../auth/principal.ts';
-import type { Broker } from '../broker/broker.ts';
+import type { Broker, HistoryPage } from '../broker/broker.ts';
+import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
 import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
-import { defaultFieldLimits, validatePublishInput, type FieldLimits } from '../protocol/validate.ts';
+import {
+  defaultFieldLimits,
+  validateLastEventId,
+  validatePublishInput,
+  type FieldLimits,
+} from '../protocol/validate.ts';
+import { Conflation, MAX_THROTTLE_MS } from './conflation.ts';
+import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
 import { subscriptionEvents } from './presence.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
+import {
+  ConnectionAdmission,
+  PublishRateLimiter,
+  unlimitedConnections,
+  type ConnectionLimits,
+  type PublishRateOptions,
+} from './limits.ts';
 import type { HubCounters, HubStatsSnapshot } from './stats.ts';
-import { Subscription } from './subscription.ts';
+import { Subscription, type ClientInfo } from './subscription.ts';
 import { TopicIndex } from './topic-index.ts';
 
 export interface HubOptions {
@@ -24,7 +40,15 @@ export interface HubOptions {
   /** Interval of `herald.stats` events for admin subscribers; 0 disables them. */
   statsIntervalMs?: number;
   fieldLimits?: FieldLimits;
+  /** Connection caps (all off by default). */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** Publish rate per publisher (off by default). */
+  publishRate?: PublishRateOptions;
   observer?: HubObserver;
+  /** Retained state (state topics); without it `retain`/patch publishes are refused. */
+  state?: StateStore;
+  /** Most topics in one snapshot. */
+  snapshotLimit?: number;
   /**
    * Hub path; when set, the start and end of every subscription is published as a private
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
@@ -38,6 +62,12 @@ export interface SubscribeRequest {
   /** Resume cursor: an update id, or `earliest`. */
   lastEventId?: string;
   sink: Sink;
+  /** Send the retained state of every matching topic first (`herald.snapshot`). */
+  snapshot?: boolean;
+  /** Conflate: at most one update per topic per this many ms, always the latest. */
+  throttleMs?: number;
+  /** Where the connection comes from: per-IP caps and logs. */
+  client?: ClientInfo;
 }
 
 /**
@@ -47,7 +77,14 @@ export interface SubscribeRequest {
  */
 export class Hub {
   readonly broker: Broker;
-  readonly counters: HubCounters = { published: 0, delivered: 0, resumes: 0, gaps: 0, refusals: {} };
+  readonly counters: HubCounters = {
+    published: 0,
+    delivered: 0,
+    resumes: 0,
+    gaps: 0,
+    refusals: {},
+    slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
+  };
   readonly #index = new TopicIndex();
   readonly #subs = new Set<Subscription>();
   readonly #heartbeatMs: number;
@@ -56,6 +93,11 @@ export class Hub {
   readonly #statsIntervalMs: number;
   readonly #limits: FieldLimits;
   readonly #observer: HubObserver;
+  readonly #state: StateStore | undefined;
+  readonly #snapshotLimit: number;
+  readonly #latest = new LatestStates();
+  readonly #admission: ConnectionAdmission;
+  readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
   /** Id of the last update dispatched on this node (the subscriptions API cursor). */
   lastEventId = 'earliest';
@@ -77,7 +119,16 @@ export class Hub {
     this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#limits = options.fieldLimits ?? defaultFieldLimits;
     this.#observer = options.observer ?? {};
+    this.#state = options.state;
+    this.#snapshotLimit = options.snapshotLimit ?? 1000;
+    this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
+    this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
+  }
+
+  /** The retained-state store, when the hub has one. */
+  get state(): StateStore | undefined {
+    return this.#state;
   }
 
   async start(): Promise<void> {
@@ -96,8 +147,15 @@ export class Hub {
     return this.#closing;
   }
 
-  /** Validates, authorizes and publishes; resolves with the stored updates (ids assigned). */
-  async publish(inputs: readonly PublishInput[], principal: Principal): Promise<Update[]> {
+  /**
+   * Validates, authorizes, applies the publisher's rate limit and publishes; resolves with the
+   * stored updates (ids assigned).
+   */
+  async publish(
+    inputs: readonly PublishInput[],
+    principal: Principal,
+    client: ClientInfo = {},
+  ): Promise<Update[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const valid = inputs.map((i) => validatePublishInput(i, this.#limits));
     for (const input of valid) {
@@ -111,9 +169,24 @@ export class Hub {
         );
       }
     }
+    if (this.#publishRate.enabled)
+      this.#publishRate.take(principal.subject ?? `ip:${client.ip ?? 'unknown'}`, valid.length);
+    let prepared: PublishInput[] = valid;
+    let stateError: unknown;
+    if (valid.some((i) => i.stateOp !== undefined)) {
+      prepared = [];
+      // A change the store refuses stops the batch; the changes before it were applied, so
+      // they are still published and every subscriber's view stays that of the store.
+      try {
+        for (const input of valid) prepared.push(await this.#applyState(input));
+      } catch (e) {
+        stateError = e;
+      }
+      if (stateError !== undefined && prepared.length === 0) throw stateError;
+    }
     let stored: Update[];
     try {
-      stored = await this.broker.publish(valid);
+      stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
       throw new HeraldError(
@@ -124,7 +197,29 @@ export class Hub {
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
+    if (stateError !== undefined) throw stateError;
     return stored;
+  }
+
+  async #applyState(input: PublishInput): Promise<PublishInput> {
+    const { stateOp, ...rest } = input;
+    if (stateOp === undefined) return input;
+    if (!this.#state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
+    let entry: StateEntry;
+    try {
+      entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
+    } catch (e) {
+      if (isHeraldError(e)) throw e;
+      throw new HeraldError(
+        ErrorCode.brokerUnavailable,
+        `state store could not apply the change: ${e instanceof Error ? e.message : String(e)}`,
+        { retryAfter: 1 },
+      );
+    }
+    // `retain` keeps the publisher's data as sent; a patch publishes the merged state.
+    const data =
+      stateOp.kind === 'replace' && stateOp.value !== null ? rest.data : JSON.stringify(entry.state);
+    return { ...rest, data, stateVersion: entry.version };
   }
 
   /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
@@ -146,16 +241,28 @@ export class Hub {
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     const selectors = this.compileSelectors(request.selectors);
+    assertMayWatchStats(request.principal, request.selectors);
+    if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
+    const throttle = request.throttleMs;
+    if (throttle !== undefined && (!Number.isInteger(throttle) || throttle < 1 || throttle > MAX_THROTTLE_MS))
+      throw new HeraldError(
+        ErrorCode.badThrottle,
+        `throttle must be a whole number of milliseconds from 1 to ${MAX_THROTTLE_MS}`,
+      );
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
+    if (request.client) sub.client = request.client;
+    const snapshot = request.snapshot === true;
+    sub.stateMode = snapshot || throttle !== undefined;
+    if (throttle !== undefined) sub.conflation = new Conflation(throttle);
     const resuming = request.lastEventId !== undefined;
-    if (resuming) sub.pending = [];
+    if (resuming || snapshot) sub.pending = [];
     this.#register(sub);
 
-    if (!resuming) {
+    if (!resuming && !snapshot) {
       request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
       return sub;
     }
-    await this.#replay(sub, request.lastEventId!, request.selectors, selectors, []);
+    await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
     return sub;
   }
 
@@ -166,13 +273,19 @@ export class Hub {
    * selector the subscription already had is not repeated, since the connection receives
    * those topics already. Resolves with the selectors actually added.
    */
-  async addSelectors(sub: Subscription, sources: readonly string[], lastEventId?: string): Promise<string[]> {
+  async addSelectors(
+    sub: Subscription,
+    sources: readonly string[],
+    lastEventId?: string,
+    snapshot = false,
+  ): Promise<string[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
     const have = new Set(sub.selectors.map((s) => s.source));
     const fresh = [...new Set(sources)].filter((s) => !have.has(s));
     const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
+    assertMayWatchStats(sub.principal, sources);
     if (have.size + compiled.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
@@ -182,12 +295,13 @@ export class Hub {
     sub.selectors = [...prior, ...compiled];
     for (const sel of compiled) this.#index.add(sub, sel);
     this.#announce(sub, true, compiled);
-    if (lastEventId === undefined) {
+    if (snapshot) sub.stateMode = true;
+    if (lastEventId === undefined && !snapshot) {
       sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
       return fresh;
     }
     sub.pending = [];
-    await this.#replay(sub, lastEventId, fresh, compiled, prior);
+    await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
     return fresh;
   }
 
@@ -212,35 +326,52 @@ export class Hub {
   }
 
   /**
-   * The resume seam. `sub.pending` is set, so live updates are being held: read history, send
-   * what `replayFor` matches (and `skipFor` does not), then the held updates not replayed.
+   * The resume (and snapshot) seam. `sub.pending` is set, so live updates are being held: read
+   * history and/or the retained states, send the snapshot, then what `replayFor` matches (and
+   * `skipFor` does not), then the held updates not replayed. State updates no newer than what
+   * the snapshot or the replay already gave are skipped.
    */
   async #replay(
     sub: Subscription,
-    lastEventId: string,
+    lastEventId: string | undefined,
+    snapshot: boolean,
     sources: readonly string[],
     replayFor: readonly Selector[],
     skipFor: readonly Selector[],
   ): Promise<void> {
-    let page;
+    let page: HistoryPage | undefined;
+    let states: SnapshotPayload | undefined;
     try {
-      page = await this.broker.historyAfter(lastEventId, this.#replayLimit);
+      [page, states] = await Promise.all([
+        lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
+        snapshot
+          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit).catch(
+              unavailable('state'),
+            )
+          : undefined,
+      ]);
     } catch (e) {
-      if (skipFor.length === 0) this.#unregister(sub);
-      else {
+      if (skipFor.length === 0) {
+        this.#unregister(sub);
+        this.#observer.onUnsubscribe?.(sub, 'error');
+      } else {
         this.removeSelectors(
           sub,
           replayFor.map((s) => s.source),
         );
         this.#drain(sub, new Set());
       }
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `history unavailable: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      if (isHeraldError(e)) throw e;
+      unavailable('history')(e);
     }
     if (sub.closed) return;
+    sub.stateSeen ??= new Map();
+    if (!page) {
+      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
+      this.#sendSnapshot(sub, states!);
+      this.#drain(sub, new Set());
+      return;
+    }
     const gap = !page.found;
     const info: OpenInfo = {
       subscriberId: sub.id,
@@ -253,14 +384,24 @@ export class Hub {
     this.#observer.onResume?.(sub, gap);
     sub.sink.open(info);
     if (gap) sub.sink.notice(HubEvent.gap, { lastEventId, reason: 'unknown-or-expired' });
+    if (states) this.#sendSnapshot(sub, states);
 
     const replayed = new Set<string>();
     for (const update of page.updates) {
       replayed.add(update.position);
-      if (this.#visibleTo(sub, update, replayFor) && !matchesAny(skipFor, update.topics))
-        this.#deliver(sub, new EncodedUpdate(update));
+      if (
+        this.#visibleTo(sub, update, replayFor) &&
+        !matchesAny(skipFor, update.topics) &&
+        isNewState(sub, update, true)
+      )
+        this.#send(sub, new EncodedUpdate(update));
     }
     this.#drain(sub, replayed);
+  }
+
+  #sendSnapshot(sub: Subscription, states: SnapshotPayload): void {
+    for (const s of states.states) sub.stateSeen!.set(s.topic, s.version);
+    sub.sink.notice(HubEvent.snapshot, states);
   }
 
   /** Goes live: sends the updates held during a replay, minus those already replayed. */
@@ -270,14 +411,17 @@ export class Hub {
     for (const encoded of held) {
       // The filter matters only when adding selectors failed: they were removed again.
       if (replayed.has(encoded.update.position) || sub.closed) continue;
-      if (matchesAny(sub.selectors, encoded.update.topics)) this.#deliver(sub, encoded);
+      if (matchesAny(sub.selectors, encoded.update.topics) && isNewState(sub, encoded.update, true))
+        this.#send(sub, encoded);
     }
+    if (sub.stateSeen?.size === 0) sub.stateSeen = undefined;
   }
 
   /** Ends a subscription (client left, token expired, shutdown...). Idempotent. */
   unsubscribe(sub: Subscription, reason: CloseReason): void {
     if (sub.closed) return;
     this.#unregister(sub);
+    if (reason === 'slow-consumer') this.counters.slowConsumer.disconnect++;
     sub.sink.close(reason);
     this.#observer.onUnsubscribe?.(sub, reason);
   }
@@ -285,6 +429,22 @@ export class Hub {
   recordRefusal(reason: string): void {
     this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
     this.#observer.onRefusal?.(reason);
+  }
+
+  /**
+   * A sink dropped `count` updates because its client fell behind (the `drop` slow-consumer
+   * policy). They were counted as delivered when handed to the sink; they are taken back out.
+   */
+  recordDropped(count: number): void {
+    this.counters.slowConsumer.drop++;
+    this.counters.slowConsumer.droppedUpdates += count;
+    this.counters.delivered -= count;
+    this.#observer.onDropped?.(count);
+  }
+
+  /** Connections counted by the admission caps (equals connectionCount unless a bug leaks). */
+  get admittedCount(): number {
+    return this.#admission.total;
   }
 
   subscriptions(): IterableIterator<Subscription> {
@@ -306,6 +466,13 @@ export class Hub {
   }
 
   #register(sub: Subscription): void {
+    const ticket = {
+      ip: sub.client.ip,
+      subject: sub.principal.subject,
+      selectors: [...new Set(sub.selectors.map((s) => s.source))],
+    };
+    this.#admission.admit(ticket);
+    sub.ticket = ticket;
     this.#subs.add(sub);
     for (const sel of sub.selectors) this.#index.add(sub, sel);
     const exp = sub.principal.expiresAt;
@@ -331,7 +498,10 @@ export class Hub {
   }
 
   #unregister(sub: Subscription): void {
+    if (sub.ticket) this.#admission.release(sub.ticket);
+    sub.ticket = undefined;
     sub.closed = true;
+    if (sub.conflation?.timer) clearTimeout(sub.conflation.timer);
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.#index.remove(sub, sel);
     if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
@@ -348,11 +518,44 @@ export class Hub {
     this.counters.delivered++;
   }
 
+  /** Delivers in the subscriber's form: state updates as `herald.state`, through its conflation. */
+  #send(sub: Subscription, encoded: EncodedUpdate): void {
+    const out = sub.stateMode && encoded.update.stateVersion !== undefined ? encoded.asState : encoded;
+    const c = sub.conflation;
+    if (!c) return this.#deliver(sub, out);
+    const now = Date.now();
+    if (c.timer === undefined && now - c.last >= c.intervalMs) {
+      c.last = now;
+      this.#deliver(sub, out);
+      return;
+    }
+    c.hold(out);
+    if (c.timer === undefined) {
+      c.timer = setTimeout(flushConflation, c.last + c.intervalMs - now, this, sub);
+      c.timer.unref();
+    }
+  }
+
+  /** @internal Timer callback of a subscription's conflation. */
+  flushConflation(sub: Subscription): void {
+    const c = sub.conflation!;
+    c.timer = undefined;
+    if (sub.closed) return;
+    c.last = Date.now();
+    for (const encoded of c.pending.values()) this.#deliver(sub, encoded);
+    c.pending.clear();
+  }
+
   // Arrow properties: created once per hub, passed to the broker and the index without
   // allocating per update or per subscriber.
   #dispatch = (update: Update): void => {
     this.lastEventId = update.id;
     this.#current = new EncodedUpdate(update);
+    if (update.stateVersion !== undefined && !this.#latest.note(this.#current)) {
+      this.#current = undefined;
+      this.#observer.onDispatch?.(update, 0, Date.now() - update.publishedAt);
+      return;
+    }
     this.#stamp++;
     this.#currentDeliveries = 0;
     this.#privateDecisions = undefined;
@@ -371,8 +574,10 @@ export class Hub {
       sub.pending.push(encoded);
       return;
     }
+    // A change applied before this subscriber's snapshot was read but dispatched after it.
+    if (sub.stateSeen !== undefined && !isNewState(sub, update, false)) return;
     this.#currentDeliveries++;
-    this.#deliver(sub, encoded);
+    this.#send(sub, encoded);
   };
 
   #mayReceive(principal: Principal, update: Update): boolean {
@@ -390,7 +595,7 @@ export class Hub {
   }
 
   /** Node-local statistics, as shown on the dashboard. */
-  statsSnapshot(retained: (topic: string) => unknown = () => null): HubStatsSnapshot {
+  statsSnapshot(retained: (topic: string) => unknown = (t) => this.#latest.retained(t)): HubStatsSnapshot {
     const now = Date.now();
     const byTransport: Record<string, number> = { sse: 0, ws: 0 };
     const bySubject: Record<string, number> = {};
@@ -432,9 +637,32 @@ export class Hub {
   }
 }
 
+function unavailable(what: string): (e: unknown) => never {
+  return (e) => {
+    throw new HeraldError(
+      ErrorCode.brokerUnavailable,
+      `${what} unavailable: ${e instanceof Error ? e.message : String(e)}`,
+      { retryAfter: 1 },
+    );
+  };
+}
+
+function flushConflation(hub: Hub, sub: Subscription): void {
+  hub.flushConflation(sub);
+}
+
 function matchesAny(selectors: readonly Selector[], topics: readonly string[]): boolean {
   for (const sel of selectors) for (const t of topics) if (selectorMatches(sel, t)) return true;
   return false;
+}
+
+/** Hub statistics are for admins: anyone else asking is told so at once (403), not left waiting. */
+function assertMayWatchStats(principal: Principal, sources: readonly string[]): void {
+  if (!principal.admin && sources.includes(STATS_TOPIC))
+    throw new HeraldError(
+      ErrorCode.forbiddenTopic,
+      `${STATS_TOPIC} needs an admin token (claim herald.admin)`,
+    );
 }
 
 function expire(hub: Hub, sub: Subscription): void {

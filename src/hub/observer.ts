@@ -14,4 +14,6 @@ export interface HubObserver {
   /** After one update went out: how many subscribers got it, and the publish-to-write delay. */
   onDispatch?(update: Update, deliveries: number, latencyMs: number): void;
   onRefusal?(reason: string): void;
+  /** A sink dropped updates under the `drop` slow-consumer policy. */
+  onDropped?(count: number): void;
 }

@@ -5,6 +5,8 @@ export interface HubCounters {
   resumes: number;
   gaps: number;
   refusals: Record<string, number>;
+  /** Slow-consumer policy actions: disconnects, drop episodes and the updates dropped. */
+  slowConsumer: { disconnect: number; drop: number; droppedUpdates: number };
 }
 
 /** The body of a `herald.stats` event (node-local numbers). */

@@ -75,6 +75,27 @@ export class PrometheusMetrics {
         for (const [reason, n] of Object.entries(hub()?.counters.refusals ?? {})) this.inc({ reason }, n);
       },
     });
+    new Counter({
+      name: 'herald_slow_consumer_actions_total',
+      help: 'Slow-consumer policy actions: disconnect (connection cut) or drop (an episode of skipped updates)',
+      labelNames: ['action'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const sc = hub()?.counters.slowConsumer;
+        this.inc({ action: 'disconnect' }, sc?.disconnect ?? 0);
+        this.inc({ action: 'drop' }, sc?.drop ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_dropped_updates_total',
+      help: 'Updates skipped for subscribers that fell behind (drop policy)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.counters.slowConsumer.droppedUpdates ?? 0);
+      },
+    });
     new Gauge({
       name: 'herald_broker_up',
       help: '1 when the broker is connected and ready',
@@ -84,6 +105,12 @@ export class PrometheusMetrics {
         const h = hub()?.broker.health();
         if (h) this.set({ kind: h.kind }, h.ready ? 1 : 0);
       },
+    });
+    const opened = new Counter({
+      name: 'herald_connections_opened_total',
+      help: 'Subscriber connections opened, by transport',
+      labelNames: ['transport'],
+      registers: [registry],
     });
     const disconnects = new Counter({
       name: 'herald_disconnects_total',
@@ -98,6 +125,7 @@ export class PrometheusMetrics {
       registers: [registry],
     });
     this.observer = {
+      onSubscribe: (sub) => opened.inc({ transport: sub.sink.transport }),
       onUnsubscribe: (_sub, reason) => disconnects.inc({ reason }),
       onDispatch: (_update, _n, ms) => latency.observe(ms / 1000),
     };

@@ -23,6 +23,11 @@ export const ErrorCode = {
   brokerUnavailable: 'HERALD_ERR_BROKER_UNAVAILABLE',
   shuttingDown: 'HERALD_ERR_SHUTTING_DOWN',
   slowConsumer: 'HERALD_ERR_SLOW_CONSUMER',
+  badPatch: 'HERALD_ERR_BAD_PATCH',
+  badThrottle: 'HERALD_ERR_BAD_THROTTLE',
+  stateTooLarge: 'HERALD_ERR_STATE_TOO_LARGE',
+  tooManyStates: 'HERALD_ERR_TOO_MANY_STATES',
+  internal: 'HERALD_ERR_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -50,6 +55,11 @@ const statusOf: Record<ErrorCode, number> = {
   HERALD_ERR_BROKER_UNAVAILABLE: 503,
   HERALD_ERR_SHUTTING_DOWN: 503,
   HERALD_ERR_SLOW_CONSUMER: 503,
+  HERALD_ERR_BAD_PATCH: 400,
+  HERALD_ERR_BAD_THROTTLE: 400,
+  HERALD_ERR_STATE_TOO_LARGE: 413,
+  HERALD_ERR_TOO_MANY_STATES: 507,
+  HERALD_ERR_INTERNAL: 500,
 };
 
 /**

@@ -1,5 +1,5 @@
 import { encodeSseUpdate } from './sse-encode.ts';
-import type { Update } from './update.ts';
+import { HubEvent, type Update } from './update.ts';
 
 /** The JSON frame a WebSocket subscriber receives for one update. */
 export interface WsUpdateFrame {
@@ -19,6 +19,7 @@ export class EncodedUpdate {
   #sse: Uint8Array | undefined;
   #sseChunk: Uint8Array | undefined;
   #ws: string | undefined;
+  #asState: EncodedUpdate | undefined;
   #wsBytes: Uint8Array | undefined;
 
   constructor(update: Update) {
@@ -32,6 +33,26 @@ export class EncodedUpdate {
   /** The SSE bytes wrapped as one HTTP/1.1 chunk, for sinks that write to the socket directly. */
   get sseChunk(): Uint8Array {
     return (this.#sseChunk ??= httpChunk(this.sse));
+  }
+
+  /**
+   * For an update that changed a retained state (`stateVersion` set): the same update as a
+   * `herald.state` event whose data is `{"topic","state","version"}`, built once.
+   */
+  get asState(): EncodedUpdate {
+    if (this.#asState === undefined) {
+      const u = this.update;
+      let state: unknown;
+      try {
+        state = JSON.parse(u.data);
+      } catch {
+        state = u.data;
+      }
+      const data = JSON.stringify({ topic: u.topics[0], state, version: u.stateVersion ?? 0 });
+      const view: Update = { ...u, type: HubEvent.state, data };
+      this.#asState = new EncodedUpdate(view);
+    }
+    return this.#asState;
   }
 
   get ws(): string {

@@ -5,4 +5,5 @@ export * from './validate.ts';
 export * from './sse-encode.ts';
 export * from './frames.ts';
 export * from './selector.ts';
+export * from './state.ts';
 export * from './ws.ts';

@@ -1,3 +1,5 @@
+import type { StateOp } from './state.ts';
+
 /** An update as a publisher describes it, before the hub has stored it. */
 export interface PublishInput {
   /** First topic is canonical, the rest are alternates; at least one. */
@@ -10,6 +12,16 @@ export interface PublishInput {
   /** Becomes the SSE `retry:` field (ms). */
   retry?: number;
   private: boolean;
+  /**
+   * Herald extension: what to do to the retained state of the first topic (`retain` or a
+   * merge patch). The hub applies it before publishing and replaces `data` with the result.
+   */
+  stateOp?: StateOp;
+  /**
+   * Set by the hub on an update that changed a retained state: `data` is then the whole state
+   * of the first topic (JSON) at this version. Brokers must carry it between nodes.
+   */
+  stateVersion?: number;
 }
 
 /** An update once the broker has placed it in the hub-wide order. */
@@ -34,8 +46,14 @@ export const HubEvent = {
   shutdown: 'herald.shutdown',
   /** The subscriber fell too far behind and is being disconnected; resume from the last id. */
   slowConsumer: 'herald.slow-consumer',
+  /** The subscriber fell behind and updates were skipped; resume from `lastEventId` to get them. */
+  dropped: 'herald.dropped',
   /** Node-local statistics for the dashboard. */
   stats: 'herald.stats',
+  /** Sent first to a subscriber that asked for `snapshot`: the retained state of every matching topic. */
+  snapshot: 'herald.snapshot',
+  /** A retained state changed; carries the whole merged state (to `snapshot`/`throttle` subscribers). */
+  state: 'herald.state',
 } as const;
 export type HubEventName = (typeof HubEvent)[keyof typeof HubEvent];
 

@@ -48,6 +48,14 @@ export function validateId(id: unknown, limits: FieldLimits = defaultFieldLimits
   return id;
 }
 
+/** A resume cursor: any id the hub could have issued, or `earliest`. */
+export function validateLastEventId(id: string, limits: FieldLimits = defaultFieldLimits): string {
+  if (id.length > limits.maxIdLength)
+    throw new HeraldError(ErrorCode.badId, `Last-Event-ID longer than ${limits.maxIdLength} characters`);
+  if (CONTROL.test(id)) throw new HeraldError(ErrorCode.badId, 'Last-Event-ID contains a control character');
+  return id;
+}
+
 export function validateType(type: unknown): string {
   if (typeof type !== 'string') throw new HeraldError(ErrorCode.badType, 'type must be a string');
   if (type === '') throw new HeraldError(ErrorCode.badType, 'type must not be empty');
@@ -85,5 +93,7 @@ export function validatePublishInput(
   if (input.id !== undefined) out.id = validateId(input.id, limits);
   if (input.type !== undefined) out.type = validateType(input.type);
   if (input.retry !== undefined) out.retry = validateRetry(input.retry);
+  // Parsed and checked where it was read (publish body); stateVersion is the hub's to set.
+  if (input.stateOp !== undefined) out.stateOp = input.stateOp;
   return out;
 }

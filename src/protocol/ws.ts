@@ -13,7 +13,7 @@ export const WsCloseCode = {
   tooBig: 1009,
   internal: 1011,
   /** The hub is restarting: reconnect and resume. */
-  shutdown: 1012,
+  shutdown: 1001,
   /** The connection fell too far behind: reconnect and resume from the last id. */
   slowConsumer: 1013,
   /** The token expired: reconnect with a fresh one. */

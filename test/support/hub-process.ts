@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const BIN = new URL('../../bin/herald.js', import.meta.url).pathname;
@@ -15,6 +16,12 @@ export interface HubProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Resolves once stderr contains the text. */
   waitForStderr(text: string | RegExp): Promise<void>;
+  /** Resolves with the exit code (null when killed by a signal) once the process ended. */
+  exited: Promise<number | null>;
+  /** Resident set size of the hub process in bytes (Linux /proc). */
+  rss(): number;
+  /** Last-resort cleanup: SIGKILL if still running. */
+  kill(): void;
 }
 
 /**
@@ -34,6 +41,7 @@ export async function startHubProcess(
   });
   const logs: string[] = [];
   let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
@@ -65,7 +73,7 @@ export async function startHubProcess(
       return stderr;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');
       try {
         process.kill(-child.pid!, signal);
@@ -74,6 +82,15 @@ export async function startHubProcess(
       }
       const [code] = (await exited) as [number | null];
       return code;
+    },
+    exited,
+    rss() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const m = /VmRSS:\s+(\d+) kB/.exec(status);
+      return m ? Number(m[1]) * 1024 : NaN;
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
     waitForStderr(text: string | RegExp) {
       const has = () => (typeof text === 'string' ? stderr.includes(text) : text.test(stderr));

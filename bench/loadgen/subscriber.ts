@@ -1,0 +1,17 @@
+/** The subscriber abstraction the worker drives, whatever the wire protocol. */
+
+export interface Subscriber {
+  /** True once the server confirmed the subscription (first comment, ack or event). */
+  live: boolean;
+  /** Id of the last event received, for resume. */
+  lastId: string | undefined;
+  connect(resume: boolean): void;
+  close(): void;
+}
+
+export interface SubscriberSink {
+  onLive(sub: Subscriber): void;
+  onMessage(sub: Subscriber, data: string): void;
+  onError(sub: Subscriber, reason: string): void;
+  onClosed(sub: Subscriber): void;
+}

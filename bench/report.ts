@@ -1,0 +1,155 @@
+/** Turns raw rows into medians, ratios and the RESULTS.md tables. */
+import { median } from './lib/stats.ts';
+import type { BenchConfig, Row } from './scenarios/types.ts';
+
+export interface SummaryRow {
+  scenario: string;
+  system: string;
+  params: Record<string, number | string>;
+  runs: number;
+  /** Median over runs of each metric. */
+  metrics: Record<string, number>;
+  notes: string[];
+}
+
+const key = (r: { scenario: string; system: string; params: Record<string, number | string> }): string =>
+  `${r.scenario}|${r.system}|${JSON.stringify(r.params)}`;
+
+export function summarize(rows: readonly Row[]): SummaryRow[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  const out: SummaryRow[] = [];
+  for (const g of groups.values()) {
+    const first = g[0] as Row;
+    const names = new Set(g.flatMap((r) => Object.keys(r.metrics)));
+    const metrics: Record<string, number> = {};
+    for (const n of names) metrics[n] = median(g.map((r) => r.metrics[n] ?? Number.NaN));
+    out.push({
+      scenario: first.scenario,
+      system: first.system,
+      params: first.params,
+      runs: g.filter((r) => Object.keys(r.metrics).length > 0).length,
+      metrics,
+      notes: [...new Set(g.map((r) => r.note).filter((n): n is string => !!n))],
+    });
+  }
+  return out;
+}
+
+/** Per run, `metric` of `system` divided by the same metric of `baseline` (same params), then the median. */
+export function ratio(rows: readonly Row[], scenario: string, params: Record<string, number | string>, metric: string, system: string, baseline: string, pick: 'max' | 'same' = 'same'): number {
+  const runs = new Set(rows.map((r) => r.run));
+  const ratios: number[] = [];
+  const match = (r: Row): boolean => Object.entries(params).every(([k, v]) => r.params[k] === v);
+  for (const run of runs) {
+    const value = (sys: string): number => {
+      const vals = rows.filter((r) => r.run === run && r.scenario === scenario && r.system === sys && match(r)).map((r) => r.metrics[metric] ?? Number.NaN);
+      if (vals.length === 0) return Number.NaN;
+      return pick === 'max' ? Math.max(...vals) : (vals[0] as number);
+    };
+    const a = value(system);
+    const b = value(baseline);
+    if (Number.isFinite(a) && Number.isFinite(b) && b !== 0) ratios.push(a / b);
+  }
+  return median(ratios);
+}
+
+const fmt = (v: number | undefined, digits = 0): string => {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  return v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+};
+const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)} %`);
+
+function table(head: string[], body: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+interface Column {
+  title: string;
+  cell(s: SummaryRow): string;
+}
+
+function section(summary: readonly SummaryRow[], scenario: string, cols: Column[], sort: (a: SummaryRow, b: SummaryRow) => number): string {
+  const rows = summary.filter((s) => s.scenario === scenario).sort(sort);
+  if (rows.length === 0) return '_not run_';
+  return table(
+    cols.map((c) => c.title),
+    rows.map((s) => cols.map((c) => c.cell(s))),
+  );
+}
+
+const p = (name: string): Column => ({ title: name, cell: (s) => String(s.params[name] ?? '') });
+const m = (title: string, name: string, digits = 0): Column => ({ title, cell: (s) => fmt(s.metrics[name], digits) });
+const sysCol: Column = { title: 'system', cell: (s) => s.system };
+const noteCol: Column = { title: 'note', cell: (s) => s.notes.join('; ').replace(/\|/g, '/') };
+const byParams = (...names: string[]) => (a: SummaryRow, b: SummaryRow): number => {
+  for (const n of names) {
+    const d = Number(a.params[n] ?? 0) - Number(b.params[n] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.system.localeCompare(b.system);
+};
+
+export const HERALD = 'herald';
+export const BASELINES = ['express-sse', 'socketio-redis', 'nchan'];
+
+/** Headline ratios: Herald over each baseline, per run then median. */
+export function headline(rows: readonly Row[], config: BenchConfig): Array<{ what: string; baseline: string; ratio: number }> {
+  const out: Array<{ what: string; baseline: string; ratio: number }> = [];
+  for (const level of config.fanout) {
+    for (const b of BASELINES) {
+      out.push({
+        what: `saturated fan-out deliveries/s, ${level.subscribers} subscribers`,
+        baseline: b,
+        ratio: ratio(rows, 'fanout', { subscribers: level.subscribers }, 'deliveriesPerSec', HERALD, b, 'max'),
+      });
+    }
+  }
+  const idleLevels = [...new Set(rows.filter((r) => r.scenario === 'idle' && r.system === HERALD && r.metrics.kbPerConn !== undefined).map((r) => Number(r.params.subscribers)))];
+  const idleLevel = Math.max(0, ...idleLevels);
+  for (const b of BASELINES) {
+    out.push({ what: `KB per idle connection at ${idleLevel} (lower is better)`, baseline: b, ratio: ratio(rows, 'idle', { subscribers: idleLevel }, 'kbPerConn', HERALD, b) });
+  }
+  out.push({ what: 'many-topics deliveries/s (best rate)', baseline: 'express-sse', ratio: ratio(rows, 'many-topics', {}, 'deliveriesPerSec', HERALD, 'express-sse', 'max') });
+  return out.filter((h) => Number.isFinite(h.ratio));
+}
+
+export function renderMarkdown(rows: readonly Row[], config: BenchConfig, meta: Record<string, string>): string {
+  const summary = summarize(rows);
+  const heads = headline(rows, config);
+  const parts: string[] = [];
+  parts.push('# Benchmark results', '');
+  parts.push(`Generated by \`npm run bench\`${config.quick ? ' (BENCH_QUICK=1 smoke run: small sizes, short phases — indicative only)' : ''}. ${config.runs} run(s); every figure is the median over runs. Ratios are computed within each run (Herald vs a baseline measured minutes apart on the same machine), then the median is taken.`, '');
+  parts.push(Object.entries(meta).map(([k, v]) => `- ${k}: ${v}`).join('\n'), '');
+  parts.push('## Headline (Herald ÷ baseline)', '');
+  parts.push(heads.length ? table(['what', 'baseline', 'ratio'], heads.map((h) => [h.what, h.baseline, `${h.ratio.toFixed(2)}×`])) : '_Herald not measured in this run._', '');
+
+  parts.push('## Fan-out: one topic', '', 'Deliveries/s counted at the subscribers from the first publish to the last delivery (at most the drain time after publishing stops). Latency: publish timestamp in the payload to parse in the load generator.', '');
+  parts.push(
+    section(summary, 'fanout', [p('subscribers'), p('rate'), sysCol, m('published/s', 'publishRate'), m('deliveries/s', 'deliveriesPerSec'), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('p50 ms', 'p50', 1), m('p99 ms', 'p99', 1), m('max ms', 'max', 0), m('server CPU %', 'serverCpu'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('machine CPU % (of 200)', 'machineCpu'), m('workers', 'workers'), noteCol], byParams('subscribers', 'rate')),
+    '',
+  );
+  parts.push('## Many topics: one subscriber each', '');
+  parts.push(
+    section(summary, 'many-topics', [p('topics'), p('rate'), sysCol, m('published/s', 'publishRate'), m('deliveries/s', 'deliveriesPerSec'), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('p50 ms', 'p50', 1), m('p99 ms', 'p99', 1), m('max ms', 'max', 0), m('server CPU %', 'serverCpu'), m('loadgen CPU %', 'loadgenCpuMax'), noteCol], byParams('topics', 'rate')),
+    '',
+  );
+  parts.push('## Idle scale: memory per open subscriber', '', 'Server RSS (all server processes) after the subscribers are live and 2 s of quiet; KB/conn = (RSS(N) − RSS(0)) / N.', '');
+  parts.push(section(summary, 'idle', [p('subscribers'), sysCol, m('RSS MB', 'rssMB', 1), m('KB / conn', 'kbPerConn', 1), m('connect s', 'connectSeconds', 1), noteCol], byParams('subscribers')), '');
+  parts.push('## Reconnect storm', '', 'All clients drop at once while updates keep flowing and reconnect immediately with `Last-Event-ID`. Missed = updates published after a client\'s last received one that it never got.', '');
+  parts.push(section(summary, 'storm', [p('clients'), sysCol, m('all live again s', 'allLiveSeconds', 2), m('missed', 'missed'), m('clients with gaps', 'clientsWithGaps'), m('duplicates', 'duplicates'), m('published', 'published'), noteCol], byParams('clients')), '');
+  parts.push('## Publish throughput', '', 'No subscribers except one on the topic; single = one form-encoded update per request, batch = one JSON request with many updates (where the system has a batch API).', '');
+  parts.push(section(summary, 'publish', [p('mode'), sysCol, m('updates/s', 'updatesPerSec'), m('requests/s', 'requestsPerSec'), m('failed', 'failed'), m('publisher CPU %', 'publisherCpu'), m('server CPU %', 'serverCpu'), noteCol], (a, b) => String(a.params.mode).localeCompare(String(b.params.mode)) || a.system.localeCompare(b.system)), '');
+  parts.push('## Load-generator check', '', 'Same saturated fan-out measured with one and with two load-generator processes: if the second process does not raise deliveries/s, the generator is not the bottleneck.', '');
+  parts.push(section(summary, 'loadgen-check', [p('workers'), sysCol, m('deliveries/s', 'deliveriesPerSec'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('server CPU %', 'serverCpu'), noteCol], byParams('workers')), '');
+  const skipped = summary.filter((s) => s.scenario === 'skipped');
+  if (skipped.length) {
+    parts.push('## Not available', '', table(['system', 'reason'], skipped.map((s) => [s.system, s.notes.join('; ')])), '');
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,103 @@
+/**
+ * Benchmark orchestrator: `npm run bench` (full, 3 runs) or `BENCH_QUICK=1 npm run bench`.
+ * Filters: BENCH_SYSTEMS=herald,express-sse  BENCH_SCENARIOS=fanout,idle  BENCH_RUNS=N.
+ * Every phase is bounded; BENCH_MAX_MINUTES stops the whole run (default 15 quick, 150 full).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { loadConfig } from './config.ts';
+import { renderMarkdown, summarize, headline } from './report.ts';
+import { fanout } from './scenarios/fanout.ts';
+import { idle } from './scenarios/idle.ts';
+import { loadgenCheck } from './scenarios/loadgen-check.ts';
+import { manyTopics } from './scenarios/many-topics.ts';
+import { publish } from './scenarios/publish.ts';
+import { storm } from './scenarios/storm.ts';
+import type { Row, Scenario } from './scenarios/types.ts';
+import { ALL_SYSTEMS } from './systems/index.ts';
+
+const SCENARIOS: Record<string, Scenario> = {
+  fanout,
+  'many-topics': manyTopics,
+  idle,
+  storm,
+  publish,
+  'loadgen-check': loadgenCheck,
+};
+
+function pick<T>(all: Record<string, T>, filter: string | undefined): Array<[string, T]> {
+  const names = filter ? filter.split(',').map((s) => s.trim()) : Object.keys(all);
+  return names.map((n) => {
+    const v = all[n];
+    if (!v) throw new Error(`unknown name ${n}; known: ${Object.keys(all).join(', ')}`);
+    return [n, v];
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const maxMs = Number(process.env.BENCH_MAX_MINUTES ?? (config.quick ? 15 : 150)) * 60_000;
+  const t0 = Date.now();
+  const systems = pick(Object.fromEntries(ALL_SYSTEMS.map((s) => [s.name, s])), process.env.BENCH_SYSTEMS);
+  const scenarios = pick(SCENARIOS, process.env.BENCH_SCENARIOS);
+  const log = (msg: string): void => console.log(`[bench +${Math.round((Date.now() - t0) / 1000)}s] ${msg}`);
+  const rows: Row[] = [];
+
+  const available = new Map<string, string | undefined>();
+  for (const [name, sys] of systems) {
+    const reason = await sys.available();
+    available.set(name, reason);
+    if (reason) {
+      log(`${name}: not available (${reason})`);
+      rows.push({ scenario: 'skipped', system: name, run: 0, params: {}, metrics: {}, note: `not available: ${reason}` });
+    }
+  }
+
+  let stopped = false;
+  const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
+  // Written after every cell too, so a run cut short still leaves its numbers behind.
+  const write = (final: boolean): void => {
+    const meta: Record<string, string> = {
+      date: new Date(t0).toISOString(),
+      machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`,
+      mode: config.quick ? 'quick' : 'full',
+      duration: `${Math.round((Date.now() - t0) / 60_000)} min${stopped ? ' (stopped by time budget)' : final ? '' : ' (in progress)'}`,
+    };
+    mkdirSync('bench/raw', { recursive: true });
+    writeFileSync(`bench/raw/${stamp}.json`, JSON.stringify({ meta, config, rows }, null, 1));
+    writeFileSync('bench/results.json', `${JSON.stringify({ meta, config, headline: headline(rows, config), summary: summarize(rows) }, null, 1)}\n`);
+    writeFileSync('bench/RESULTS.md', renderMarkdown(rows, config, meta));
+  };
+  outer: for (let run = 1; run <= config.runs; run++) {
+    for (const [scName, scenario] of scenarios) {
+      for (const [sysName, sys] of systems) {
+        if (available.get(sysName)) continue;
+        if (Date.now() - t0 > maxMs) {
+          log(`time budget of ${maxMs / 60_000} min used up; writing partial results`);
+          stopped = true;
+          break outer;
+        }
+        log(`run ${run}/${config.runs} ${scName} on ${sysName}`);
+        try {
+          rows.push(...(await scenario({ config, run, systemName: sysName, start: () => sys.start(), log })));
+        } catch (err) {
+          const msg = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
+          log(`  failed: ${msg}`);
+          rows.push({ scenario: scName, system: sysName, run, params: {}, metrics: {}, note: `error: ${msg}` });
+        }
+        write(false);
+      }
+    }
+  }
+
+  write(true);
+  log('wrote bench/RESULTS.md, bench/results.json and bench/raw/');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

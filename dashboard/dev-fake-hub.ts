@@ -1,0 +1,358 @@
+/**
+ * A stand-in hub for working on the dashboard without the real one: it serves the built app
+ * at /dashboard/, `config.json`, an SSE endpoint with the `herald.stats` topic, and publish.
+ * Only exact topics, `*` and simple `{var}` templates are matched; nothing here is meant to be
+ * fast or complete. The browser test runs against the real hub, not this.
+ *
+ *   node --import tsx dashboard/dev-fake-hub.ts [--port 22001] [--dev] [--no-demo]
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT, jwtVerify } from 'jose';
+
+const HUB_PATH = '/.well-known/mercure';
+const STATS_TOPIC = '/.well-known/herald/stats';
+const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
+/**
+ * What the dashboard needs and nothing more: no inline script or style, no third-party
+ * origin, no framing. The real hub should send the same header on /dashboard/.
+ */
+export const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+};
+
+export interface FakeHubOptions {
+  port?: number;
+  host?: string;
+  /** Dev mode: the dashboard needs no token. */
+  dev?: boolean;
+  secret?: string;
+  /** Publish a few updates a second and invent some subscribers, so the charts move. */
+  demo?: boolean;
+}
+
+export interface FakeHub {
+  url: string;
+  /** An HS256 admin token the hub accepts. */
+  adminToken: string;
+  /** Publishes as a backend would (no auth check); resolves to the id. */
+  publish(topic: string, data: string, type?: string): string;
+  close(): Promise<void>;
+}
+
+interface Client {
+  res: ServerResponse;
+  selectors: RegExp[];
+  subject: string;
+}
+
+function selectorPattern(selector: string): RegExp {
+  if (selector === '*') return /^/;
+  const escaped = selector.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]*\}/g, '[^/]+');
+  return new RegExp(`^${escaped}$`);
+}
+
+function frame(id: string, type: string | undefined, data: string): string {
+  const lines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`);
+  return `id: ${id}\n${type ? `event: ${type}\n` : ''}${lines.join('')}\n`;
+}
+
+async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHub> {
+  const dev = options.dev ?? false;
+  const key = new TextEncoder().encode(options.secret ?? 'fake-hub-secret-please-change-0123456789');
+  const adminToken = await new SignJWT({
+    mercure: { publish: ['*'], subscribe: ['*'] },
+    herald: { admin: true },
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('admin')
+    .setIssuedAt()
+    .setExpirationTime('12h')
+    .sign(key);
+
+  const clients = new Set<Client>();
+  const retained = new Map<string, unknown>();
+  const topicsSeen = new Set<string>();
+  const refusals: Record<string, number> = {};
+  let published = 0;
+  let delivered = 0;
+  let lastPublished = 0;
+  let lastDelivered = 0;
+  let lastTick = Date.now();
+  let statsSeq = 0;
+
+  const refuse = (res: ServerResponse, status: number, reason: string, kind: string) => {
+    refusals[kind] = (refusals[kind] ?? 0) + 1;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${reason}\n`);
+  };
+
+  /** `null` when refused (and answered). */
+  const authorize = async (req: IncomingMessage, res: ServerResponse): Promise<string | null> => {
+    if (dev) return 'dev';
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) {
+      refuse(res, 401, 'missing bearer token', 'unauthorized');
+      return null;
+    }
+    try {
+      const { payload } = await jwtVerify(match[1], key, { algorithms: ['HS256', 'HS384', 'HS512'] });
+      const herald = payload.herald as { admin?: unknown } | undefined;
+      if (herald?.admin !== true) {
+        refuse(res, 403, 'token is not an admin token', 'forbidden');
+        return null;
+      }
+      return typeof payload.sub === 'string' ? payload.sub : '(anonymous)';
+    } catch (err) {
+      refuse(res, 401, `invalid token: ${err instanceof Error ? err.message : 'rejected'}`, 'unauthorized');
+      return null;
+    }
+  };
+
+  const deliver = (topics: string[], id: string, type: string | undefined, data: string) => {
+    const bytes = frame(id, type, data);
+    for (const client of clients) {
+      if (topics.some((topic) => client.selectors.some((re) => re.test(topic)))) {
+        client.res.write(bytes);
+        delivered += 1;
+      }
+    }
+  };
+
+  const publishUpdate = (topics: string[], data: string, type?: string, id?: string): string => {
+    const updateId = id || `urn:uuid:${randomUUID()}`;
+    published += 1;
+    for (const topic of topics) {
+      topicsSeen.add(topic);
+      try {
+        retained.set(topic, JSON.parse(data));
+      } catch {
+        retained.set(topic, data);
+      }
+    }
+    deliver(topics, updateId, type, data);
+    return updateId;
+  };
+
+  const demoSubjects: Record<string, number> = options.demo
+    ? { 'svc-indexer': 3, 'svc-billing': 1, alice: 2, '(anonymous)': 5 }
+    : {};
+
+  const stats = () => {
+    const now = Date.now();
+    const seconds = Math.max(0.001, (now - lastTick) / 1000);
+    const rates = {
+      publishedPerSec: Math.round(((published - lastPublished) / seconds) * 10) / 10,
+      deliveredPerSec: Math.round(((delivered - lastDelivered) / seconds) * 10) / 10,
+    };
+    lastPublished = published;
+    lastDelivered = delivered;
+    lastTick = now;
+    const bySubject: Record<string, number> = { ...demoSubjects };
+    for (const client of clients) bySubject[client.subject] = (bySubject[client.subject] ?? 0) + 1;
+    const demoCount = Object.values(demoSubjects).reduce((a, b) => a + b, 0);
+    const subscribers = (topic: string) =>
+      [...clients].filter((c) => c.selectors.some((re) => re.test(topic))).length;
+    return {
+      time: now,
+      broker: { kind: 'memory', ready: true },
+      connections: {
+        total: clients.size + demoCount,
+        byTransport: {
+          sse: clients.size + demoCount - 2 * Math.min(1, demoCount),
+          ws: 2 * Math.min(1, demoCount),
+        },
+        bySubject,
+      },
+      totals: { published, delivered },
+      rates,
+      topics: [...topicsSeen].map((topic) => ({
+        topic,
+        subscribers: subscribers(topic),
+        retained: retained.get(topic) ?? null,
+      })),
+      refusals: { ...refusals },
+    };
+  };
+
+  const statsTimer = setInterval(() => {
+    statsSeq += 1;
+    deliver([STATS_TOPIC], `stats-${statsSeq}`, 'herald.stats', JSON.stringify(stats()));
+  }, 1000);
+  const heartbeat = setInterval(() => {
+    for (const client of clients) client.res.write(':\n\n');
+  }, 15_000);
+  let demoCounter = 0;
+  const demoTimer = options.demo
+    ? setInterval(() => {
+        demoCounter += 1;
+        publishUpdate(
+          ['/demo/ticks'],
+          JSON.stringify({ n: demoCounter, at: new Date().toISOString() }),
+          'tick',
+        );
+        if (demoCounter % 5 === 0)
+          publishUpdate(
+            [`/jobs/${(demoCounter / 5) % 3}`],
+            JSON.stringify({ done: demoCounter, total: 1000 }),
+            'progress',
+          );
+      }, 250)
+    : null;
+
+  const serveStatic = async (pathname: string, res: ServerResponse) => {
+    const relative = normalize(decodeURIComponent(pathname.slice('/dashboard/'.length)) || 'index.html');
+    const file = join(DIST, relative);
+    if (!file.startsWith(DIST) || relative.split(sep).includes('..')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const send = (body: Buffer, path: string) =>
+      res
+        .writeHead(200, {
+          'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
+          'Cache-Control': 'no-cache',
+          'Content-Security-Policy': DASHBOARD_CSP,
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+        })
+        .end(body);
+    try {
+      send(await readFile(file), file);
+    } catch {
+      try {
+        send(await readFile(join(DIST, 'index.html')), 'index.html');
+      } catch {
+        res
+          .writeHead(503, { 'Content-Type': 'text/plain' })
+          .end('dashboard not built: npx vite build --config dashboard/vite.config.ts\n');
+      }
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname === '/dashboard') {
+      res.writeHead(301, { Location: '/dashboard/' }).end();
+      return;
+    }
+    if (url.pathname === '/dashboard/config.json') {
+      res
+        .writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+        .end(JSON.stringify({ dev, hubUrl: HUB_PATH, ...(dev ? { token: adminToken } : {}) }));
+      return;
+    }
+    if (url.pathname.startsWith('/dashboard/')) {
+      await serveStatic(url.pathname, res);
+      return;
+    }
+    if (url.pathname !== HUB_PATH) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    const subject = await authorize(req, res);
+    if (subject === null) return;
+    if (req.method === 'GET') {
+      const topics = url.searchParams.getAll('topic');
+      if (topics.length === 0) {
+        refuse(res, 400, 'missing topic parameter', 'bad_request');
+        return;
+      }
+      if (topics.some((t) => t.trim() === '' || /[{}]/.test(t.replace(/\{[^{}]*\}/g, '')))) {
+        refuse(res, 400, 'malformed topic selector', 'bad_request');
+        return;
+      }
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+      });
+      res.write(': connected\n\n');
+      const client: Client = { res, selectors: topics.map(selectorPattern), subject };
+      clients.add(client);
+      req.on('close', () => clients.delete(client));
+      return;
+    }
+    if (req.method === 'POST') {
+      const form = new URLSearchParams(await readBody(req));
+      const topics = form.getAll('topic').filter((t) => t !== '');
+      if (topics.length === 0) {
+        refuse(res, 400, 'missing topic', 'bad_request');
+        return;
+      }
+      const id = publishUpdate(
+        topics,
+        form.get('data') ?? '',
+        form.get('type') || undefined,
+        form.get('id') || undefined,
+      );
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(id);
+      return;
+    }
+    res.writeHead(405, { Allow: 'GET, POST' }).end();
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent)
+        res
+          .writeHead(500, { 'Content-Type': 'text/plain' })
+          .end(`${err instanceof Error ? err.message : 'error'}\n`);
+    });
+  });
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    adminToken,
+    publish: (topic, data, type) => publishUpdate([topic], data, type),
+    close: async () => {
+      clearInterval(statsTimer);
+      clearInterval(heartbeat);
+      if (demoTimer) clearInterval(demoTimer);
+      for (const client of clients) client.res.end();
+      clients.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const portIndex = args.indexOf('--port');
+  const hub = await startFakeHub({
+    port: portIndex >= 0 ? Number(args[portIndex + 1]) : 22001,
+    dev: args.includes('--dev'),
+    demo: !args.includes('--no-demo'),
+  });
+  console.log(`fake hub on ${hub.url}/dashboard/`);
+  console.log(`admin token: ${hub.adminToken}`);
+  process.on('SIGINT', () => void hub.close().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void hub.close().then(() => process.exit(0)));
+}

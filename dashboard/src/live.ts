@@ -1,0 +1,182 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { subscribe, type HubError, type HubStatus, type HubUpdate } from './hub.ts';
+import {
+  STATS_EVENT,
+  STATS_TOPIC,
+  appendSample,
+  emptySeries,
+  parseStats,
+  type RateSeries,
+  type Stats,
+} from './stats.ts';
+
+/** One update in the live tail. `seq` is a local counter, stable as a React key. */
+export interface TailItem {
+  seq: number;
+  id: string;
+  type: string | undefined;
+  data: string;
+  receivedAt: number;
+}
+
+/** How many tail rows are kept; older ones fall off. */
+export const TAIL_LIMIT = 200;
+/** Updates are batched into one render at most this often, whatever the publish rate. */
+const TAIL_FLUSH_MS = 100;
+/** A single row never holds more than this much text (a 1 MB update must not stall the page). */
+const TAIL_DATA_CHARS = 4_000;
+
+export interface Tail {
+  items: TailItem[];
+  paused: boolean;
+  /** Updates received since pausing, not yet shown. */
+  waiting: number;
+  push(update: HubUpdate): void;
+  setPaused(paused: boolean): void;
+  clear(): void;
+}
+
+/** The tail's rows, with batching and a pause that keeps counting. */
+export function useTail(): Tail {
+  const [items, setItems] = useState<TailItem[]>([]);
+  const [paused, setPausedState] = useState(false);
+  const [waiting, setWaiting] = useState(0);
+  const buffer = useRef<TailItem[]>([]);
+  const waitingRef = useRef(0);
+  const pausedRef = useRef(false);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const seq = useRef(0);
+
+  const flush = useCallback(() => {
+    timer.current = null;
+    if (pausedRef.current) {
+      setWaiting(waitingRef.current);
+      return;
+    }
+    const fresh = buffer.current.reverse();
+    buffer.current = [];
+    setItems((previous) => [...fresh, ...previous].slice(0, TAIL_LIMIT));
+  }, []);
+
+  const push = useCallback(
+    (update: HubUpdate) => {
+      seq.current += 1;
+      const data =
+        update.data.length > TAIL_DATA_CHARS ? `${update.data.slice(0, TAIL_DATA_CHARS)}…` : update.data;
+      buffer.current.push({
+        seq: seq.current,
+        id: update.id,
+        type: update.type,
+        data,
+        receivedAt: Date.now(),
+      });
+      if (buffer.current.length > TAIL_LIMIT) buffer.current.splice(0, buffer.current.length - TAIL_LIMIT);
+      if (pausedRef.current) waitingRef.current += 1;
+      timer.current ??= setTimeout(flush, TAIL_FLUSH_MS);
+    },
+    [flush],
+  );
+
+  const setPaused = useCallback(
+    (next: boolean) => {
+      pausedRef.current = next;
+      setPausedState(next);
+      if (!next) {
+        waitingRef.current = 0;
+        setWaiting(0);
+        flush();
+      }
+    },
+    [flush],
+  );
+
+  const clear = useCallback(() => {
+    buffer.current = [];
+    waitingRef.current = 0;
+    setWaiting(0);
+    setItems([]);
+  }, []);
+
+  useEffect(
+    () => () => {
+      if (timer.current !== null) clearTimeout(timer.current);
+    },
+    [],
+  );
+
+  return { items, paused, waiting, push, setPaused, clear };
+}
+
+export interface LiveOptions {
+  hubUrl: string;
+  token: string | null;
+  /** Tail selector; the stats topic is always subscribed as well. */
+  selector: string;
+  enabled: boolean;
+  /** Bump to reopen a stream the hub closed for good. */
+  generation: number;
+  onOpen(): void;
+  /** The first `herald.stats` event of a stream arrived: the token is an admin token. */
+  onStats(): void;
+  /** The hub refused the subscription for good (bad token, bad selector...). */
+  onRefused(error: HubError): void;
+  onUpdate(update: HubUpdate): void;
+}
+
+export interface Live {
+  status: HubStatus;
+  error: HubError | undefined;
+  stats: Stats | null;
+  series: RateSeries;
+}
+
+/**
+ * One SSE stream carrying both the stats topic and the tail selector. Changing the token or
+ * the selector opens a fresh stream; callbacks may change identity freely.
+ */
+export function useLive(options: LiveOptions): Live {
+  const [status, setStatus] = useState<HubStatus>('connecting');
+  const [error, setError] = useState<HubError | undefined>();
+  const [stats, setStats] = useState<Stats | null>(null);
+  const [series, setSeries] = useState<RateSeries>(emptySeries);
+  const callbacks = useRef(options);
+  useEffect(() => {
+    callbacks.current = options;
+  });
+
+  const { hubUrl, token, selector, enabled, generation } = options;
+  useEffect(() => {
+    if (!enabled) return;
+    const topics = selector === '' || selector === STATS_TOPIC ? [STATS_TOPIC] : [STATS_TOPIC, selector];
+    let statsSeen = false;
+    const subscription = subscribe({
+      url: hubUrl,
+      topics,
+      token,
+      onUpdate(update) {
+        if (update.type === STATS_EVENT) {
+          const next = parseStats(update.data);
+          if (next) {
+            if (!statsSeen) {
+              statsSeen = true;
+              callbacks.current.onStats();
+            }
+            setStats(next);
+            setSeries((previous) => appendSample(previous, next));
+          }
+          return;
+        }
+        callbacks.current.onUpdate(update);
+      },
+      onStatus(next, failure) {
+        setStatus(next);
+        setError(failure);
+        if (next === 'open') callbacks.current.onOpen();
+        else if (next === 'closed' && failure) callbacks.current.onRefused(failure);
+      },
+    });
+    return () => subscription.close();
+  }, [hubUrl, token, selector, enabled, generation]);
+
+  return { status, error, stats, series };
+}

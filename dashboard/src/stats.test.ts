@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatCount, formatRate } from './format.ts';
+import { WINDOW_SECONDS, appendSample, emptySeries, parseStats, sortedCounts, type Stats } from './stats.ts';
+
+const sample = (time: number, published = 1, delivered = 2): Stats => {
+  const stats = parseStats(
+    JSON.stringify({ time, rates: { publishedPerSec: published, deliveredPerSec: delivered } }),
+  );
+  assert.ok(stats);
+  return stats;
+};
+
+test('a full stats payload parses field by field', () => {
+  const stats = parseStats(
+    JSON.stringify({
+      time: 1000,
+      broker: { kind: 'redis', ready: true },
+      connections: { total: 3, byTransport: { sse: 2, ws: 1 }, bySubject: { alice: 2, '(anonymous)': 1 } },
+      totals: { published: 10, delivered: 30 },
+      rates: { publishedPerSec: 1.5, deliveredPerSec: 4.5 },
+      topics: [
+        { topic: '/a', subscribers: 2, retained: { n: 1 } },
+        { topic: '/b', subscribers: 1, retained: null },
+      ],
+      refusals: { HERALD_ERR_UNAUTHORIZED: 4 },
+    }),
+  );
+  assert.deepEqual(stats?.broker, { kind: 'redis', ready: true });
+  assert.equal(stats?.connections.byTransport.ws, 1);
+  assert.deepEqual(stats?.topics[0], { topic: '/a', subscribers: 2, retained: { n: 1 } });
+  assert.equal(stats?.refusals.HERALD_ERR_UNAUTHORIZED, 4);
+});
+
+test('a partial or odd payload degrades to zeros instead of throwing', () => {
+  const stats = parseStats(
+    '{"connections":{"total":"many"},"topics":[{"subscribers":1},null],"refusals":[1]}',
+  );
+  assert.equal(stats?.connections.total, 0);
+  assert.deepEqual(stats?.topics, []);
+  assert.deepEqual(stats?.refusals, {});
+  assert.equal(stats?.broker.ready, false);
+  assert.equal(parseStats('not json'), null);
+  assert.equal(parseStats('42'), null);
+});
+
+test('samples older than the window fall off the chart', () => {
+  let series = emptySeries();
+  for (let s = 1000; s <= 1000 + WINDOW_SECONDS + 10; s += 1) series = appendSample(series, sample(s * 1000));
+  assert.equal(series.time[0], 1010);
+  assert.equal(series.time.length, WINDOW_SECONDS + 1);
+});
+
+test('a silence of more than a few seconds leaves a gap, and replayed samples are ignored', () => {
+  let series = appendSample(emptySeries(), sample(1000));
+  series = appendSample(series, sample(10_000));
+  assert.deepEqual(series.published, [1, null, 1]);
+  const same = appendSample(series, sample(5000));
+  assert.equal(same, series);
+});
+
+test('counts sort by size, then by name, so ties do not shuffle', () => {
+  assert.deepEqual(sortedCounts({ b: 1, a: 1, c: 5 }), [
+    ['c', 5],
+    ['a', 1],
+    ['b', 1],
+  ]);
+});
+
+test('big numbers turn compact so they keep their box', () => {
+  assert.equal(formatCount(9_999_999), '9,999,999');
+  assert.equal(formatCount(12_345_678), '12.3M');
+  assert.equal(formatRate(2), '2.0');
+  assert.equal(formatRate(1150.4), '1,150');
+});

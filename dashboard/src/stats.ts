@@ -1,0 +1,119 @@
+/**
+ * The `herald.stats` payload the hub publishes once a second on `/.well-known/herald/stats`,
+ * checked field by field so a partial or newer payload degrades instead of crashing the UI.
+ */
+
+export const STATS_TOPIC = '/.well-known/herald/stats';
+export const STATS_EVENT = 'herald.stats';
+
+export interface TopicStats {
+  topic: string;
+  subscribers: number;
+  /** Retained state as JSON, or `null` when the topic retains nothing. */
+  retained: unknown;
+}
+
+export interface Stats {
+  time: number;
+  broker: { kind: string; ready: boolean };
+  connections: { total: number; byTransport: Record<string, number>; bySubject: Record<string, number> };
+  totals: { published: number; delivered: number };
+  rates: { publishedPerSec: number; deliveredPerSec: number };
+  topics: TopicStats[];
+  refusals: Record<string, number>;
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(value: unknown): Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : {};
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function counts(value: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, n] of Object.entries(obj(value))) out[key] = num(n);
+  return out;
+}
+
+/** Parses the SSE data of a `herald.stats` event; `null` if it is not JSON at all. */
+export function parseStats(data: string): Stats | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const root = obj(raw);
+  const broker = obj(root.broker);
+  const connections = obj(root.connections);
+  const totals = obj(root.totals);
+  const rates = obj(root.rates);
+  const topics = Array.isArray(root.topics) ? root.topics : [];
+  return {
+    time: num(root.time) || Date.now(),
+    broker: { kind: typeof broker.kind === 'string' ? broker.kind : 'unknown', ready: broker.ready === true },
+    connections: {
+      total: num(connections.total),
+      byTransport: counts(connections.byTransport),
+      bySubject: counts(connections.bySubject),
+    },
+    totals: { published: num(totals.published), delivered: num(totals.delivered) },
+    rates: { publishedPerSec: num(rates.publishedPerSec), deliveredPerSec: num(rates.deliveredPerSec) },
+    topics: topics
+      .map(obj)
+      .filter((t) => typeof t.topic === 'string')
+      .map((t) => ({
+        topic: t.topic as string,
+        subscribers: num(t.subscribers),
+        retained: t.retained ?? null,
+      })),
+    refusals: counts(root.refusals),
+  };
+}
+
+/** Entries sorted by count (largest first), then by name, so rows do not shuffle between ties. */
+export function sortedCounts(record: Record<string, number>): [string, number][] {
+  return Object.entries(record).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** How many rate samples the chart keeps: one a second for two minutes. */
+export const WINDOW_SECONDS = 120;
+
+/** Columns for uPlot: time in seconds, published/s, delivered/s (null marks a gap). */
+export interface RateSeries {
+  time: number[];
+  published: (number | null)[];
+  delivered: (number | null)[];
+}
+
+export const emptySeries = (): RateSeries => ({ time: [], published: [], delivered: [] });
+
+/**
+ * Appends one sample and drops those older than the window. A silence longer than a few
+ * seconds (reconnection) gets a null point so the chart shows a gap instead of a false line.
+ * Samples older than the last one (replayed on resume) are ignored.
+ */
+export function appendSample(series: RateSeries, stats: Stats): RateSeries {
+  const t = stats.time / 1000;
+  const last = series.time[series.time.length - 1];
+  if (last !== undefined && t <= last) return series;
+  const time = [...series.time];
+  const published = [...series.published];
+  const delivered = [...series.delivered];
+  if (last !== undefined && t - last > 3) {
+    time.push(last + 1);
+    published.push(null);
+    delivered.push(null);
+  }
+  time.push(t);
+  published.push(stats.rates.publishedPerSec);
+  delivered.push(stats.rates.deliveredPerSec);
+  let drop = 0;
+  while (drop < time.length && (time[drop] ?? t) < t - WINDOW_SECONDS) drop += 1;
+  return { time: time.slice(drop), published: published.slice(drop), delivered: delivered.slice(drop) };
+}

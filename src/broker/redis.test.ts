@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Update } from '../protocol/update.ts';
+import { startRedis, type TestRedis } from '../../test/support/redis-server.ts';
+import { brokerContract } from './broker-contract.ts';
+import { compareStreamIds, RedisBroker, type RedisBrokerOptions } from './redis.ts';
+import { redisUrlOptions } from './redis-connection.ts';
+
+const logger = pino({ level: 'silent' });
+let redis: TestRedis;
+let prefixes = 0;
+
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis.stop();
+});
+
+brokerContract(
+  'RedisBroker',
+  async (options) => new RedisBroker({ ...options, url: redis.url, logger, prefix: `contract${++prefixes}` }),
+);
+
+/** A started broker plus what it dispatched; closed after the file. */
+const brokers: RedisBroker[] = [];
+after(async () => {
+  await Promise.all(brokers.map((b) => b.close()));
+});
+async function node(options: Partial<RedisBrokerOptions> & { prefix: string }) {
+  const broker = new RedisBroker({ url: redis.url, historySize: 1000, historyTtlMs: 0, logger, ...options });
+  brokers.push(broker);
+  const seen: Update[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  await broker.start((u) => {
+    seen.push(u);
+    for (const w of waiters) if (seen.length >= w.n) w.resolve();
+  });
+  const received = (n: number, ms = 5000) =>
+    new Promise<Update[]>((resolve, reject) => {
+      if (seen.length >= n) return resolve(seen);
+      const t = setTimeout(() => reject(new Error(`received ${seen.length} of ${n}`)), ms);
+      waiters.push({ n, resolve: () => (clearTimeout(t), resolve(seen)) });
+    });
+  return { broker, seen, received };
+}
+
+const input = (data: string) => ({ topics: ['https://example.com/x'], data, private: false });
+
+describe('RedisBroker across nodes', () => {
+  it('gives every node every update exactly once, in the same hub-wide order', async () => {
+    const a = await node({ prefix: 'order' });
+    const b = await node({ prefix: 'order' });
+    const published = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).broker.publish([input(`u${i}`)])),
+    );
+    const sa = await a.received(100);
+    const sb = await b.received(100);
+    assert.deepEqual(
+      sa.map((u) => u.position),
+      sb.map((u) => u.position),
+    );
+    assert.equal(new Set(sa.map((u) => u.id)).size, 100);
+    assert.deepEqual(new Set(sa.map((u) => u.id)), new Set(published.flat().map((u) => u.id)));
+    for (let i = 1; i < sa.length; i++) assert.ok(compareStreamIds(sa[i - 1]!.position, sa[i]!.position) < 0);
+  });
+
+  it('holds one Pub/Sub connection per node', async () => {
+    await node({ prefix: 'numsub' });
+    await node({ prefix: 'numsub' });
+    const admin = new Redis(redis.url);
+    try {
+      const [, count] = (await admin.pubsub('NUMSUB', 'numsub:updates')) as [string, number];
+      assert.equal(count, 2);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('catches up from the stream what its subscriber missed while disconnected, without duplicates', async () => {
+    const a = await node({ prefix: 'catchup' });
+    const b = await node({ prefix: 'catchup', nodeName: 'catchup-b' });
+    await a.broker.publish([input('before')]);
+    await b.received(1);
+    const admin = new Redis(redis.url);
+    try {
+      // Kill only b's subscriber connection, then publish through a while b reconnects.
+      const list = (await admin.client('LIST')) as string;
+      const line = list.split('\n').find((l) => l.includes(' name=catchup-b-sub '));
+      const bId = /id=(\d+)/.exec(line ?? '')?.[1];
+      assert.ok(bId, 'b has a named subscriber connection');
+      await admin.client('KILL', 'ID', bId);
+      const missed = [];
+      for (let i = 0; i < 50; i++) missed.push(...(await a.broker.publish([input(`m${i}`)])));
+      const seen = await b.received(51);
+      assert.deepEqual(
+        seen.map((u) => u.id),
+        [a.seen[0]!.id, ...missed.map((u) => u.id)],
+      );
+      assert.equal(b.broker.health().ready, true);
+      await a.broker.publish([input('after')]);
+      assert.equal((await b.received(52)).at(-1)!.data, 'after');
+      assert.equal(b.seen.length, 52);
+    } finally {
+      admin.disconnect();
+    }
+  });
+});
+
+describe('RedisBroker when Redis goes away', () => {
+  it('rejects publishes and reports not ready, then recovers by itself after a restart', async () => {
+    const own = await startRedis({ persistent: true });
+    const broker = new RedisBroker({
+      url: own.url,
+      historySize: 100,
+      historyTtlMs: 0,
+      logger,
+      maxReconnectDelayMs: 100,
+    });
+    const seen: string[] = [];
+    try {
+      await broker.start((u) => seen.push(u.data));
+      await broker.publish([input('one')]);
+      await own.kill();
+      await assert.rejects(broker.publish([input('lost')]), /unreachable|redis/);
+      for (let i = 0; i < 200 && broker.health().ready; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(broker.health().ready, false);
+      await assert.rejects(broker.publish([input('lost')]), /unreachable/);
+      await assert.rejects(broker.historyAfter('earliest', 10));
+      await own.restart();
+      for (let i = 0; i < 200 && !broker.health().ready; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(broker.health().ready, true);
+      await broker.publish([input('two')]);
+      for (let i = 0; i < 200 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.deepEqual(seen, ['one', 'two']);
+      const history = await broker.historyAfter('earliest', 10);
+      assert.deepEqual(
+        history.updates.map((u) => u.data),
+        ['one', 'two'],
+      );
+    } finally {
+      await broker.close();
+      await own.stop();
+    }
+  });
+
+  it('fails to start with a clear reason when nothing listens', async () => {
+    const own = await startRedis();
+    await own.stop();
+    const broker = new RedisBroker({
+      url: own.url,
+      historySize: 10,
+      historyTtlMs: 0,
+      logger,
+      startTimeoutMs: 1000,
+    });
+    await assert.rejects(
+      broker.start(() => {}),
+      /cannot use Redis at redis:\/\/127\.0\.0\.1:\d+: /,
+    );
+  });
+});
+
+describe('RedisBroker URLs', () => {
+  it('authenticates with a password and uses the database number of the URL', async () => {
+    const own = await startRedis({ password: 's3cret/+' });
+    const broker = new RedisBroker({ url: `${own.url}/5`, historySize: 10, historyTtlMs: 0, logger });
+    const admin = new Redis({ port: own.port, host: '127.0.0.1', password: 's3cret/+', db: 5 });
+    try {
+      await broker.start(() => {});
+      await broker.publish([input('in db 5')]);
+      assert.equal(await admin.exists('{herald}:stream'), 1);
+      await admin.select(0);
+      assert.equal(await admin.exists('{herald}:stream'), 0);
+    } finally {
+      admin.disconnect();
+      await broker.close();
+      await own.stop();
+    }
+  });
+
+  it('refuses a wrong password at start, naming the reason and hiding the password', async () => {
+    const own = await startRedis({ password: 'right' });
+    const broker = new RedisBroker({
+      url: `redis://:wrong@127.0.0.1:${own.port}`,
+      historySize: 10,
+      historyTtlMs: 0,
+      logger,
+      startTimeoutMs: 2000,
+    });
+    try {
+      await assert.rejects(
+        broker.start(() => {}),
+        (e: Error) => {
+          assert.match(e.message, /WRONGPASS/);
+          assert.doesNotMatch(e.message, /wrong/);
+          return true;
+        },
+      );
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('rejects URLs it cannot use with a one-line reason', () => {
+    assert.throws(() => redisUrlOptions('http://127.0.0.1:6379'), /unsupported scheme "http:"/);
+    assert.throws(() => redisUrlOptions('redis://127.0.0.1:6379/db'), /database must be a number/);
+    assert.throws(() => redisUrlOptions('not a url'), /not a URL/);
+    assert.deepEqual(redisUrlOptions('rediss://u:p%40ss@h.example:6380/2'), {
+      host: 'h.example',
+      port: 6380,
+      db: 2,
+      username: 'u',
+      password: 'p@ss',
+      tls: { servername: 'h.example' },
+    });
+  });
+});

@@ -1,0 +1,118 @@
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { setOwnKey, type IncTree, type JsonObject, type JsonValue, type StateOp } from '../protocol/state.ts';
+
+/** One topic's retained state. */
+export interface StateEntry {
+  topic: string;
+  /** The state; `null` only in the result of an `apply` that removed it. */
+  state: JsonValue;
+  /** Hub-wide increasing number of the change that produced this state. */
+  version: number;
+  /** Only subscribers allowed to receive private updates on the topic may see it. */
+  private: boolean;
+}
+
+/** Bounds that keep retained state from growing without limit. */
+export interface StateLimits {
+  /** Most topics with a retained state. */
+  maxTopics: number;
+  /** Largest state of one topic, in bytes of its stored form (about its JSON size). */
+  maxStateBytes: number;
+}
+
+export const defaultStateLimits: StateLimits = { maxTopics: 10_000, maxStateBytes: 64 * 1024 };
+
+/**
+ * Retained state per topic (Herald's state topics). An optional ability next to the Broker:
+ * with several nodes it must live where every node sees it (Redis), so that every node's
+ * snapshot agrees and concurrent increments from any number of publishers add up exactly.
+ *
+ * Contract: `apply` is atomic per topic (a concurrent apply sees all of another or none of
+ * it), versions grow with every change across all topics, and a failed apply (bad patch,
+ * over a limit) changes nothing and rejects with a HeraldError.
+ */
+export interface StateStore {
+  readonly kind: 'memory' | 'redis';
+  /** Applies one change; resolves with the state after it (`state: null` once removed). */
+  apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry>;
+  get(topic: string): Promise<StateEntry | undefined>;
+  /** Up to `limit` retained states, in no particular order (snapshots of templates, the dashboard). */
+  list(limit: number): Promise<StateEntry[]>;
+  close(): Promise<void>;
+}
+
+export function isJsonObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export const setOwn = setOwnKey;
+
+function getOwn(obj: JsonObject, key: string): JsonValue | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function copy(obj: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const k of Object.keys(obj)) setOwn(out, k, obj[k]!);
+  return out;
+}
+
+/** RFC 7386 JSON Merge Patch; returns a new value and leaves `target` untouched. */
+export function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
+  if (!isJsonObject(patch)) return patch;
+  const out = isJsonObject(target) ? copy(target) : {};
+  for (const k of Object.keys(patch)) {
+    const v = patch[k]!;
+    if (v === null) delete out[k];
+    else setOwn(out, k, mergePatch(getOwn(out, k), v));
+  }
+  return out;
+}
+
+function addInc(obj: JsonObject, inc: IncTree, path: string): JsonObject {
+  const out = copy(obj);
+  for (const k of Object.keys(inc)) {
+    const v = inc[k]!;
+    const p = path === '' ? k : `${path}.${k}`;
+    const cur = getOwn(out, k);
+    if (typeof v === 'number') {
+      if (cur === undefined) setOwn(out, k, v);
+      else if (typeof cur === 'number') {
+        const sum = cur + v;
+        if (!Number.isFinite(sum)) throw incError(`"${p}" would overflow`);
+        setOwn(out, k, sum);
+      } else throw incError(`cannot increment "${p}": it is not a number`);
+    } else if (cur === undefined) setOwn(out, k, addInc({}, v, p));
+    else if (isJsonObject(cur)) setOwn(out, k, addInc(cur, v, p));
+    else throw incError(`cannot increment inside "${p}": it is not an object`);
+  }
+  return out;
+}
+
+function incError(message: string): HeraldError {
+  return new HeraldError(ErrorCode.badPatch, message);
+}
+
+/** The state after `op` (rates aside): the reference semantics every StateStore follows. */
+export function applyStateOp(current: JsonValue | undefined, op: StateOp): JsonValue {
+  if (op.kind === 'replace') return op.value;
+  let next = mergePatch(current, op.merge) as JsonObject;
+  if (op.inc) next = addInc(next, op.inc, '');
+  return next;
+}
+
+/** Rolling rate to two decimals, as both stores compute it. */
+export function roundRate(sum: number, divisorSeconds: number): number {
+  return Math.round((sum / divisorSeconds) * 100) / 100;
+}
+
+export function stateTooLarge(bytes: number, max: number): HeraldError {
+  return new HeraldError(
+    ErrorCode.stateTooLarge,
+    `retained state would be ${bytes} bytes, more than the ${max} allowed per topic`,
+  );
+}
+
+export function tooManyStates(max: number): HeraldError {
+  return new HeraldError(ErrorCode.tooManyStates, `the hub already retains state for ${max} topics`);
+}

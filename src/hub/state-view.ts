@@ -1,0 +1,101 @@
+import { mayReceivePrivate, type Principal } from '../auth/principal.ts';
+import type { StateEntry, StateStore } from '../broker/state-store.ts';
+import type { EncodedUpdate } from '../protocol/frames.ts';
+import { selectorMatches, type Selector } from '../protocol/selector.ts';
+import type { SnapshotPayload, StatePayload } from '../protocol/state.ts';
+import type { Update } from '../protocol/update.ts';
+import type { Subscription } from './subscription.ts';
+
+/** Most state topics whose latest version a node tracks. */
+const MAX_TRACKED_STATES = 100_000;
+
+/**
+ * Latest state update dispatched per topic on this node. Drops older ones that arrive late
+ * (two publishers' changes can reach the broker in the other order than the store applied
+ * them) and gives the dashboard each topic's current state.
+ */
+export class LatestStates {
+  readonly #latest = new Map<string, { version: number; encoded: EncodedUpdate | undefined }>();
+
+  /** Records a dispatched state update; false when a newer state of its topic already went out. */
+  note(encoded: EncodedUpdate): boolean {
+    const u = encoded.update;
+    const topic = u.topics[0]!;
+    const prev = this.#latest.get(topic);
+    if (prev && prev.version >= u.stateVersion!) return false;
+    if (this.#latest.size >= MAX_TRACKED_STATES && !prev) this.#forgetRemoved();
+    this.#latest.set(topic, { version: u.stateVersion!, encoded: u.data === 'null' ? undefined : encoded });
+    return true;
+  }
+
+  // Removed states are remembered (version only) so a late older change cannot revive them;
+  // past the cap the oldest such marks go.
+  #forgetRemoved(): void {
+    for (const [topic, v] of this.#latest) {
+      if (this.#latest.size < MAX_TRACKED_STATES / 2) return;
+      if (v.encoded === undefined) this.#latest.delete(topic);
+    }
+  }
+
+  /** The latest retained state this node has seen for a topic (the dashboard's view). */
+  retained(topic: string): unknown {
+    const data = this.#latest.get(topic)?.encoded?.update.data;
+    if (data === undefined) return null;
+    try {
+      return JSON.parse(data);
+    } catch {
+      return data;
+    }
+  }
+}
+
+/** The retained states a new subscriber may see: exact selectors are looked up, others scan. */
+export async function snapshotFor(
+  store: StateStore | undefined,
+  selectors: readonly Selector[],
+  principal: Principal,
+  limit: number,
+): Promise<SnapshotPayload> {
+  if (!store) return { states: [], truncated: false };
+  const found = new Map<string, StateEntry>();
+  const exact = selectors.filter((s) => s.kind === 'exact');
+  for (const e of await Promise.all(exact.map((s) => store.get(s.source)))) if (e) found.set(e.topic, e);
+  if (exact.length < selectors.length) {
+    for (const e of await store.list(Number.MAX_SAFE_INTEGER)) {
+      if (found.has(e.topic)) continue;
+      for (const sel of selectors)
+        if (sel.kind !== 'exact' && selectorMatches(sel, e.topic)) {
+          found.set(e.topic, e);
+          break;
+        }
+    }
+  }
+  const states: StatePayload[] = [];
+  let truncated = false;
+  for (const e of found.values()) {
+    if (e.private && !mayReceivePrivate(principal, [e.topic])) continue;
+    if (states.length >= limit) {
+      truncated = true;
+      break;
+    }
+    states.push({ topic: e.topic, state: e.state, version: e.version });
+  }
+  return { states, truncated };
+}
+
+/**
+ * For state-mode subscribers that got a snapshot or a replay: false for a state update no
+ * newer than what they already have. While joining (`joining`) each delivered version is
+ * remembered; once live, a topic's entry goes at its first newer update, because a node
+ * dispatches each topic's states in increasing order from then on.
+ */
+export function isNewState(sub: Subscription, update: Update, joining: boolean): boolean {
+  const seen = sub.stateSeen;
+  if (!seen || !sub.stateMode || update.stateVersion === undefined) return true;
+  const topic = update.topics[0]!;
+  const have = seen.get(topic);
+  if (have !== undefined && have >= update.stateVersion) return false;
+  if (joining) seen.set(topic, update.stateVersion);
+  else if (have !== undefined && seen.delete(topic) && seen.size === 0) sub.stateSeen = undefined;
+  return true;
+}

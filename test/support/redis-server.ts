@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface StartRedisOptions {
+  /** `requirepass`: clients must authenticate with this password. */
+  password?: string;
+  /** Append-only file with fsync on every write, so data survives `kill()` + `restart()`. */
+  persistent?: boolean;
+  /** Serve TLS only (PEM file paths); the URL becomes `rediss://localhost:port`. */
+  tls?: { cert: string; key: string; ca: string };
+  /** Extra `redis-server` arguments. */
+  args?: string[];
+}
+
+/** A redis-server child process owned by one test. */
+export interface TestRedis {
+  port: number;
+  /** `redis://[:password@]127.0.0.1:port` (`rediss://...localhost:port` with TLS) */
+  url: string;
+  /** Graceful stop (SIGTERM), waits for the process to exit, removes its data dir. */
+  stop(): Promise<void>;
+  /** SIGKILL, waits for the process to exit; data dir kept so `restart()` can reuse it. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port (and same data dir) after `kill()`/`stop()`. */
+  restart(): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `redis-server` on a free port, no persistence unless asked, and resolves once it
+ * accepts connections. Always `stop()` it (e.g. in `after`).
+ */
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ...(options.password ? ['--requirepass', options.password] : []),
+    ...(options.tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          options.tls.cert,
+          '--tls-key-file',
+          options.tls.key,
+          '--tls-ca-cert-file',
+          options.tls.ca,
+          '--tls-auth-clients',
+          'no',
+        ]
+      : []),
+    ...(options.args ?? []),
+  ];
+  let child: ChildProcess | undefined;
+
+  const launch = () =>
+    new Promise<void>((resolve, reject) => {
+      const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = p;
+      let out = '';
+      const onData = (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('Ready to accept connections')) {
+          p.stdout!.off('data', onData);
+          p.stdout!.resume();
+          resolve();
+        }
+      };
+      p.stdout!.on('data', onData);
+      p.stderr!.resume();
+      p.once('error', reject);
+      p.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before ready:\n${out}`)));
+    });
+
+  const waitExit = (signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      const p = child;
+      child = undefined;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+
+  await launch();
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+  return {
+    port,
+    url: options.tls ? `rediss://${auth}localhost:${port}` : `redis://${auth}127.0.0.1:${port}`,
+    async stop() {
+      await waitExit('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill: () => waitExit('SIGKILL'),
+    restart: launch,
+  };
+}
