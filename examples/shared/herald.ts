@@ -12,7 +12,7 @@ export interface Publication {
   type?: string;
   data?: unknown;
   private?: boolean;
-  /** State topics: keep `data` as the topic's current state. */
+  /** State topics (docs/state.md): keep `data` as the topic's current state. */
   retain?: boolean;
   /** State topics: a JSON merge patch on the topic's state (`$inc` adds to counters). */
   patch?: unknown;
@@ -20,8 +20,15 @@ export interface Publication {
 
 export interface ExampleHub {
   herald: RunningHerald;
-  /** Publishes one update, or several in one request; resolves with the hub's answer (the ids). */
-  publish(update: Publication | Publication[]): Promise<string>;
+  /**
+   * Publishes `updates` in one request, after everything committed before, and only then runs
+   * `apply` (the change to the app's own state). So `cursor` always marks exactly where the
+   * app's state ends: a page that renders a snapshot and subscribes from `cursor` neither
+   * misses nor repeats an update.
+   */
+  commit(updates: Publication[], apply: () => void): Promise<void>;
+  /** Id of the last committed update (`earliest` before the first). */
+  readonly cursor: string;
   /** Signs a subscriber token for one user of the app. */
   subscriberToken(subject: string, subscribe: string[], payload?: unknown): Promise<string>;
   /** The hub's subscribe URL as the browser on `req` reaches it (same host name, the hub's port). */
@@ -37,7 +44,7 @@ export async function startExampleHub(
   appOrigin: string,
   config: Partial<HeraldConfig> = {},
 ): Promise<ExampleHub> {
-  // A hub restarted with the same key keeps the tokens already handed to pages valid.
+  // `jwtKey` lets the app mint its workers' tokens, and a restarted hub accept the old ones.
   const secret = config.jwtKey ?? randomBytes(32).toString('hex');
   const app = new URL(appOrigin);
   const herald = await startHerald({
@@ -49,22 +56,36 @@ export async function startExampleHub(
     ...config,
   });
   const publisherToken = await mintToken({ secret, publish: ['*'], subject: 'example-app' });
+  let cursor = 'earliest';
+  let queue = Promise.resolve();
+  async function publish(updates: Publication[]): Promise<string[]> {
+    const res = await fetch(`${herald.url}${herald.config.path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${publisherToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(updates),
+    });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`hub refused the update (${res.status}): ${body}`);
+    return body.split('\n');
+  }
   return {
     herald,
-    async publish(update) {
-      const res = await fetch(`${herald.url}${herald.config.path}`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${publisherToken}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify(update),
+    get cursor() {
+      return cursor;
+    },
+    commit(updates, apply) {
+      const next = queue.then(async () => {
+        const ids = await publish(updates);
+        apply();
+        cursor = ids.at(-1) ?? cursor;
       });
-      const body = await res.text();
-      if (res.status !== 200) throw new Error(`hub refused the update (${res.status}): ${body}`);
-      return body;
+      queue = next.catch(() => undefined);
+      return next;
     },
     subscriberToken: (subject, subscribe, payload) =>
       mintToken({ secret, subject, subscribe, payload, ttl: '12h' }),
     hubUrl(req) {
-      const host = new URL(`http://${req.headers.host ?? '127.0.0.1'}`).hostname;
+      const host = URL.parse(`http://${req.headers.host}`)?.hostname || '127.0.0.1';
       return `http://${host}:${herald.port}${herald.config.path}`;
     },
     close: () => herald.close(),

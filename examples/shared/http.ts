@@ -13,8 +13,17 @@ export class AppError extends Error {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+): void {
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
   res.end(JSON.stringify(body));
 }
 
@@ -58,15 +67,18 @@ type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<
 /** Starts a node:http server on 127.0.0.1; an AppError thrown by the handler becomes `{ error }`. */
 export async function listen(port: number, handler: Handler): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://app.invalid');
-    handler(req, res, url).catch((e: unknown) => {
-      if (res.headersSent) return void res.end();
-      if (e instanceof AppError) sendJson(res, e.status, { error: e.message });
-      else {
-        console.error(e);
-        sendJson(res, 500, { error: 'internal error' });
-      }
-    });
+    Promise.resolve()
+      .then(() => handler(req, res, new URL(`http://app.invalid${req.url ?? '/'}`)))
+      .catch((e: unknown) => {
+        if (res.headersSent) return void res.end();
+        if (e instanceof TypeError && (e as { code?: string }).code === 'ERR_INVALID_URL')
+          e = new AppError(400, 'malformed URL');
+        if (e instanceof AppError) sendJson(res, e.status, { error: e.message });
+        else {
+          console.error(e);
+          sendJson(res, 500, { error: 'internal error' });
+        }
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

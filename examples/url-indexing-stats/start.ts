@@ -1,11 +1,17 @@
 // URL indexing stats on Herald: a worker checks URLs and publishes per-project numbers; the
 // page shows them live for all projects or one. Run it: npm run example -- url-indexing-stats
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mintToken } from '../../src/auth/mint.ts';
 import { closeServer, listen, AppError, sendHtml, sendJson } from '../shared/http.ts';
 import { hubCookie, startExampleHub, type ExampleHub } from '../shared/herald.ts';
+import { startRedis } from '../shared/processes.ts';
+import { hubPublisher } from '../shared/publisher.ts';
 import { startIndexChecker } from './index-checker.ts';
-import { emptyStats, IndexingWorker, statsTopic, type UrlJob } from './worker.ts';
+import { IndexingWorker, statsTopic, type UrlJob } from './worker.ts';
 
+/** Every stats topic, as a URI template (for tokens). */
+const statsScope = 'https://herald.example/url-stats/{+scope}';
 const page = readFileSync(new URL('page.html', import.meta.url), 'utf8');
 
 /** The URLs each project wants indexed (served by the local stand-in checker). */
@@ -40,14 +46,10 @@ export async function start(opts: { port?: number; delayMs?: number } = {}) {
         projects: Object.keys(projects),
       };
       // The page's token may read the stats topics and nothing else.
-      const token = await hub.subscriberToken('dashboard-user', [
-        'https://herald.example/url-stats/{+scope}',
-      ]);
+      const token = await hub.subscriberToken('dashboard-user', [statsScope]);
       res.setHeader('Set-Cookie', hubCookie(token));
       return sendHtml(res, page.replace('__CONFIG__', JSON.stringify(config)));
     }
-    if (req.method === 'GET' && url.pathname === '/api/stats')
-      return sendJson(res, 200, worker.stats.get(projectId ?? '') ?? emptyStats());
     if (req.method === 'POST' && url.pathname === '/api/recheck') {
       const jobs = jobsFor(projectId);
       worker.enqueue(jobs);
@@ -56,10 +58,15 @@ export async function start(opts: { port?: number; delayMs?: number } = {}) {
     throw new AppError(404, `no route for ${req.method} ${url.pathname}`);
   });
 
-  const hub = (parts.hub = await startExampleHub(app.origin));
+  // Redis holds the hub's history and the counters, as it held the seed's pub/sub.
+  const redis = await startRedis();
+  const secret = randomBytes(32).toString('hex');
+  const hub = (parts.hub = await startExampleHub(app.origin, { jwtKey: secret, redis: redis.url }));
+  // The worker's own token: it may publish stats and nothing else.
+  const workerToken = await mintToken({ secret, subject: 'indexing-worker', publish: [statsScope] });
   const worker = (parts.worker = new IndexingWorker({
     checkerUrl: checker.origin,
-    publish: hub.publish,
+    publish: hubPublisher(`${hub.herald.url}${hub.herald.config.path}`, workerToken),
     delayMs: opts.delayMs ?? 150,
   }));
   worker.enqueue(jobsFor());
@@ -70,6 +77,7 @@ export async function start(opts: { port?: number; delayMs?: number } = {}) {
     async close() {
       await worker.stop();
       await Promise.all([closeServer(app.server), closeServer(checker.server), hub.close()]);
+      await redis.stop();
     },
   };
 }

@@ -1,5 +1,5 @@
 // The worker: checks each URL with the inspection API and tells the hub what it found.
-// It keeps no connections to browsers: the hub does that.
+// It keeps no counters and no connections to browsers: the hub does both.
 import type { Publication } from '../shared/herald.ts';
 import type { Verdict } from './index-checker.ts';
 
@@ -10,15 +10,6 @@ export interface UrlJob {
 
 export const statsTopic = (projectId?: string) =>
   `https://herald.example/url-stats/${projectId ? `projects/${projectId}` : 'all'}`;
-
-export interface Stats {
-  totalProcessed: number;
-  indexed: number;
-  notIndexed: number;
-  errors: number;
-}
-
-export const emptyStats = (): Stats => ({ totalProcessed: 0, indexed: 0, notIndexed: 0, errors: 0 });
 
 export interface WorkerOptions {
   checkerUrl: string;
@@ -33,8 +24,6 @@ export class IndexingWorker {
   #wake: (() => void) | undefined;
   #stopped = false;
   #busy = false;
-  /** Per project, plus '' for all projects. */
-  readonly stats = new Map<string, Stats>();
   readonly done: Promise<void>;
 
   constructor(readonly options: WorkerOptions) {
@@ -66,16 +55,13 @@ export class IndexingWorker {
       }
       this.#busy = true;
       const verdict = await this.#check(job.url);
-      const updates = [job.projectId, ''].map((projectId) => {
-        const s = this.stats.get(projectId) ?? emptyStats();
-        this.stats.set(projectId, s);
-        s.totalProcessed++;
-        s[verdict === 'error' ? 'errors' : verdict]++;
-        return { topics: [statsTopic(projectId)], data: s };
-      });
-      // One request, two topics: the project's numbers and the overall ones.
+      const counts = { totalProcessed: 1, [verdict === 'error' ? 'errors' : verdict]: 1 };
+      // One request, two counters: the project's and the overall one. The hub adds them up
+      // atomically, however many workers publish at once.
       await this.options
-        .publish(updates)
+        .publish(
+          [job.projectId, undefined].map((p) => ({ topics: [statsTopic(p)], patch: { $inc: counts } })),
+        )
         .catch((e: unknown) => console.error(`could not publish stats for ${job.url}:`, e));
       this.#busy = false;
       await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));
