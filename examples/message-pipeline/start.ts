@@ -76,7 +76,7 @@ export async function start(opts: { port?: number; quiet?: boolean } = {}) {
     }
     throw new AppError(404, `no route for ${req.method} ${url.pathname}`);
   });
-  const hub = (parts.hub = await startExampleHub(app.origin, { jwtKey: secret }));
+  const hub = (parts.hub = await startExampleHub(app.origin, { jwtKey: secret, redis: redisServer.url }));
   const workerToken = await mintToken({ secret, publish: [metricsTopic], subject: 'pipeline-worker' });
 
   let worker: ChildProcess | undefined;

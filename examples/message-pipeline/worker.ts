@@ -2,15 +2,14 @@
 // the pending list to a processing list, inserts them into PostgreSQL, and only then drops the
 // processing list. A worker killed mid-batch finds its batch there when it starts again; the
 // insert skips ids already stored, so nothing is lost and nothing is stored twice.
-import { createPublisher } from 'herald/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { hubPublisher } from '../shared/publisher.ts';
 import { metricsTopic, PENDING, PROCESSING, type QueuedMessage } from './queue.ts';
 
 const env = (name: string) => process.env[name] ?? (console.error(`${name} is not set`), process.exit(2));
 const BATCH_SIZE = 50;
 const BATCH_WAIT_MS = 2000;
-const RATE_WINDOW_MS = 10_000;
 // Test knobs that widen the crash windows (a slow database, a slow network); 0 in real use.
 const SLOW_INSERT_MS = Number(process.env['SLOW_INSERT_MS'] ?? 0);
 const SLOW_ACK_MS = Number(process.env['SLOW_ACK_MS'] ?? 0);
@@ -19,7 +18,7 @@ const redis = new Redis(env('REDIS_URL'));
 const observer = redis.duplicate(); // the blocking BLMOVE holds `redis`; this one reads queue depth
 const db = new pg.Client(env('DATABASE_URL'));
 await db.connect();
-const hub = createPublisher({ url: env('HUB_URL'), token: env('HUB_TOKEN') });
+const publish = hubPublisher(env('HUB_URL'), env('HUB_TOKEN'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let stopping = false;
@@ -45,8 +44,7 @@ async function nextBatch(): Promise<string[]> {
   return batch;
 }
 
-const recent: { at: number; n: number }[] = [];
-const startedAt = Date.now();
+let stored = 0; // rows stored since the last report
 
 async function store(batch: string[]): Promise<{ total_messages: string; total_batches: string }> {
   const rows = batch.map((raw) => JSON.parse(raw) as QueuedMessage);
@@ -68,7 +66,7 @@ async function store(batch: string[]): Promise<{ total_messages: string; total_b
     );
     if (SLOW_INSERT_MS) await sleep(SLOW_INSERT_MS);
     await db.query('COMMIT');
-    recent.push({ at: Date.now(), n: inserted.rowCount ?? 0 });
+    stored += inserted.rowCount ?? 0;
     console.log(`committed batch of ${rows.length} (${inserted.rowCount} new)`);
     return totals.rows[0];
   } catch (e) {
@@ -84,27 +82,29 @@ let totals = (await db.query('SELECT total_messages, total_batches FROM pipeline
 let lastSent = '';
 let lastSentAt = 0;
 
-/** Publishes the numbers when they changed, and every 2 s anyway so a new dashboard fills in. */
+/**
+ * Publishes the numbers as a merge patch on the metrics topic when they changed, and every 2 s
+ * anyway (a new dashboard fills in; the hub recomputes the rate on each patch). The totals are
+ * absolute (exact, from the database); `$inc` of `stored` feeds the hub's 10 s rate window.
+ */
 async function report(): Promise<void> {
-  while (recent.length > 0 && recent[0]!.at < Date.now() - RATE_WINDOW_MS) recent.shift();
-  const window = Math.min(RATE_WINDOW_MS, Date.now() - startedAt) / 1000;
-  const inWindow = recent.reduce((sum, b) => sum + b.n, 0);
   const totalMessages = Number(totals.total_messages);
   const totalBatches = Number(totals.total_batches);
   const metrics = {
     totalMessages,
     totalBatches,
     avgBatchSize: totalBatches ? Math.round((totalMessages / totalBatches) * 10) / 10 : 0,
-    ratePerSecond: Math.round((inWindow / Math.max(window, 1)) * 10) / 10,
     queueDepth: await observer.llen(PENDING),
     inFlight: await observer.llen(PROCESSING),
   };
   const json = JSON.stringify(metrics);
-  if (json === lastSent && Date.now() - lastSentAt < 2000) return;
+  if (json === lastSent && stored === 0 && Date.now() - lastSentAt < 2000) return;
   [lastSent, lastSentAt] = [json, Date.now()];
-  await hub
-    .publish(metricsTopic, metrics)
-    .catch((e: unknown) => console.error(`metrics not published: ${e}`));
+  const patch = { ...metrics, $inc: { stored }, $rate: { stored: 10 } };
+  stored = 0;
+  await publish([{ topics: [metricsTopic], patch }]).catch((e: unknown) =>
+    console.error(`metrics not published: ${e}`),
+  );
 }
 
 const ticker = setInterval(() => void report(), 500);
@@ -117,5 +117,5 @@ while (!stopping) {
   await report();
 }
 clearInterval(ticker);
-await Promise.all([hub.close(), db.end(), redis.quit(), observer.quit()]);
+await Promise.all([db.end(), redis.quit(), observer.quit()]);
 process.exit(0); // stdin is still open
