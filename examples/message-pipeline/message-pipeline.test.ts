@@ -90,7 +90,6 @@ test('the load button sends a burst; the page shows batches of 50, throughput an
   // The queue fills first, and the throughput goes above zero while the worker catches up.
   await page.waitForFunction(() => Number(document.getElementById('queueDepth')?.textContent) > 0);
   await page.waitForFunction(() => Number(document.getElementById('ratePerSecond')?.textContent) > 0);
-  await page.screenshot({ path: new URL('screenshot.png', import.meta.url).pathname });
   await dashboardShows(sent);
   await page.waitForFunction(() => document.getElementById('queueDepth')?.textContent === '0');
   assert.equal(await storedRows(), sent);
@@ -103,11 +102,14 @@ test('the load button sends a burst; the page shows batches of 50, throughput an
 });
 
 test('a worker killed before its batch commits loses nothing: the next worker inserts the batch', async () => {
-  await replaceWorker({ SLOW_INSERT_MS: '1500' });
+  await replaceWorker({ SLOW_INSERT_MS: '2500' });
   const inserting = workerSays(/^inserting batch of 50$/);
-  await post('/api/load', { count: 120 });
-  sent += 120;
+  await post('/api/load', { count: 1200 });
+  sent += 1200;
   await inserting;
+  // While the database is slow the queue backs up, and the gauge shows it.
+  await page.waitForFunction(() => Number(document.getElementById('queueDepth')?.textContent) >= 1000);
+  await page.screenshot({ path: new URL('screenshot.png', import.meta.url).pathname });
   app.worker!.kill('SIGKILL');
   await once(app.worker!, 'exit');
   assert.equal(await app.redis.llen(PROCESSING), 50, 'the interrupted batch waits in the processing list');

@@ -73,7 +73,11 @@ test('a project page shows that project only, with its numbers as soon as it con
 
 test('checking a project again moves that project and the overview, not the other projects', async () => {
   await app.worker.idle();
-  const [overview, blog, docs] = await Promise.all([browser.newPage(), browser.newPage(), browser.newPage()]);
+  const [overview, blog, docs] = await Promise.all([
+    browser.newPage({ viewport: { width: 860, height: 330 } }),
+    browser.newPage(),
+    browser.newPage(),
+  ]);
   await overview.goto(app.url);
   await blog.goto(`${app.url}/?projectId=blog`);
   await docs.goto(`${app.url}/?projectId=docs`);
