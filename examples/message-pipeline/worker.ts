@@ -22,9 +22,14 @@ const publish = hubPublisher(env('HUB_URL'), env('HUB_TOKEN'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let stopping = false;
-process.on('SIGTERM', () => (stopping = true));
+function stop() {
+  stopping = true;
+  // The current batch finishes; if Redis or PostgreSQL is gone too, do not wait forever.
+  setTimeout(() => process.exit(1), 5000).unref();
+}
+process.on('SIGTERM', stop);
 // Started with a stdin pipe from the app: when the app goes away, so does the worker.
-process.stdin.on('end', () => (stopping = true)).resume();
+process.stdin.on('end', stop).resume();
 
 async function nextBatch(): Promise<string[]> {
   const leftover = await redis.lrange(PROCESSING, 0, -1);
