@@ -11,3 +11,4 @@ export { HeraldClientError } from './errors.ts';
 export { backoffDelay, type BackoffOptions } from './backoff.ts';
 export type { WebSocketCtor, WebSocketLike } from './ws.ts';
 export type { SnapshotPayload, StatePayload, JsonValue } from '../protocol/state.ts';
+export { StateCache } from './state-cache.ts';

@@ -41,13 +41,17 @@ export interface SubscribeOptions {
   EventSource?: typeof EventSource;
   /**
    * State topics (docs/state.md): receive the retained state of every matching topic first,
-   * on every (re)connect. Implies SSE until the WebSocket transport takes the flag.
+   * on every (re)connect and, over WebSocket, for every topic `setTopics` adds.
    */
   snapshot?: boolean;
-  /** State topics: at most one update per topic per this many ms (conflation). Implies SSE. */
+  /** State topics: at most one update per topic per this many ms (conflation), 1-60000. */
   throttle?: number;
-  /** `herald.snapshot`: replace everything known for these topics. */
-  onSnapshot?: (snapshot: SnapshotPayload) => void;
+  /**
+   * `herald.snapshot`: the current state of every topic that `selectors` match (those the
+   * snapshot covers: all the subscription's topics after a (re)connect, only the added ones
+   * after `setTopics` over WebSocket). A known topic they match that is missing has no state.
+   */
+  onSnapshot?: (snapshot: SnapshotPayload, selectors: readonly string[]) => void;
   /** `herald.state`: this topic's whole state changed (`state: null` = removed). Also passed to `onUpdate`. */
   onState?: (state: StatePayload) => void;
   /** EventSource fallback only: typed updates to listen for. */
@@ -100,10 +104,7 @@ class Subscriber implements HeraldSubscription {
     const choice = options.transport ?? 'auto';
     if (choice === 'ws' && !WS)
       throw new Error('herald: no WebSocket implementation; pass options.WebSocket');
-    const wantsState = options.snapshot === true || options.throttle !== undefined;
-    if (choice === 'ws' && wantsState)
-      throw new Error('herald: snapshot/throttle need the SSE transport for now');
-    this.#kind = choice === 'sse' || !WS || wantsState ? 'sse' : 'ws';
+    this.#kind = choice === 'sse' || !WS ? 'sse' : 'ws';
     if (this.#topics.length === 0) throw new Error('herald: subscribe needs at least one topic');
     void this.#connect();
   }
@@ -228,10 +229,14 @@ class Subscriber implements HeraldSubscription {
         }
         guard(this.#o.onUpdate, update);
       },
-      hubEvent: (type, data) => {
+      hubEvent: (type, data, selectors) => {
         if (!live()) return;
         if (type === 'herald.snapshot' && this.#o.onSnapshot && data)
-          guard(this.#o.onSnapshot, data as SnapshotPayload);
+          guard(
+            this.#o.onSnapshot,
+            data as SnapshotPayload,
+            selectors ?? this.#params?.topics ?? this.#topics,
+          );
         if (type === 'herald.gap' && this.#o.onGap)
           guard(this.#o.onGap, (data ?? {}) as { lastEventId?: string });
         if (this.#o.onEvent) guard(this.#o.onEvent, type, data);

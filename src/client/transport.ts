@@ -15,8 +15,12 @@ export interface TransportEvents {
   /** The hub registered the subscription (SSE: response headers; WS: the `subscribed` ack). */
   open(): void;
   update(update: HeraldUpdate): void;
-  /** A hub-generated event (`herald.gap`, `herald.token-expired`...). */
-  hubEvent(type: string, data: unknown): void;
+  /**
+   * A hub-generated event (`herald.gap`, `herald.token-expired`...). For `herald.snapshot`
+   * over WebSocket, `selectors` are those the snapshot covers (the ones its `subscribed` ack
+   * named); otherwise every topic of the connection.
+   */
+  hubEvent(type: string, data: unknown, selectors?: readonly string[]): void;
   /** The server's SSE `retry:` field, in ms. */
   retry(ms: number): void;
   /**
@@ -32,9 +36,9 @@ export interface ConnectParams {
   topics: readonly string[];
   token: string | undefined;
   lastEventId: string | undefined;
-  /** State extension (SSE): ask for `herald.snapshot` first. */
+  /** State extension: ask for `herald.snapshot` first (again on every connect and added topic). */
   snapshot?: boolean;
-  /** State extension (SSE): conflation interval in ms. */
+  /** State extension: conflation interval in ms. */
   throttleMs?: number;
 }
 

@@ -35,7 +35,8 @@ const FATAL_CLOSE: Record<number, string> = {
 
 /**
  * One WebSocket connection: the token goes in the first frame (browsers cannot set headers on
- * a WebSocket), then one `subscribe` op with every topic and the resume cursor.
+ * a WebSocket), then one `subscribe` op with every topic, the resume cursor and the state
+ * options (which each later `subscribe` op repeats, so added topics get their snapshot).
  */
 export function connectWs(
   params: ConnectParams,
@@ -57,9 +58,17 @@ export function connectWs(
   const send = (frame: object): void => {
     if (!done && ws.readyState === 1) ws.send(JSON.stringify(frame));
   };
+  // The `topics` of the latest `subscribed` ack: the selectors a snapshot right after it covers.
+  let acked: readonly string[] = params.topics;
+  const subscribeFrame = (topics: readonly string[]): Record<string, unknown> => {
+    const frame: Record<string, unknown> = { op: 'subscribe', topics, ref: `s${++refs}` };
+    if (params.snapshot) frame['snapshot'] = true;
+    if (params.throttleMs !== undefined) frame['throttle'] = params.throttleMs;
+    return frame;
+  };
   ws.onopen = () => {
     if (params.token) send({ op: 'auth', token: params.token });
-    const frame: Record<string, unknown> = { op: 'subscribe', topics: params.topics, ref: `s${++refs}` };
+    const frame = subscribeFrame(params.topics);
     if (params.lastEventId !== undefined) frame['lastEventId'] = params.lastEventId;
     send(frame);
   };
@@ -77,6 +86,7 @@ export function connectWs(
         });
         return;
       case 'subscribed':
+        if (Array.isArray(msg['topics'])) acked = msg['topics'] as string[];
         if (!opened) {
           opened = true;
           events.open();
@@ -85,7 +95,7 @@ export function connectWs(
       case 'event': {
         const type = String(msg['type']);
         if (type === 'herald.token-expired') tokenExpired = true;
-        events.hubEvent(type, msg['data']);
+        events.hubEvent(type, msg['data'], type === 'herald.snapshot' ? acked : undefined);
         return;
       }
       case 'error': {
@@ -126,7 +136,7 @@ export function connectWs(
     // Before the socket is open there is nothing to send: the first `subscribe` reads the
     // current `params.topics` when it goes out.
     addTopics(topics) {
-      if (topics.length) send({ op: 'subscribe', topics, ref: `s${++refs}` });
+      if (topics.length) send(subscribeFrame(topics));
     },
     removeTopics(topics) {
       if (topics.length) send({ op: 'unsubscribe', topics });

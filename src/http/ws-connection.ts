@@ -1,6 +1,7 @@
 import { WebSocket, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
 import type { ClientInfo, Subscription } from '../hub/subscription.ts';
+import { checkThrottle } from '../hub/conflation.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { WsCloseCode, type WsClientFrame, type WsRef } from '../protocol/ws.ts';
 import { WsSink } from '../transport/ws.ts';
@@ -75,11 +76,19 @@ export class WsConnection {
       this.sink.closeSocket(WsCloseCode.policy, `more than ${MAX_OPS_IN_FLIGHT} frames awaiting a reply`);
       return;
     }
+    let raw: RawFrame;
     let frame: WsClientFrame;
     try {
-      frame = parseFrame(data, isBinary);
+      raw = readFrame(data, isBinary);
     } catch (e) {
       this.#refuse(e, undefined);
+      return;
+    }
+    try {
+      frame = checkFrame(raw);
+    } catch (e) {
+      // The ref was valid: echo it, so the client knows which of its ops was refused.
+      this.#refuse(e, raw['ref'] as WsRef | undefined);
       return;
     }
     if (frame.op === 'auth' && !first) {
@@ -122,6 +131,8 @@ export class WsConnection {
               sink: this.sink,
               client: this.#client,
               ...(frame.lastEventId !== undefined ? { lastEventId: frame.lastEventId } : {}),
+              ...(frame.snapshot ? { snapshot: true } : {}),
+              ...(frame.throttle !== undefined ? { throttleMs: frame.throttle } : {}),
             });
             this.#sub = sub;
             // The socket may have gone while history was read.
@@ -139,7 +150,7 @@ export class WsConnection {
                 },
                 'subscription opened',
               );
-          } else await hub.addSelectors(this.#sub, topics, frame.lastEventId);
+          } else await hub.addSelectors(this.#sub, topics, frame.lastEventId, frame.snapshot, frame.throttle);
         } finally {
           this.sink.ref = undefined;
         }
@@ -215,6 +226,13 @@ const MAX_REF_LENGTH = 64;
 
 /** Checks a client frame's shape; throws a 400 HeraldError saying what is wrong. */
 export function parseFrame(data: RawData, isBinary: boolean): WsClientFrame {
+  return checkFrame(readFrame(data, isBinary));
+}
+
+/** A frame that is a JSON object with a valid `ref` (or none); its op is not checked yet. */
+type RawFrame = Record<string, unknown>;
+
+function readFrame(data: RawData, isBinary: boolean): RawFrame {
   if (isBinary) throw new HeraldError(ErrorCode.badBody, 'frames must be JSON text, not binary');
   const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString();
   let value: unknown;
@@ -236,6 +254,10 @@ export function parseFrame(data: RawData, isBinary: boolean): WsClientFrame {
       ErrorCode.badBody,
       `"ref" must be a number or a string of at most ${MAX_REF_LENGTH}`,
     );
+  return o;
+}
+
+function checkFrame(o: RawFrame): WsClientFrame {
   switch (o['op']) {
     case 'auth':
       if (typeof o['token'] !== 'string' || o['token'] === '')
@@ -251,6 +273,11 @@ export function parseFrame(data: RawData, isBinary: boolean): WsClientFrame {
       const last = o['lastEventId'];
       if (o['op'] === 'subscribe' && last !== undefined && (typeof last !== 'string' || last === ''))
         throw new HeraldError(ErrorCode.badId, '"lastEventId" must be a non-empty string');
+      if (o['op'] === 'subscribe') {
+        if (o['snapshot'] !== undefined && typeof o['snapshot'] !== 'boolean')
+          throw new HeraldError(ErrorCode.badRequest, '"snapshot" must be true or false');
+        if (o['throttle'] !== undefined) checkThrottle(o['throttle']);
+      }
       return o as WsClientFrame;
     }
     case 'publish':

@@ -13,7 +13,7 @@ import {
   validatePublishInput,
   type FieldLimits,
 } from '../protocol/validate.ts';
-import { Conflation, MAX_THROTTLE_MS } from './conflation.ts';
+import { checkThrottle, Conflation } from './conflation.ts';
 import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
 import { subscriptionEvents } from './presence.ts';
@@ -243,12 +243,7 @@ export class Hub {
     const selectors = this.compileSelectors(request.selectors);
     assertMayWatchStats(request.principal, request.selectors);
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
-    const throttle = request.throttleMs;
-    if (throttle !== undefined && (!Number.isInteger(throttle) || throttle < 1 || throttle > MAX_THROTTLE_MS))
-      throw new HeraldError(
-        ErrorCode.badThrottle,
-        `throttle must be a whole number of milliseconds from 1 to ${MAX_THROTTLE_MS}`,
-      );
+    const throttle = request.throttleMs === undefined ? undefined : checkThrottle(request.throttleMs);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
     if (request.client) sub.client = request.client;
     const snapshot = request.snapshot === true;
@@ -272,16 +267,22 @@ export class Hub {
    * history after it is replayed for the added selectors only: an update that also matches a
    * selector the subscription already had is not repeated, since the connection receives
    * those topics already. Resolves with the selectors actually added.
+   *
+   * `snapshot` sends the retained states of the added selectors' topics first; `throttleMs`
+   * sets (or changes) the conflation interval of the whole subscription. Either switches it
+   * to state mode.
    */
   async addSelectors(
     sub: Subscription,
     sources: readonly string[],
     lastEventId?: string,
     snapshot = false,
+    throttleMs?: number,
   ): Promise<string[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
+    const throttle = throttleMs === undefined ? undefined : checkThrottle(throttleMs);
     const have = new Set(sub.selectors.map((s) => s.source));
     const fresh = [...new Set(sources)].filter((s) => !have.has(s));
     const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
@@ -295,7 +296,12 @@ export class Hub {
     sub.selectors = [...prior, ...compiled];
     for (const sel of compiled) this.#index.add(sub, sel);
     this.#announce(sub, true, compiled);
-    if (snapshot) sub.stateMode = true;
+    if (snapshot || throttle !== undefined) sub.stateMode = true;
+    if (throttle !== undefined) {
+      // A held update keeps its flush timer; the new interval counts from the next flush.
+      if (sub.conflation) sub.conflation.intervalMs = throttle;
+      else sub.conflation = new Conflation(throttle);
+    }
     if (lastEventId === undefined && !snapshot) {
       sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
       return fresh;

@@ -28,7 +28,16 @@ export type WsRef = string | number;
 
 export type WsClientFrame =
   | { op: 'auth'; token: string; ref?: WsRef }
-  | { op: 'subscribe'; topics: string[]; lastEventId?: string; ref?: WsRef }
+  | {
+      op: 'subscribe';
+      topics: string[];
+      lastEventId?: string;
+      /** State topics: a `herald.snapshot` event with the retained states of these topics first. */
+      snapshot?: boolean;
+      /** State topics: conflation interval of the connection's subscription, in ms (1-60000). */
+      throttle?: number;
+      ref?: WsRef;
+    }
   | { op: 'unsubscribe'; topics: string[]; ref?: WsRef }
   | {
       op: 'publish';

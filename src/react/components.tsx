@@ -10,7 +10,9 @@ import {
 import type { HeraldClientError } from '../client/errors.ts';
 import type { ConnectionStatus as Status } from '../client/subscribe.ts';
 import type { HeraldUpdate } from '../client/transport.ts';
-import { ConnectionRegistry, type HubSettings, type OverallStatus } from './registry.ts';
+import { compileSelector } from '../protocol/selector.ts';
+import type { JsonValue } from '../protocol/state.ts';
+import { ConnectionRegistry, type HubSettings, type OverallStatus, type StateMode } from './registry.ts';
 
 interface HeraldContextValue {
   registry: ConnectionRegistry;
@@ -48,6 +50,15 @@ export interface UseTopicOptions<T> {
   token?: string;
   /** Overrides the provider's hub URL for this hook. */
   url?: string;
+  /**
+   * State topics (docs/state.md): `data` is the retained, merged state instead of the latest
+   * update — for one exact topic its state (`initial` while it has none), otherwise a record
+   * topic → state of every matching topic that has one. Sent first on mount and on every
+   * reconnect, then kept current; `reduce` is not used.
+   */
+  state?: boolean;
+  /** With `state`: at most one change per topic per this many ms (1-60000). */
+  throttle?: number;
 }
 
 export interface TopicState<T> {
@@ -65,6 +76,17 @@ function parse(data: string): unknown {
   }
 }
 
+/** In state mode, one exact topic gives its state as `data`; anything else a record topic -> state. */
+function isSingleTopic(key: string): boolean {
+  const selectors = JSON.parse(key) as string[];
+  if (selectors.length !== 1) return false;
+  try {
+    return compileSelector(selectors[0]!).kind === 'exact';
+  } catch {
+    return false; // not one exact topic; listen() refuses it
+  }
+}
+
 /** Live state of one or more topics (selectors), folded with `reduce`. */
 export function useTopic<T = unknown>(
   topics: string | readonly string[],
@@ -74,8 +96,10 @@ export function useTopic<T = unknown>(
   const key = JSON.stringify(typeof topics === 'string' ? [topics] : topics);
   const reduceRef = useRef(options.reduce);
   reduceRef.current = options.reduce;
+  const wantsState = options.state === true;
+  const single = isSingleTopic(key);
   const [state, setState] = useState<TopicState<T>>(() => ({
-    data: options.initial as T,
+    data: (wantsState && !single ? {} : options.initial) as T,
     status: 'connecting',
     lastEventId: undefined,
     error: undefined,
@@ -84,26 +108,53 @@ export function useTopic<T = unknown>(
   const token = options.token ?? settings.token;
   const settingsRef = useRef(settings);
   settingsRef.current = settings;
+  const initialRef = useRef(options.initial);
+  const throttle = options.throttle;
 
   useEffect(() => {
     const hub: HubSettings = { ...settingsRef.current, url };
     if (token !== undefined) hub.token = token;
     if (options.token !== undefined) delete hub.getToken;
-    return registry.listen(hub, JSON.parse(key) as string[], {
-      update(update) {
-        const value = parse(update.data);
-        setState((s) => ({
-          ...s,
-          data: reduceRef.current ? reduceRef.current(s.data, value, update) : (value as T),
-          lastEventId: update.id,
-        }));
+    const selectors = JSON.parse(key) as string[];
+    let known: Record<string, JsonValue> = {};
+    let mode: StateMode | undefined;
+    if (wantsState) {
+      mode = throttle !== undefined ? { throttle } : {};
+      setState((s) => ({ ...s, data: (single ? initialRef.current : {}) as T }));
+    }
+    return registry.listen(
+      hub,
+      selectors,
+      {
+        update(update) {
+          if (mode) {
+            setState((s) => (s.lastEventId === update.id ? s : { ...s, lastEventId: update.id }));
+            return;
+          }
+          const value = parse(update.data);
+          setState((s) => ({
+            ...s,
+            data: reduceRef.current ? reduceRef.current(s.data, value, update) : (value as T),
+            lastEventId: update.id,
+          }));
+        },
+        status(status, error) {
+          setState((s) => (s.status === status && s.error === error ? s : { ...s, status, error }));
+        },
+        states(changes) {
+          known = { ...known };
+          for (const [topic, value] of changes) {
+            if (value === undefined) delete known[topic];
+            else known[topic] = value;
+          }
+          const data = (single ? (known[selectors[0]!] ?? initialRef.current) : known) as T;
+          setState((s) => ({ ...s, data }));
+        },
       },
-      status(status, error) {
-        setState((s) => (s.status === status && s.error === error ? s : { ...s, status, error }));
-      },
-    });
+      mode,
+    );
     // options.token is part of `token`; the settings object changes identity every render.
-  }, [registry, url, token, key]);
+  }, [registry, url, token, key, wantsState, single, throttle]);
   return state;
 }
 

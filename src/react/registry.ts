@@ -8,7 +8,9 @@ import {
 } from '../client/subscribe.ts';
 import type { HeraldUpdate } from '../client/transport.ts';
 import type { WebSocketCtor } from '../client/ws.ts';
+import { StateCache } from '../client/state-cache.ts';
 import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import type { JsonValue, SnapshotPayload, StatePayload } from '../protocol/state.ts';
 
 /** How a registry reaches hubs; a provider's props, overridable per hook. */
 export interface HubSettings {
@@ -24,6 +26,18 @@ export interface HubSettings {
 export interface TopicListener {
   update(update: HeraldUpdate): void;
   status(status: ConnectionStatus, error: HeraldClientError | undefined): void;
+  /**
+   * State mode only: the current state of topics the listener's selectors match changed;
+   * `undefined` means the topic has no state (any more). The first call, on `listen`, gives
+   * what the shared connection already knows.
+   */
+  states?(changes: ReadonlyMap<string, JsonValue | undefined>): void;
+}
+
+/** State topics (docs/state.md): snapshot first, merged states after, optionally conflated. */
+export interface StateMode {
+  /** At most one state per topic per this many ms. */
+  throttle?: number;
 }
 
 /** Summary of every connection of a registry, for a status indicator. */
@@ -39,8 +53,14 @@ interface Entry {
 class SharedConnection {
   readonly entries = new Set<Entry>();
   readonly counts = new Map<string, number>();
+  /** State mode: what the connection knows of every state topic it listens to. */
+  readonly cache: StateCache | undefined;
   sub: HeraldSubscription | undefined;
   closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(state: boolean) {
+    if (state) this.cache = new StateCache();
+  }
 
   get status(): ConnectionStatus {
     return this.sub?.status ?? 'connecting';
@@ -55,6 +75,33 @@ class SharedConnection {
     for (const entry of this.entries) {
       if (update.topics && !matches(entry.selectors, update.topics)) continue;
       entry.listener.update(update);
+    }
+  }
+
+  snapshot(snapshot: SnapshotPayload, selectors: readonly string[]): void {
+    this.#tell(this.cache!.applySnapshot(snapshot, selectors));
+  }
+
+  state(state: StatePayload): void {
+    if (this.cache!.applyState(state)) this.#tell([state.topic]);
+  }
+
+  /** The known states `entry` listens to, as a first `states` call. */
+  seed(entry: Entry): void {
+    const changes = new Map<string, JsonValue | undefined>();
+    for (const [topic, s] of this.cache!.states)
+      if (matches(entry.selectors, [topic])) changes.set(topic, s.state);
+    if (changes.size > 0) entry.listener.states?.(changes);
+  }
+
+  /** Hands each listener the changed topics its selectors match. */
+  #tell(topics: readonly string[]): void {
+    if (topics.length === 0) return;
+    for (const entry of this.entries) {
+      let changes: Map<string, JsonValue | undefined> | undefined;
+      for (const t of topics)
+        if (matches(entry.selectors, [t])) (changes ??= new Map()).set(t, this.cache!.get(t));
+      if (changes) entry.listener.states?.(changes);
     }
   }
 }
@@ -74,8 +121,18 @@ export class ConnectionRegistry {
   readonly #watchers = new Set<() => void>();
   #summary: OverallStatus = 'offline';
 
-  /** Starts listening to `topics`; returns the function that stops. */
-  listen(settings: HubSettings, topics: readonly string[], listener: TopicListener): () => void {
+  /**
+   * Starts listening to `topics`; returns the function that stops. With `state`, the listener
+   * gets merged states (`listener.states`) from a connection shared only with listeners that
+   * asked for state with the same throttle: a subscription's state mode and conflation apply
+   * to all of its topics.
+   */
+  listen(
+    settings: HubSettings,
+    topics: readonly string[],
+    listener: TopicListener,
+    state?: StateMode,
+  ): () => void {
     const WS = settings.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketCtor | undefined);
     const kind = settings.transport === 'sse' || !WS ? 'sse' : 'ws';
     const unique = [...new Set(topics)];
@@ -85,11 +142,12 @@ export class ConnectionRegistry {
       settings.url,
       settings.token ?? '',
       kind === 'sse' ? [...unique].sort() : [],
+      state ? ['state', state.throttle ?? 0] : [],
     ]);
     const entry: Entry = { selectors: unique.map(compileSelector), topics: unique, listener };
     let conn = this.#conns.get(key);
     if (!conn) {
-      conn = new SharedConnection();
+      conn = new SharedConnection(state !== undefined);
       this.#conns.set(key, conn);
     }
     if (conn.closeTimer) {
@@ -103,9 +161,11 @@ export class ConnectionRegistry {
       conn.counts.set(t, n + 1);
       if (n === 0) added = true;
     }
-    if (!conn.sub) conn.sub = this.#open(settings, kind, conn);
+    if (!conn.sub) conn.sub = this.#open(settings, kind, conn, state);
     else if (added) conn.sub.setTopics(conn.topics());
     listener.status(conn.status, conn.sub.error);
+    // Selectors already on the connection had their snapshot (or will): pass on what it gave.
+    if (conn.cache) conn.seed(entry);
     this.#changed();
 
     const c = conn;
@@ -128,15 +188,31 @@ export class ConnectionRegistry {
           if (this.#conns.get(key) === c) this.#conns.delete(key);
           this.#changed();
         }, 0);
-      } else if (removed) c.sub?.setTopics(c.topics());
+      } else if (removed) {
+        c.sub?.setTopics(c.topics());
+        c.cache?.retain(c.topics());
+      }
     };
   }
 
-  #open(settings: HubSettings, kind: 'sse' | 'ws', conn: SharedConnection): HeraldSubscription {
+  #open(
+    settings: HubSettings,
+    kind: 'sse' | 'ws',
+    conn: SharedConnection,
+    state: StateMode | undefined,
+  ): HeraldSubscription {
     return subscribe({
       url: settings.url,
       topics: conn.topics(),
       transport: kind,
+      ...(state
+        ? {
+            snapshot: true,
+            ...(state.throttle !== undefined ? { throttle: state.throttle } : {}),
+            onSnapshot: (s: SnapshotPayload, selectors: readonly string[]) => conn.snapshot(s, selectors),
+            onState: (s: StatePayload) => conn.state(s),
+          }
+        : {}),
       ...(settings.token !== undefined ? { token: settings.token } : {}),
       ...(settings.getToken ? { getToken: settings.getToken } : {}),
       ...(settings.WebSocket ? { WebSocket: settings.WebSocket } : {}),

@@ -12,6 +12,8 @@ export class WsProbe {
   readonly messages: Msg[] = [];
   closed: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
+  readonly #order = new WeakMap<Msg, number>();
+  #received = 0;
   #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void; from: number }[] = [];
 
   constructor(url: string, options: ClientOptions = {}) {
@@ -36,6 +38,7 @@ export class WsProbe {
     this.ws.on('error', () => {});
     this.ws.on('message', (data) => {
       const m = JSON.parse(data.toString()) as Msg;
+      this.#order.set(m, this.#received++);
       this.messages.push(m);
       this.#waiters = this.#waiters.filter((w) => {
         if (w.pred(m)) {
@@ -73,6 +76,22 @@ export class WsProbe {
         },
       });
     });
+  }
+
+  /** Like `next`, but leaves the message in `messages` (to assert on the whole sequence later). */
+  async seen(pred: (m: Msg) => boolean, ms = 5000): Promise<Msg> {
+    const found = this.messages.find(pred);
+    if (found) return found;
+    const m = await this.next(pred, ms);
+    // `next` took it out, possibly after later frames arrived: put it back where it was received.
+    this.messages.splice(this.#receivedBefore(m), 0, m);
+    return m;
+  }
+
+  #receivedBefore(m: Msg): number {
+    const at = this.#order.get(m) ?? 0;
+    const i = this.messages.findIndex((x) => (this.#order.get(x) ?? 0) > at);
+    return i === -1 ? this.messages.length : i;
   }
 
   op(name: string, ms?: number): Promise<Msg> {
