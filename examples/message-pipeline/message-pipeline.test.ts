@@ -141,3 +141,23 @@ test('a worker killed after commit but before it drops the batch stores nothing 
   const totals = await app.db.query('SELECT total_messages FROM pipeline_totals');
   assert.equal(Number(totals.rows[0].total_messages), sent, 'the totals count each message once');
 });
+
+test('a dashboard opened while no worker runs still shows the current numbers (the snapshot)', async () => {
+  const old = app.worker!;
+  const exited = once(old, 'exit');
+  old.kill('SIGTERM');
+  await exited;
+  // Nothing publishes now: only the hub's retained state can fill this page.
+  const late = await browser.newPage();
+  await late.goto(app.url);
+  await late.waitForFunction(
+    (n) => document.getElementById('totalMessages')?.textContent === String(n),
+    sent,
+    {
+      polling: 50,
+    },
+  );
+  assert.equal(await late.locator('#queueDepth').textContent(), '0');
+  await late.close();
+  app.startWorker();
+});

@@ -89,8 +89,9 @@ let lastSentAt = 0;
 
 /**
  * Publishes the numbers as a merge patch on the metrics topic when they changed, and every 2 s
- * anyway (a new dashboard fills in; the hub recomputes the rate on each patch). The totals are
- * absolute (exact, from the database); `$inc` of `stored` feeds the hub's 10 s rate window.
+ * anyway (the hub recomputes the rate on each patch, so an idle pipeline's rate falls to 0).
+ * The totals are absolute (exact, from the database); `$inc` of `stored` feeds the hub's 10 s
+ * rate window.
  */
 async function report(): Promise<void> {
   const totalMessages = Number(totals.total_messages);
