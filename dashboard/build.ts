@@ -38,6 +38,7 @@ export async function ensureDashboardBuilt(): Promise<void> {
     newestSource(join(here, 'src')),
     newestSource(join(here, 'index.html')),
     newestSource(configFile),
+    newestSource(join(here, '../src/client')),
   );
   if (builtAt() < sources) await buildDashboard();
 }

@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { mintToken } from '../src/auth/mint.ts';
 import { launchChromium } from '../test/support/browser.ts';
 import { TEST_KEY, startTestHub } from '../test/support/hub-fixture.ts';
+import { WsProbe } from '../test/support/ws-probe.ts';
 import { ensureDashboardBuilt } from './build.ts';
 import { startFakeHub } from './dev-fake-hub.ts';
 
@@ -63,6 +64,18 @@ function count(text: string | null): number {
 
 async function kpi(page: Page, id: string): Promise<number> {
   return count(await page.getByTestId(id).locator('.kpi-value').textContent());
+}
+
+/** Waits until the number in `selector` satisfies `op` against `n` (the page updates once a second). */
+async function waitNumber(page: Page, selector: string, op: '>=' | '<=', n: number): Promise<void> {
+  await page.waitForFunction(
+    ([sel, o, min]) => {
+      const value = Number((document.querySelector(sel)?.textContent ?? '').replace(/[^\d.]/g, ''));
+      return o === '>=' ? value >= min : value <= min;
+    },
+    [selector, op, n] as const,
+    { timeout: 10_000 },
+  );
 }
 
 /** Where every card and headline number sits, to check that live numbers never move the layout. */
@@ -187,8 +200,40 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
 
       assert.equal(await page.locator('[data-testid="rates"] canvas').count(), 1, 'the rate chart is drawn');
       assert.equal(await layout(page), layoutBefore, 'changing numbers, rows and tail entries move no card');
-      // Let the chart draw a few seconds of rates before the picture.
-      await page.waitForTimeout(2500);
+
+      // A steady 2 updates/s for 6 s, as the demo publishes: the chart draws it, and the hub's
+      // 5 s window keeps the headline rate near 2 instead of jumping between 2 and 3.
+      const started = Date.now();
+      for (let i = 0; Date.now() - started < 6000 && i < 40; i += 1) {
+        await publish(hub, '/orders/7', JSON.stringify({ n: i }), 'order.updated');
+        await new Promise((resolve) => setTimeout(resolve, 500 - ((Date.now() - started) % 500)));
+      }
+      const rate = count(await page.getByTestId('kpi-publish-rate').locator('.kpi-value').textContent());
+      assert.ok(rate >= 1.5 && rate <= 2.5, `publish rate ${rate}/s at a steady 2/s`);
+      const title = (await page.getByTestId('rates').locator('h2').textContent()) ?? '';
+      if (!FAKE) assert.match(title, /\(5 s average\)/, 'the chart says how its rates are measured');
+
+      // A topic nobody subscribes to by name is listed because it is published to, with the
+      // subscriptions matching it (this page's own `*`) and its rate; `*` is listed as a selector.
+      const topics = page.getByTestId('topics');
+      const orders = topics.locator('tr', { hasText: '/orders/7' });
+      await orders.waitFor({ timeout: 5_000 });
+      const cells = await orders.locator('td').allTextContents();
+      assert.ok(Number(cells[1]) >= 1, `subscribers of /orders/7: ${cells[1]}`);
+      assert.ok(Number(cells[2]) > 0, `update rate of /orders/7: ${cells[2]}`);
+      if (!FAKE) {
+        // Retained state (the state extension) shows in the topic's row.
+        const res = await fetch(`${hub.url}${HUB_PATH}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${hub.adminToken}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ topics: '/orders/7', data: '{"status":"shipped"}', retain: true }),
+        });
+        assert.equal(res.status, 200, await res.text());
+        await orders.locator('td.retained', { hasText: '{"status":"shipped"}' }).waitFor({ timeout: 5_000 });
+        const star = topics.locator('tr.pattern', { hasText: '*' });
+        await star.waitFor({ timeout: 5_000 });
+        assert.match((await star.textContent()) ?? '', /selector/);
+      }
       await page.screenshot({ path: `${SHOTS}dashboard-light.png`, fullPage: true });
 
       assert.equal(
@@ -199,6 +244,34 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       assert.ok(!requested.some((url) => url.includes(hub.adminToken)), 'the token never appears in a URL');
     } finally {
       readerAbort.abort();
+      await page.close();
+    }
+  });
+
+  test('a WebSocket subscriber shows in the WS count and leaves it when it disconnects', async () => {
+    if (FAKE) return;
+    const page = await browser.newPage();
+    let probe: WsProbe | undefined;
+    try {
+      await signIn(page, hub, hub.adminToken);
+      await waitLive(page);
+      const wsCount = '[data-testid="transport-ws"] dd';
+      await waitNumber(page, wsCount, '<=', 0);
+      const reader = await mintToken({ secret: SECRET, subscribe: ['/ws/{id}'], subject: 'ws-reader' });
+      probe = new WsProbe(`${hub.url.replace(/^http/, 'ws')}${HUB_PATH}/ws`, {
+        headers: { Authorization: `Bearer ${reader}` },
+      });
+      await probe.opened;
+      probe.send({ op: 'subscribe', topics: ['/ws/{id}'] });
+      await probe.op('subscribed');
+      await waitNumber(page, wsCount, '>=', 1);
+      await page.getByTestId('connections').getByText('ws-reader').waitFor({ timeout: 5_000 });
+      await page.getByTestId('topics').locator('tr.pattern', { hasText: '/ws/{id}' }).waitFor();
+      await probe.close();
+      probe = undefined;
+      await waitNumber(page, wsCount, '<=', 0);
+    } finally {
+      if (probe) await probe.close();
       await page.close();
     }
   });

@@ -94,7 +94,8 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
 
   const clients = new Set<Client>();
   const retained = new Map<string, unknown>();
-  const topicsSeen = new Set<string>();
+  /** Updates per topic: [total, total at the last stats tick]. */
+  const topicsSeen = new Map<string, [number, number]>();
   const refusals: Record<string, number> = {};
   let published = 0;
   let delivered = 0;
@@ -144,8 +145,10 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
   const publishUpdate = (topics: string[], data: string, type?: string, id?: string): string => {
     const updateId = id || `urn:uuid:${randomUUID()}`;
     published += 1;
+    const counts = topicsSeen.get(topics[0]!) ?? [0, 0];
+    counts[0] += 1;
+    topicsSeen.set(topics[0]!, counts);
     for (const topic of topics) {
-      topicsSeen.add(topic);
       try {
         retained.set(topic, JSON.parse(data));
       } catch {
@@ -166,6 +169,8 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     const rates = {
       publishedPerSec: Math.round(((published - lastPublished) / seconds) * 10) / 10,
       deliveredPerSec: Math.round(((delivered - lastDelivered) / seconds) * 10) / 10,
+      // Unlike the real hub, the fake one measures each tick on its own, and says so.
+      windowSeconds: Math.round(seconds),
     };
     lastPublished = published;
     lastDelivered = delivered;
@@ -188,11 +193,18 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       },
       totals: { published, delivered },
       rates,
-      topics: [...topicsSeen].map((topic) => ({
-        topic,
-        subscribers: subscribers(topic),
-        retained: retained.get(topic) ?? null,
-      })),
+      topics: [...topicsSeen].map(([topic, counts]) => {
+        const row = {
+          topic,
+          pattern: false,
+          subscribers: subscribers(topic),
+          updates: counts[0],
+          updatesPerSec: (counts[0] - counts[1]) / seconds,
+          retained: retained.get(topic) ?? null,
+        };
+        counts[1] = counts[0];
+        return row;
+      }),
       refusals: { ...refusals },
     };
   };
@@ -293,6 +305,39 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       const client: Client = { res, selectors: topics.map(selectorPattern), subject };
       clients.add(client);
       req.on('close', () => clients.delete(client));
+      return;
+    }
+    if (req.method === 'POST' && /^application\/json/i.test(req.headers['content-type'] ?? '')) {
+      // The client SDK's publisher sends JSON: one update or an array of them.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(await readBody(req));
+      } catch {
+        refuse(res, 400, 'body is not JSON', 'bad_request');
+        return;
+      }
+      const inputs = (Array.isArray(parsed) ? parsed : [parsed]) as Record<string, unknown>[];
+      const valid = inputs.every(
+        (u) =>
+          typeof u === 'object' &&
+          u !== null &&
+          Array.isArray(u.topics) &&
+          u.topics.length > 0 &&
+          u.topics.every((t) => typeof t === 'string' && t !== ''),
+      );
+      if (!valid) {
+        refuse(res, 400, 'every update needs topics', 'bad_request');
+        return;
+      }
+      const ids = inputs.map((u) =>
+        publishUpdate(
+          u.topics as string[],
+          typeof u.data === 'string' ? u.data : '',
+          typeof u.type === 'string' && u.type !== '' ? u.type : undefined,
+          typeof u.id === 'string' ? u.id : undefined,
+        ),
+      );
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(ids.join('\n'));
       return;
     }
     if (req.method === 'POST') {

@@ -11,6 +11,8 @@ export default defineConfig({
   root,
   base: '/dashboard/',
   plugins: [react()],
+  // The dashboard uses the client SDK as an app would; here it comes from this repository.
+  resolve: { alias: { 'herald/client': fileURLToPath(new URL('../src/client/index.ts', import.meta.url)) } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

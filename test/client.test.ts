@@ -288,6 +288,53 @@ describe('reconnect honours the hub', () => {
   });
 });
 
+describe('idle timeout', () => {
+  test('a stream that goes silent is dropped and reopened; one kept alive by heartbeats is not', async () => {
+    let requests = 0;
+    const timers = new Set<ReturnType<typeof setInterval>>();
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write(':\n\n');
+      if (requests === 1) return; // then silence, connection left open
+      // Heartbeats every 40 ms, well inside the 250 ms limit, for about 600 ms; then an update.
+      let beats = 0;
+      const timer = setInterval(() => {
+        if (++beats < 15) res.write(':\n\n');
+        else {
+          clearInterval(timer);
+          res.write('id: after-heartbeats\ndata: still here\n\n');
+        }
+      }, 40);
+      timers.add(timer);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const r = recorder();
+    const sub = subscribe({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub`,
+      topics: ['t'],
+      transport: 'sse',
+      idleTimeoutMs: 250,
+      backoff: { initialMs: 1, maxMs: 1 },
+      ...r.options,
+    });
+    try {
+      await r.until(() => r.updates.length === 1, 'the update after the heartbeats', 5000);
+      assert.equal(requests, 2, 'heartbeats kept the second stream open');
+      const reconnect = r.statuses.find(([s]) => s === 'reconnecting');
+      assert.match(reconnect?.[1]?.message ?? '', /no data from the hub for 250 ms/);
+      assert.equal(reconnect?.[1]?.retryable, true);
+      assert.equal(sub.status, 'open');
+    } finally {
+      sub.close();
+      for (const t of timers) clearInterval(t);
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
 describe('publisher', () => {
   test('many calls in one tick go out as one batch request and resolve with their ids', async () => {
     const h = await startHerald({ port: 0, host: '127.0.0.1', jwtKey: SECRET, logLevel: 'silent' });

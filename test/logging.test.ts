@@ -82,6 +82,18 @@ test('logs are JSON with request ids, one line per connection open/close and per
     for (const r of await Promise.all(refusals)) assert.equal(r.status, 401);
 
     for (const c of [viaHeader, viaQuery, viaCookie]) c.close();
+    // Let the hub log the three client-side closes before it is told to stop, or a close can be
+    // logged with reason "shutdown" instead.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the three closes were not logged')), 10_000);
+      const check = (): void => {
+        if (hub.logs.filter((l) => l.includes('"connection.close"')).length >= 3) {
+          clearTimeout(timer);
+          resolve();
+        } else hub.child.stdout!.once('data', () => setImmediate(check));
+      };
+      check();
+    });
     hub.child.kill('SIGTERM');
     assert.equal(await hub.exited, 0);
 

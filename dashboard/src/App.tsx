@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { loadConfig, type DashboardConfig, type HubError, type HubStatus } from './hub.ts';
+import type { ConnectionStatus, HeraldClientError } from 'herald/client';
+import { loadConfig, type DashboardConfig } from './hub.ts';
 import { useLive, useTail, type Live } from './live.ts';
 import { Login } from './Login.tsx';
-import { Card, Connections, Kpis, Refusals, Topics } from './Panels.tsx';
+import { Card, Connections, Kpis, Refusals, Topics, rateTitle } from './Panels.tsx';
 import { PublishForm } from './PublishForm.tsx';
 import { RateChart } from './RateChart.tsx';
 import { TailView } from './TailView.tsx';
@@ -107,7 +108,7 @@ function Session({ config }: { config: DashboardConfig }) {
       setAccepted(true);
       setLoginError(null);
     },
-    onRefused(error: HubError) {
+    onRefused(error: HeraldClientError) {
       const selectorJustChanged = selector !== goodSelector.current;
       if ((error.status === 400 || error.status === 403) && selectorJustChanged) {
         setSelectorError(`Selector "${selector}" refused: ${error.message}`);
@@ -169,7 +170,7 @@ function Session({ config }: { config: DashboardConfig }) {
   );
 }
 
-const STATUS_TEXT: Record<HubStatus, string> = {
+const STATUS_TEXT: Record<ConnectionStatus, string> = {
   connecting: 'Connecting',
   open: 'Live',
   reconnecting: 'Reconnecting',
@@ -180,6 +181,12 @@ const THEME_TEXT: Record<ThemeChoice, string> = {
   light: 'Theme: light',
   dark: 'Theme: dark',
 };
+
+/** The hub averages its rates over a short sliding window; the chart says so. */
+function windowTitle(stats: Live['stats']): string {
+  const seconds = Math.round(stats?.rates.windowSeconds ?? 0);
+  return seconds > 0 ? `Rates, last 2 minutes (${seconds} s average)` : 'Rates, last 2 minutes';
+}
 
 interface DashboardProps {
   config: DashboardConfig;
@@ -247,11 +254,11 @@ function Dashboard({ config, token, live, theme, stopped, onRestart, onSignOut, 
           <Kpis stats={stats} />
         </div>
         <Card
-          title="Rates, last 2 minutes"
+          title={windowTitle(stats)}
           wide
           testId="rates"
           actions={
-            <div className="legend num">
+            <div className="legend num" title={rateTitle(stats)}>
               <span className="swatch published" aria-hidden="true" />
               published <span className="legend-value">{formatRate(stats?.rates.publishedPerSec ?? 0)}</span>
               /s

@@ -40,14 +40,16 @@ function Kpi({
   value,
   unit,
   testId,
+  title,
 }: {
   label: string;
   value: string;
   unit?: string;
   testId: string;
+  title?: string;
 }) {
   return (
-    <div className="kpi" data-testid={testId}>
+    <div className="kpi" data-testid={testId} title={title}>
       <div className="kpi-label">{label}</div>
       <div className="kpi-value num">
         {value}
@@ -71,12 +73,14 @@ export function Kpis({ stats }: { stats: Stats | null }) {
         value={rate(stats?.rates.publishedPerSec)}
         unit="/s"
         testId="kpi-publish-rate"
+        title={rateTitle(stats)}
       />
       <Kpi
         label="Delivery rate"
         value={rate(stats?.rates.deliveredPerSec)}
         unit="/s"
         testId="kpi-delivery-rate"
+        title={rateTitle(stats)}
       />
     </div>
   );
@@ -157,10 +161,17 @@ export function Connections({ stats }: { stats: Stats | null }) {
   );
 }
 
-/** Topics with their subscriber counts and retained state. */
+/**
+ * Topics published to recently, with the subscriptions matching each, their update rate and
+ * retained state; then the selectors subscribed to (templates and `*`, marked as such).
+ */
 export function Topics({ stats }: { stats: Stats | null }) {
   const topics = [...(stats?.topics ?? [])].sort(
-    (a, b) => b.subscribers - a.subscribers || a.topic.localeCompare(b.topic),
+    (a, b) =>
+      Number(a.pattern) - Number(b.pattern) ||
+      b.subscribers - a.subscribers ||
+      b.updates - a.updates ||
+      a.topic.localeCompare(b.topic),
   );
   const shown = topics.slice(0, 200);
   return (
@@ -173,21 +184,32 @@ export function Topics({ stats }: { stats: Stats | null }) {
             <thead>
               <tr>
                 <th scope="col">Topic</th>
-                <th scope="col" className="n">
+                <th scope="col" className="n" title="Subscriptions matching the topic">
                   Subs
+                </th>
+                <th scope="col" className="n" title={rateTitle(stats)}>
+                  Upd/s
                 </th>
                 <th scope="col">Retained</th>
               </tr>
             </thead>
             <tbody>
               {shown.map((t) => (
-                <tr key={t.topic}>
-                  <td className="name mono" title={t.topic}>
+                <tr key={`${t.pattern ? 's' : 't'}${t.topic}`} className={t.pattern ? 'pattern' : undefined}>
+                  <td
+                    className="name mono"
+                    title={t.pattern ? `${t.topic} (selector: subscribed to, not a topic)` : t.topic}
+                  >
                     {t.topic}
                   </td>
                   <td className="n num">{formatCount(t.subscribers)}</td>
+                  <td className="n num" title={t.pattern ? undefined : `${formatCount(t.updates)} updates`}>
+                    {t.pattern ? DASH : formatRate(t.updatesPerSec)}
+                  </td>
                   <td className="retained">
-                    {t.retained === null ? (
+                    {t.pattern ? (
+                      <span className="muted">selector</span>
+                    ) : t.retained === null ? (
                       <span className="muted">none</span>
                     ) : (
                       <details>
@@ -207,6 +229,12 @@ export function Topics({ stats }: { stats: Stats | null }) {
       </div>
     </Card>
   );
+}
+
+/** Says how the hub measured a rate, so the numbers are read for what they are. */
+export function rateTitle(stats: Stats | null): string {
+  const seconds = Math.round(stats?.rates.windowSeconds ?? 0);
+  return seconds > 0 ? `per second, averaged over the last ${seconds} s` : 'per second';
 }
 
 /** `HERALD_ERR_TOO_MANY_SELECTORS` reads as "too many selectors"; the code stays in the tooltip. */

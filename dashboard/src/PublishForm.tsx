@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { publish } from './hub.ts';
+import { publishUpdate } from './hub.ts';
 import { Card } from './Panels.tsx';
 
 type Outcome = { ok: true; id: string } | { ok: false; message: string } | null;
@@ -18,7 +18,7 @@ export function PublishForm({ hubUrl, token }: { hubUrl: string; token: string |
     event.preventDefault();
     setBusy(true);
     try {
-      const id = await publish({
+      const id = await publishUpdate({
         url: hubUrl,
         token,
         topic: topic.trim(),

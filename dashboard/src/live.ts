@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { subscribe, type HubError, type HubStatus, type HubUpdate } from './hub.ts';
+import { subscribe, type ConnectionStatus, type HeraldClientError, type HeraldUpdate } from 'herald/client';
 import {
   STATS_EVENT,
   STATS_TOPIC,
@@ -31,7 +31,7 @@ export interface Tail {
   paused: boolean;
   /** Updates received since pausing, not yet shown. */
   waiting: number;
-  push(update: HubUpdate): void;
+  push(update: HeraldUpdate): void;
   setPaused(paused: boolean): void;
   clear(): void;
 }
@@ -59,7 +59,7 @@ export function useTail(): Tail {
   }, []);
 
   const push = useCallback(
-    (update: HubUpdate) => {
+    (update: HeraldUpdate) => {
       seq.current += 1;
       const data =
         update.data.length > TAIL_DATA_CHARS ? `${update.data.slice(0, TAIL_DATA_CHARS)}…` : update.data;
@@ -119,24 +119,29 @@ export interface LiveOptions {
   /** The first `herald.stats` event of a stream arrived: the token is an admin token. */
   onStats(): void;
   /** The hub refused the subscription for good (bad token, bad selector...). */
-  onRefused(error: HubError): void;
-  onUpdate(update: HubUpdate): void;
+  onRefused(error: HeraldClientError): void;
+  onUpdate(update: HeraldUpdate): void;
 }
 
 export interface Live {
-  status: HubStatus;
-  error: HubError | undefined;
+  status: ConnectionStatus;
+  error: HeraldClientError | undefined;
   stats: Stats | null;
   series: RateSeries;
 }
 
+/** Stats come every second and heartbeats every 15 s by default: this much silence is a dead link. */
+const SILENCE_LIMIT_MS = 45_000;
+
 /**
- * One SSE stream carrying both the stats topic and the tail selector. Changing the token or
- * the selector opens a fresh stream; callbacks may change identity freely.
+ * One SSE stream (the client SDK's `subscribe`, fetch streaming so the token travels as an
+ * `Authorization` header, never in a URL) carrying both the stats topic, whose `herald.stats`
+ * events come through the SDK's hub-event callback, and the tail selector. Changing the token
+ * or the selector opens a fresh stream; callbacks may change identity freely.
  */
 export function useLive(options: LiveOptions): Live {
-  const [status, setStatus] = useState<HubStatus>('connecting');
-  const [error, setError] = useState<HubError | undefined>();
+  const [status, setStatus] = useState<ConnectionStatus>('connecting');
+  const [error, setError] = useState<HeraldClientError | undefined>();
   const [stats, setStats] = useState<Stats | null>(null);
   const [series, setSeries] = useState<RateSeries>(emptySeries);
   const callbacks = useRef(options);
@@ -149,24 +154,29 @@ export function useLive(options: LiveOptions): Live {
     if (!enabled) return;
     const topics = selector === '' || selector === STATS_TOPIC ? [STATS_TOPIC] : [STATS_TOPIC, selector];
     let statsSeen = false;
+    // The SDK reports changes only; a fresh stream starts as connecting.
+    setStatus('connecting');
+    setError(undefined);
     const subscription = subscribe({
       url: hubUrl,
       topics,
-      token,
+      ...(token ? { token } : {}),
+      transport: 'sse',
+      idleTimeoutMs: SILENCE_LIMIT_MS,
+      backoff: { initialMs: 500, maxMs: 15_000 },
       onUpdate(update) {
-        if (update.type === STATS_EVENT) {
-          const next = parseStats(update.data);
-          if (next) {
-            if (!statsSeen) {
-              statsSeen = true;
-              callbacks.current.onStats();
-            }
-            setStats(next);
-            setSeries((previous) => appendSample(previous, next));
-          }
-          return;
-        }
         callbacks.current.onUpdate(update);
+      },
+      onEvent(type, data) {
+        if (type !== STATS_EVENT) return;
+        const next = parseStats(data);
+        if (!next) return;
+        if (!statsSeen) {
+          statsSeen = true;
+          callbacks.current.onStats();
+        }
+        setStats(next);
+        setSeries((previous) => appendSample(previous, next));
       },
       onStatus(next, failure) {
         setStatus(next);

@@ -18,17 +18,27 @@ test('a full stats payload parses field by field', () => {
       broker: { kind: 'redis', ready: true },
       connections: { total: 3, byTransport: { sse: 2, ws: 1 }, bySubject: { alice: 2, '(anonymous)': 1 } },
       totals: { published: 10, delivered: 30 },
-      rates: { publishedPerSec: 1.5, deliveredPerSec: 4.5 },
+      rates: { publishedPerSec: 1.5, deliveredPerSec: 4.5, windowSeconds: 5 },
       topics: [
-        { topic: '/a', subscribers: 2, retained: { n: 1 } },
-        { topic: '/b', subscribers: 1, retained: null },
+        { topic: '/a', pattern: false, subscribers: 2, updates: 7, updatesPerSec: 1.4, retained: { n: 1 } },
+        { topic: '/b/{id}', pattern: true, subscribers: 1, retained: null },
       ],
       refusals: { HERALD_ERR_UNAUTHORIZED: 4 },
     }),
   );
   assert.deepEqual(stats?.broker, { kind: 'redis', ready: true });
   assert.equal(stats?.connections.byTransport.ws, 1);
-  assert.deepEqual(stats?.topics[0], { topic: '/a', subscribers: 2, retained: { n: 1 } });
+  assert.deepEqual(stats?.topics[0], {
+    topic: '/a',
+    pattern: false,
+    subscribers: 2,
+    updates: 7,
+    updatesPerSec: 1.4,
+    retained: { n: 1 },
+  });
+  assert.equal(stats?.topics[1]?.pattern, true);
+  assert.equal(stats?.topics[1]?.updates, 0, 'a row without counts reads 0');
+  assert.equal(stats?.rates.windowSeconds, 5);
   assert.equal(stats?.refusals.HERALD_ERR_UNAUTHORIZED, 4);
 });
 
@@ -42,6 +52,15 @@ test('a partial or odd payload degrades to zeros instead of throwing', () => {
   assert.equal(stats?.broker.ready, false);
   assert.equal(parseStats('not json'), null);
   assert.equal(parseStats('42'), null);
+  assert.equal(parseStats([1, 2]), null);
+  assert.equal(parseStats(null), null);
+  assert.equal(parseStats({})?.rates.windowSeconds, 0, 'an older hub that does not say');
+});
+
+test('the SDK hands stats over already parsed; they read the same as the JSON text', () => {
+  const payload = { time: 5, totals: { published: 3, delivered: 6 }, topics: [{ topic: '/x' }] };
+  assert.deepEqual(parseStats(payload), parseStats(JSON.stringify(payload)));
+  assert.equal(parseStats(payload)?.totals.delivered, 6);
 });
 
 test('samples older than the window fall off the chart', () => {

@@ -7,8 +7,14 @@ export const STATS_TOPIC = '/.well-known/herald/stats';
 export const STATS_EVENT = 'herald.stats';
 
 export interface TopicStats {
+  /** A topic, or (when `pattern`) a URI template or `*` that someone subscribed to. */
   topic: string;
+  pattern: boolean;
+  /** Subscriptions matching the topic (for a pattern: subscriptions using it). */
   subscribers: number;
+  /** Updates seen on this topic while the hub listed it, and their rate. */
+  updates: number;
+  updatesPerSec: number;
   /** Retained state as JSON, or `null` when the topic retains nothing. */
   retained: unknown;
 }
@@ -18,7 +24,8 @@ export interface Stats {
   broker: { kind: string; ready: boolean };
   connections: { total: number; byTransport: Record<string, number>; bySubject: Record<string, number> };
   totals: { published: number; delivered: number };
-  rates: { publishedPerSec: number; deliveredPerSec: number };
+  /** Averaged by the hub over a sliding window of `windowSeconds` (0 if an older hub does not say). */
+  rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
   topics: TopicStats[];
   refusals: Record<string, number>;
 }
@@ -39,15 +46,20 @@ function counts(value: unknown): Record<string, number> {
   return out;
 }
 
-/** Parses the SSE data of a `herald.stats` event; `null` if it is not JSON at all. */
-export function parseStats(data: string): Stats | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(data);
-  } catch {
-    return null;
+/**
+ * Reads a `herald.stats` event's data, as the client SDK hands it over (already parsed) or as
+ * raw JSON text; `null` if it is not a JSON object at all.
+ */
+export function parseStats(data: unknown): Stats | null {
+  let raw: unknown = data;
+  if (typeof data === 'string') {
+    try {
+      raw = JSON.parse(data);
+    } catch {
+      return null;
+    }
   }
-  if (typeof raw !== 'object' || raw === null) return null;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
   const root = obj(raw);
   const broker = obj(root.broker);
   const connections = obj(root.connections);
@@ -63,13 +75,20 @@ export function parseStats(data: string): Stats | null {
       bySubject: counts(connections.bySubject),
     },
     totals: { published: num(totals.published), delivered: num(totals.delivered) },
-    rates: { publishedPerSec: num(rates.publishedPerSec), deliveredPerSec: num(rates.deliveredPerSec) },
+    rates: {
+      publishedPerSec: num(rates.publishedPerSec),
+      deliveredPerSec: num(rates.deliveredPerSec),
+      windowSeconds: num(rates.windowSeconds),
+    },
     topics: topics
       .map(obj)
       .filter((t) => typeof t.topic === 'string')
       .map((t) => ({
         topic: t.topic as string,
+        pattern: t.pattern === true,
         subscribers: num(t.subscribers),
+        updates: num(t.updates),
+        updatesPerSec: num(t.updatesPerSec),
         retained: t.retained ?? null,
       })),
     refusals: counts(root.refusals),

@@ -24,6 +24,8 @@ export interface SseOptions {
   EventSource?: typeof EventSource;
   /** EventSource fallback only: the update types to listen for besides untyped ones. */
   types?: readonly string[];
+  /** fetch streaming only: drop the connection (and retry) after this many ms without a byte. */
+  idleTimeoutMs?: number;
 }
 
 export function subscribeUrl(
@@ -58,7 +60,8 @@ export function connectSse(
   options: SseOptions,
 ): TransportConnection {
   const fetchImpl = options.fetch === false ? undefined : (options.fetch ?? globalThis.fetch);
-  if (canStreamFetch(fetchImpl)) return connectFetch(params, events, fetchImpl!.bind(globalThis));
+  if (canStreamFetch(fetchImpl))
+    return connectFetch(params, events, fetchImpl!.bind(globalThis), options.idleTimeoutMs ?? 0);
   const ES = options.EventSource ?? globalThis.EventSource;
   if (typeof ES !== 'function')
     throw new Error('herald: neither fetch streaming nor EventSource is available');
@@ -79,15 +82,29 @@ function connectFetch(
   params: ConnectParams,
   events: TransportEvents,
   fetchImpl: typeof fetch,
+  idleTimeoutMs: number,
 ): TransportConnection {
   const abort = new AbortController();
   let done = false;
+  let idle: ReturnType<typeof setTimeout> | undefined;
   const finish = (error: HeraldClientError | undefined, tokenExpired = false): void => {
     if (done) return;
     done = true;
+    clearTimeout(idle);
     abort.abort();
     events.end(error, tokenExpired);
   };
+  // A half-open connection (sleeping laptop, proxy that dropped us) never errors by itself:
+  // heartbeats are bytes too, so silence past the heartbeat interval means the link is dead.
+  const arm = (): void => {
+    if (idleTimeoutMs <= 0 || done) return;
+    clearTimeout(idle);
+    idle = setTimeout(
+      () => finish(new HeraldClientError(`no data from the hub for ${idleTimeoutMs} ms`, 0)),
+      idleTimeoutMs,
+    );
+  };
+  arm();
   let tokenExpired = false;
   const parser = createParser({
     onEvent(msg) {
@@ -129,6 +146,7 @@ function connectFetch(
       );
       return;
     }
+    arm();
     events.open();
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -136,6 +154,7 @@ function connectFetch(
       for (;;) {
         const { value, done: eof } = await reader.read();
         if (eof || done) break;
+        arm();
         parser.feed(decoder.decode(value, { stream: true }));
       }
       finish(tokenExpired ? undefined : new HeraldClientError('the hub ended the stream', 0), tokenExpired);
@@ -148,6 +167,7 @@ function connectFetch(
     kind: 'sse',
     close() {
       done = true;
+      clearTimeout(idle);
       abort.abort();
     },
   };

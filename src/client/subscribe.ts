@@ -56,6 +56,11 @@ export interface SubscribeOptions {
   onState?: (state: StatePayload) => void;
   /** EventSource fallback only: typed updates to listen for. */
   types?: readonly string[];
+  /**
+   * SSE over fetch only: reconnect after this many ms without a byte from the hub (heartbeats
+   * count). Set it above the hub's heartbeat interval (15 s by default). Off by default.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** A live subscription: it reconnects by itself until `close()` or a refusal that retrying cannot fix. */
@@ -203,6 +208,7 @@ class Subscriber implements HeraldSubscription {
               ...(this.#o.fetch !== undefined ? { fetch: this.#o.fetch } : {}),
               ...(this.#o.EventSource ? { EventSource: this.#o.EventSource } : {}),
               ...(this.#o.types ? { types: this.#o.types } : {}),
+              ...(this.#o.idleTimeoutMs ? { idleTimeoutMs: this.#o.idleTimeoutMs } : {}),
             });
     } catch (e) {
       this.#setStatus('closed', new HeraldClientError((e as Error).message, 0));

@@ -23,6 +23,8 @@ export interface HeraldConfig {
   anonymous: boolean;
   corsOrigins: string[];
   redis: string | undefined;
+  /** With --redis: publish what other processes XADD to `herald:ingest`. */
+  redisIngest: boolean;
   history: number;
   /** ms */
   historyTtl: number;
@@ -65,6 +67,7 @@ export const defaults: HeraldConfig = {
   anonymous: false,
   corsOrigins: [],
   redis: undefined,
+  redisIngest: false,
   history: 1000,
   historyTtl: 0,
   heartbeat: 15_000,
@@ -140,6 +143,12 @@ export const optionDefs: OptionDef[] = [
     help: 'comma-separated origins allowed from browsers',
   },
   { key: 'redis', flag: 'redis', type: 'string', help: 'Redis URL: use the Redis broker (several nodes)' },
+  {
+    key: 'redisIngest',
+    flag: 'redis-ingest',
+    type: 'boolean',
+    help: 'with --redis: publish updates any process XADDs to herald:ingest (docs/embedding.md)',
+  },
   { key: 'history', flag: 'history', type: 'number', help: 'updates kept for resume (0 = none)' },
   {
     key: 'historyTtl',

@@ -188,3 +188,83 @@ test('a non-admin asking for the stats topic is refused with 403', async () => {
       (e as { status?: number }).status === 403 && /needs an admin token/.test((e as Error).message),
   );
 });
+
+test('stats list published topics with the subscriptions matching them, then the selectors nobody published to', async () => {
+  const hub = await makeHub();
+  await hub.subscribe({ selectors: ['/books/{id}'], principal: ANONYMOUS, sink: new RecordingSink() });
+  await hub.subscribe({ selectors: ['/books/1'], principal: ANONYMOUS, sink: new RecordingSink() });
+  await hub.subscribe({ selectors: ['*'], principal: ANONYMOUS, sink: new RecordingSink() });
+  await hub.subscribe({ selectors: ['/quiet'], principal: ANONYMOUS, sink: new RecordingSink() });
+  const t0 = Date.now();
+  for (let i = 0; i < 3; i++)
+    await hub.publish([{ topics: ['/books/1', '/alt/1'], data: 'x', private: false }], publisher);
+  await hub.publish([{ topics: ['/other'], data: 'y', private: false }], publisher);
+  hub.sampleRates(t0 + 1000);
+
+  const rows = hub.statsSnapshot((topic) => (topic === '/books/1' ? { n: 3 } : undefined), t0 + 1000).topics;
+  const row = (topic: string) => rows.find((r) => r.topic === topic);
+  assert.deepEqual(row('/books/1'), {
+    topic: '/books/1',
+    pattern: false,
+    subscribers: 3,
+    updates: 3,
+    updatesPerSec: 3,
+    retained: { n: 3 },
+  });
+  assert.equal(row('/other')?.subscribers, 1, 'only the * subscription matches it');
+  assert.equal(row('/alt/1'), undefined, 'alternate topics are not counted as topics of their own');
+  assert.deepEqual(row('/books/{id}'), {
+    topic: '/books/{id}',
+    pattern: true,
+    subscribers: 1,
+    updates: 0,
+    updatesPerSec: 0,
+    retained: null,
+  });
+  assert.equal(row('*')?.pattern, true);
+  assert.equal(row('/quiet')?.pattern, false, 'an exact selector is a topic, even before anyone publishes');
+  assert.equal(rows.filter((r) => r.topic === '/books/1').length, 1, 'a topic is listed once');
+  await hub.close();
+});
+
+test('stats rates are averaged over the window and reading them twice gives the same numbers', async () => {
+  const hub = await makeHub();
+  const t0 = Date.now();
+  for (let s = 1; s <= 6; s++) {
+    const n = s % 2 === 0 ? 3 : 2;
+    for (let i = 0; i < n; i++) await hub.publish([{ topics: ['/t'], data: 'x', private: false }], publisher);
+    hub.sampleRates(t0 + s * 1000);
+  }
+  const first = hub.statsSnapshot(undefined, t0 + 6000);
+  const second = hub.statsSnapshot(undefined, t0 + 6000);
+  assert.deepEqual(first.rates, second.rates);
+  assert.equal(first.rates.windowSeconds, 5);
+  assert.equal(first.rates.publishedPerSec, (3 + 2 + 3 + 2 + 3) / 5);
+  assert.equal(first.topics[0]?.updatesPerSec, first.rates.publishedPerSec);
+  await hub.close();
+});
+
+test('subscription events (one topic per subscriber) stay out of the stats topic list', async () => {
+  const hub = new Hub({
+    broker: new MemoryBroker({ historySize: 100, historyTtlMs: 0 }),
+    heartbeatMs: 0,
+    statsIntervalMs: 0,
+    subscriptionEventsPath: '/.well-known/mercure',
+  });
+  await hub.start();
+  const watcher = new RecordingSink();
+  await hub.subscribe({ selectors: ['*'], principal: reader(['*']), sink: watcher });
+  await hub.subscribe({ selectors: ['/a'], principal: ANONYMOUS, sink: new RecordingSink() });
+  await hub.publish([{ topics: ['/a'], data: 'x', private: false }], publisher);
+  assert.ok(
+    watcher.sent.some((u) => u.update.topics[0]!.startsWith('/.well-known/mercure/subscriptions/')),
+    'subscription events were dispatched',
+  );
+  const listed = hub.statsSnapshot().topics.map((r) => r.topic);
+  assert.deepEqual(
+    listed.filter((t) => t.includes('/subscriptions/')),
+    [],
+  );
+  assert.ok(listed.includes('/a'));
+  await hub.close();
+});

@@ -25,8 +25,10 @@ import {
   type ConnectionLimits,
   type PublishRateOptions,
 } from './limits.ts';
-import type { HubCounters, HubStatsSnapshot } from './stats.ts';
+import { CounterRing, RateWindow } from './rate-window.ts';
+import type { HubCounters, HubStatsSnapshot, TopicStats } from './stats.ts';
 import { Subscription, type ClientInfo } from './subscription.ts';
+import { TopicActivity } from './topic-activity.ts';
 import { TopicIndex } from './topic-index.ts';
 
 export interface HubOptions {
@@ -37,8 +39,12 @@ export interface HubOptions {
   replayLimit?: number;
   /** Most selectors in one subscription. */
   maxSelectors?: number;
-  /** Interval of `herald.stats` events for admin subscribers; 0 disables them. */
+  /** Interval of `herald.stats` events for admin subscribers (and of rate samples); 0 disables them. */
   statsIntervalMs?: number;
+  /** Rates are averaged over this many stats intervals (default 5: a 5 s window at 1 s). */
+  rateWindowSamples?: number;
+  /** Most topics the stats list by recent publish activity (default 200). */
+  activeTopicsLimit?: number;
   fieldLimits?: FieldLimits;
   /** Connection caps (all off by default). */
   connectionLimits?: Partial<ConnectionLimits>;
@@ -109,7 +115,12 @@ export class Hub {
   #current: EncodedUpdate | undefined;
   #currentDeliveries = 0;
   #privateDecisions: Map<string, boolean> | undefined;
-  #lastRates = { time: Date.now(), published: 0, delivered: 0 };
+  readonly #rateWindow: RateWindow;
+  readonly #publishedRing: CounterRing;
+  readonly #deliveredRing: CounterRing;
+  readonly #activity: TopicActivity;
+  /** Topics of subscription events (one per subscriber): left out of topic activity. */
+  readonly #presencePrefix: string | undefined;
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -124,6 +135,11 @@ export class Hub {
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
+    this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
+    this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
+    this.#publishedRing = new CounterRing(this.#rateWindow);
+    this.#deliveredRing = new CounterRing(this.#rateWindow);
+    this.#activity = new TopicActivity(this.#rateWindow, options.activeTopicsLimit ?? 200);
   }
 
   /** The retained-state store, when the hub has one. */
@@ -134,7 +150,11 @@ export class Hub {
   async start(): Promise<void> {
     await this.broker.start(this.#dispatch);
     if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
-    if (this.#statsIntervalMs > 0) this.#every(this.#statsIntervalMs, () => this.#publishStats());
+    if (this.#statsIntervalMs > 0)
+      this.#every(this.#statsIntervalMs, () => {
+        this.sampleRates();
+        this.#publishStats();
+      });
   }
 
   #every(ms: number, fn: () => void): void {
@@ -565,6 +585,10 @@ export class Hub {
     this.#stamp++;
     this.#currentDeliveries = 0;
     this.#privateDecisions = undefined;
+    // The canonical (first) topic only: one map update per update, whatever its alternates.
+    const topic = update.topics[0]!;
+    if (this.#presencePrefix === undefined || !topic.startsWith(this.#presencePrefix))
+      this.#activity.record(topic);
     this.#index.forEachMatch(update.topics, this.#visit);
     this.#current = undefined;
     this.#observer.onDispatch?.(update, this.#currentDeliveries, Date.now() - update.publishedAt);
@@ -600,9 +624,26 @@ export class Hub {
     for (const sub of this.#subs) sub.sink.heartbeat();
   }
 
-  /** Node-local statistics, as shown on the dashboard. */
-  statsSnapshot(retained: (topic: string) => unknown = (t) => this.#latest.retained(t)): HubStatsSnapshot {
-    const now = Date.now();
+  /**
+   * Takes a rate sample (the stats timer calls this every interval): rates are measured from
+   * the oldest sample of the window to the moment a snapshot is taken.
+   */
+  sampleRates(now = Date.now()): void {
+    this.#rateWindow.sample(now);
+    this.#publishedRing.store(this.#rateWindow, this.counters.published);
+    this.#deliveredRing.store(this.#rateWindow, this.counters.delivered);
+    this.#activity.sampled();
+  }
+
+  /**
+   * Node-local statistics, as shown on the dashboard. Reading them changes nothing, so any
+   * number of callers may ask. `retained(topic)` supplies each topic's retained state
+   * (by default the latest state this node has seen).
+   */
+  statsSnapshot(
+    retained: (topic: string) => unknown = (t) => this.#latest.retained(t),
+    now = Date.now(),
+  ): HubStatsSnapshot {
     const byTransport: Record<string, number> = { sse: 0, ws: 0 };
     const bySubject: Record<string, number> = {};
     for (const sub of this.#subs) {
@@ -610,26 +651,57 @@ export class Hub {
       const label = subjectLabel(sub.principal);
       bySubject[label] = (bySubject[label] ?? 0) + 1;
     }
-    const elapsed = Math.max(1, now - this.#lastRates.time) / 1000;
+    const window = this.#rateWindow;
     const rates = {
-      publishedPerSec: (this.counters.published - this.#lastRates.published) / elapsed,
-      deliveredPerSec: (this.counters.delivered - this.#lastRates.delivered) / elapsed,
+      publishedPerSec: this.#publishedRing.rate(window, this.counters.published, now),
+      deliveredPerSec: this.#deliveredRing.rate(window, this.counters.delivered, now),
+      windowSeconds: window.seconds(now),
     };
-    this.#lastRates = { time: now, published: this.counters.published, delivered: this.counters.delivered };
-    const topics = [...this.#index.counts()]
-      .filter(([topic]) => topic !== STATS_TOPIC)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 200)
-      .map(([topic, subscribers]) => ({ topic, subscribers, retained: retained(topic) }));
     return {
       time: now,
       broker: this.broker.health(),
       connections: { total: this.#subs.size, byTransport, bySubject },
       totals: { published: this.counters.published, delivered: this.counters.delivered },
       rates,
-      topics,
+      topics: this.#topicStats(retained, now),
       refusals: { ...this.counters.refusals },
     };
+  }
+
+  /**
+   * Topics published to recently (with the subscriptions matching each), then the selectors
+   * subscribed to that are not among them (URI templates and `*` marked as patterns).
+   */
+  #topicStats(retained: (topic: string) => unknown, now: number): TopicStats[] {
+    const rows: TopicStats[] = [];
+    const seen = new Set<string>();
+    for (const a of this.#activity.top(now)) {
+      seen.add(a.topic);
+      rows.push({
+        topic: a.topic,
+        pattern: false,
+        subscribers: this.#index.matchCount(a.topic),
+        updates: a.updates,
+        updatesPerSec: a.updatesPerSec,
+        retained: retained(a.topic) ?? null,
+      });
+    }
+    const selectors = [...this.#index.counts()]
+      .filter(([source]) => source !== STATS_TOPIC && !seen.has(source))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, this.#activity.limit);
+    for (const [source, subscribers] of selectors) {
+      const pattern = this.#index.isPattern(source);
+      rows.push({
+        topic: source,
+        pattern,
+        subscribers,
+        updates: 0,
+        updatesPerSec: 0,
+        retained: pattern ? null : (retained(source) ?? null),
+      });
+    }
+    return rows;
   }
 
   #publishStats(): void {

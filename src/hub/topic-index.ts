@@ -78,4 +78,23 @@ export class TopicIndex {
     if (this.#all.size > 0) out.set('*', this.#all.size);
     return out;
   }
+
+  /** Whether `source` is a selector that is not itself a topic (`*` or a URI template). */
+  isPattern(source: string): boolean {
+    return source === '*' || this.#templates.has(source);
+  }
+
+  /**
+   * Subscriptions listening to `topic`, counted once per selector that matches it: a
+   * subscription whose several selectors match counts once for each. Costs one lookup plus
+   * one match per distinct template, never a walk over subscribers.
+   */
+  matchCount(topic: string): number {
+    let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size;
+    for (const [source, group] of this.#templates) {
+      // The exact map already counted a template's subscribers for a topic equal to its text.
+      if (source !== topic && group.selector.matcher.match(topic)) n += group.subs.size;
+    }
+    return n;
+  }
 }
