@@ -1,6 +1,6 @@
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
-import { handlePreflight } from './cors.ts';
+import { corsHeaders, handlePreflight } from './cors.ts';
 import { handleDashboard } from './dashboard-route.ts';
 import type { HeraldExchange, Route } from './exchange.ts';
 import { handlePublish } from './publish-route.ts';
@@ -44,7 +44,9 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
         { event: 'refused', status: e.status, code: e.code, ...where },
         e.message,
       );
-      sendError(ex, e);
+      // Refusals carry CORS headers too, or a cross-origin browser sees a 401/403 as a network
+      // error and retries forever instead of reading the reason.
+      sendError(ex, e, corsHeaders(ex, ctx.options.corsOrigins));
       return;
     }
     ctx.hub.recordRefusal(ErrorCode.internal);
@@ -52,7 +54,11 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
       { event: 'error', ...where, error: e instanceof Error ? e.message : String(e) },
       'unhandled error in request',
     );
-    sendError(ex, new HeraldError(ErrorCode.internal, 'internal error'));
+    sendError(
+      ex,
+      new HeraldError(ErrorCode.internal, 'internal error'),
+      corsHeaders(ex, ctx.options.corsOrigins),
+    );
   }
 
   async function route(ex: HeraldExchange): Promise<boolean> {
