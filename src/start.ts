@@ -1,30 +1,18 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
-import type { VerificationKey } from './auth/keys.ts';
-import { publicKeyFromFile, secretKey } from './auth/keys.ts';
-import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
-import { mintToken } from './auth/mint.ts';
+import { createSecureContext } from 'node:tls';
+import type { Logger } from 'pino';
 import type { Broker } from './broker/broker.ts';
-import { MemoryBroker } from './broker/memory.ts';
-import { MemoryStateStore } from './broker/memory-state.ts';
-import type { StateStore } from './broker/state-store.ts';
-import { defaults, type HeraldConfig } from './config/definitions.ts';
+import type { HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
-import { Hub } from './hub/hub.ts';
+import { createHub, DEV_JWT_KEY, type HeraldHub } from './create-hub.ts';
+import type { Hub } from './hub/hub.ts';
 import type { HubObserver } from './hub/observer.ts';
-import type { HttpContext } from './http/context.ts';
+import { createSecureHttpServer, type SecureHubServer, type TlsFiles } from './http/secure-server.ts';
 import { createHttpServer } from './http/server.ts';
-import { attachWebSocket } from './http/ws-upgrade.ts';
-import { defaultHttpOptions } from './http/options.ts';
-import { connectionLogObserver } from './log/connection-log.ts';
-import { PrometheusMetrics } from './metrics/prometheus.ts';
 
-/** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
-export const DEV_JWT_KEY = 'herald-dev-secret-do-not-use-in-production';
+export { DEV_JWT_KEY };
 
 /**
  * Pending-connection queue of the listening socket. Node's default (511) overflows when
@@ -34,14 +22,15 @@ export const DEV_JWT_KEY = 'herald-dev-secret-do-not-use-in-production';
  */
 const LISTEN_BACKLOG = 65_535;
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-
 /** A running hub: its address and how to stop it. */
 export interface RunningHerald {
   url: string;
   port: number;
   hub: Hub;
-  server: Server;
+  /** The embeddable hub this server serves (`publish`, adapters). */
+  herald: HeraldHub;
+  /** node:http, or with `--tls-cert` an HTTP/2 TLS server (HTTP/1.1 fallback) with the same sweeps. */
+  server: Server | SecureHubServer;
   config: HeraldConfig;
   logger: Logger;
   /** Dev mode only: a token allowed to do everything. */
@@ -50,149 +39,33 @@ export interface RunningHerald {
   close(): Promise<void>;
 }
 
-function keyFor(
-  secret: string | undefined,
-  file: string | undefined,
-  name: string,
-): VerificationKey | undefined {
-  if (secret && file) throw new ConfigError(`set either ${name}-key or ${name}-key-file, not both`);
-  try {
-    if (file) return publicKeyFromFile(file);
-    if (secret) return secretKey(secret);
-  } catch (e) {
-    throw new ConfigError(`${name}: ${(e as Error).message}`);
-  }
-  return undefined;
-}
-
-async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
-  if (!config.redis)
-    return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
-  // Loaded only when asked for, so a memory-only hub never loads the Redis client.
-  const { RedisBroker } = await import('./broker/redis.ts');
-  try {
-    return new RedisBroker({
-      url: config.redis,
-      historySize: config.history,
-      historyTtlMs: config.historyTtl,
-      logger,
-    });
-  } catch (e) {
-    throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
 /** Parts a caller may provide instead of having them built from the config. */
 export interface HeraldDeps {
   /** A broker that outlives this hub (tests: a node restarting on a durable broker). */
   broker?: Broker;
 }
 
-async function createStateStore(config: HeraldConfig): Promise<StateStore> {
-  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
-  if (!config.redis) return new MemoryStateStore({ limits });
-  // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
-  const { RedisStateStore } = await import('./broker/redis-state.ts');
-  return new RedisStateStore({ redis: config.redis, limits });
-}
-
-/** Composition root: builds broker, auth, hub, metrics and HTTP server from a config, and listens. */
+/** The standalone server: `createHub` served by its own node:http server, listening. */
 export async function startHerald(
   partial: Partial<HeraldConfig> = {},
   extraObserver?: HubObserver,
   deps: HeraldDeps = {},
 ): Promise<RunningHerald> {
-  const config: HeraldConfig = { ...defaults, ...partial };
-  if (config.dev) {
-    if (partial.host === undefined) config.host = '127.0.0.1';
-    if (!config.jwtKey && !config.jwtKeyFile) config.jwtKey = DEV_JWT_KEY;
-    config.anonymous = true;
-  }
-  const logger = pino({
-    level: config.logLevel,
-    base: { service: 'herald' },
-    // Defence in depth: nothing logs tokens, and these paths are censored if something ever does.
-    redact: {
-      paths: [
-        'token',
-        'authorization',
-        'cookie',
-        '*.token',
-        '*.authorization',
-        '*.cookie',
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'jwtKey',
-        '*.jwtKey',
-      ],
-      censor: '[redacted]',
-    },
+  // Before anything starts: a bad certificate must not leave a broker connected.
+  const tls = tlsFiles(partial);
+  const herald = await createHub({
+    ...partial,
+    ...(partial.dev && partial.host === undefined ? { host: '127.0.0.1' } : {}),
+    dashboard: true,
+    ...(extraObserver ? { observer: extraObserver } : {}),
+    ...(deps.broker ? { broker: deps.broker } : {}),
   });
-  const publisherKey = keyFor(
-    config.publisherJwtKey ?? config.jwtKey,
-    config.publisherJwtKeyFile ?? config.jwtKeyFile,
-    'publisher-jwt',
-  );
-  const subscriberKey = keyFor(
-    config.subscriberJwtKey ?? config.jwtKey,
-    config.subscriberJwtKeyFile ?? config.jwtKeyFile,
-    'subscriber-jwt',
-  );
-  if (!publisherKey) logger.warn('no publisher JWT key configured: nobody can publish over HTTP');
-  if (!subscriberKey && !config.anonymous)
-    logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
-
-  const metrics = new PrometheusMetrics();
-  const broker = deps.broker ?? (await createBroker(config, logger));
-  const state = await createStateStore(config);
-  const hub = new Hub({
-    broker,
-    state,
-    heartbeatMs: config.heartbeat,
-    maxSelectors: config.maxSelectors,
-    connectionLimits: {
-      maxConnections: config.maxConnections,
-      maxPerIp: config.maxConnectionsPerIp,
-      maxPerSubject: config.maxConnectionsPerSubject,
-      maxPerSelector: config.maxSubscribersPerSelector,
-    },
-    publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
-    ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
-    observer: combineObservers(metrics.observer, connectionLogObserver(logger), extraObserver),
-  });
-  metrics.attach(hub);
-  await hub.start();
-
-  const devToken =
-    config.dev && config.jwtKey
-      ? await mintToken({
-          secret: config.jwtKey,
-          publish: ['*'],
-          subscribe: ['*'],
-          subject: 'dev',
-          admin: true,
-        })
-      : undefined;
-  const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
-  const httpContext: HttpContext = {
-    hub,
-    authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
-    logger,
-    options: {
-      ...defaultHttpOptions,
-      path: config.path,
-      corsOrigins: config.corsOrigins,
-      maxBodyBytes: config.maxBody,
-      maxBufferedBytes: config.maxBuffered,
-      slowConsumer: config.slowConsumer,
-      dev: config.dev,
-      dashboardDir: existsSync(builtDashboard) ? builtDashboard : undefined,
-      ...(devToken ? { devAdminToken: devToken } : {}),
-      ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
-    },
-  };
-  const server = createHttpServer(httpContext, [metrics.route]);
-  const websockets = attachWebSocket(server, httpContext);
+  const { config, hub } = herald;
+  const server = tls
+    ? createSecureHttpServer(herald.handle, tls, herald.logger)
+    : createHttpServer(herald.handle);
+  // The gateway only listens for 'upgrade', which the TLS server emits for HTTP/1.1 connections.
+  herald.attach(server as Server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
@@ -204,30 +77,29 @@ export async function startHerald(
     });
   } catch (e) {
     // The broker may hold connections (Redis) that would keep the process alive.
-    await hub.close();
+    await herald.close();
     throw e;
   }
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
     port,
     hub,
+    herald,
     server,
     config,
-    logger,
-    devToken,
+    logger: herald.logger,
+    devToken: herald.devToken,
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await hub.close();
-        await state.close();
-        const wsClosed = websockets.close();
+        const stopped = herald.close();
         server.closeIdleConnections();
         // Ended streams flush their last bytes; anything still open after the grace period is cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
-        await wsClosed;
+        await stopped;
         await closed;
         clearTimeout(grace);
       })();
@@ -236,22 +108,24 @@ export async function startHerald(
   };
 }
 
-function combineObservers(...observers: (HubObserver | undefined)[]): HubObserver {
-  const list = observers.filter((o): o is HubObserver => o !== undefined);
-  if (list.length === 1) return list[0]!;
-  const out: HubObserver = {};
-  const keys: (keyof HubObserver)[] = [
-    'onSubscribe',
-    'onUnsubscribe',
-    'onResume',
-    'onPublish',
-    'onDispatch',
-    'onRefusal',
-    'onDropped',
-  ];
-  for (const k of keys) {
-    const fns = list.map((o) => o[k]).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];
-    if (fns.length) (out as Record<string, unknown>)[k] = (...a: unknown[]) => fns.forEach((f) => f(...a));
+function tlsFiles(config: Partial<HeraldConfig>): TlsFiles | undefined {
+  if (!config.tlsCert && !config.tlsKey) return undefined;
+  if (!config.tlsCert || !config.tlsKey)
+    throw new ConfigError('--tls-cert and --tls-key go together: give both PEM files');
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(
+        `${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
+    }
+  };
+  const files = { cert: read(config.tlsCert, '--tls-cert'), key: read(config.tlsKey, '--tls-key') };
+  try {
+    createSecureContext(files);
+  } catch (e) {
+    throw new ConfigError(`--tls-cert/--tls-key: ${(e as Error).message}`);
   }
-  return out;
+  return files;
 }

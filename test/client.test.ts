@@ -26,7 +26,7 @@ function recorder() {
   const events: [string, unknown][] = [];
   const gaps: unknown[] = [];
   let check: () => void = () => {};
-  const until = (pred: () => boolean, what: string, ms = 5000): Promise<void> =>
+  const until = (pred: () => boolean, what: string, ms = 10_000): Promise<void> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
       check = () => {
@@ -153,7 +153,7 @@ describe('subscribe against a real hub', () => {
           const t = await mintToken({
             secret: SECRET,
             subscribe: ['*'],
-            ttl: tokens.length === 0 ? '1s' : '1h',
+            ttl: tokens.length === 0 ? '3s' : '1h',
           });
           tokens.push(t);
           return t;
@@ -165,7 +165,7 @@ describe('subscribe against a real hub', () => {
       await r.until(() => sub.status === 'open', 'open');
       const publisher = createPublisher({ url, token: pub });
       await publisher.publish('https://ex.com/exp', 'one');
-      await r.until(() => r.events.some(([t]) => t === 'herald.token-expired'), 'expiry', 5000);
+      await r.until(() => r.events.some(([t]) => t === 'herald.token-expired'), 'expiry', 10_000);
       await r.until(() => tokens.length === 2 && sub.status === 'open', 'reopened with a fresh token');
       await publisher.publish('https://ex.com/exp', 'two');
       await r.until(() => r.updates.length === 2, 'second update');

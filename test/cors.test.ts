@@ -80,6 +80,21 @@ describe('CORS with an explicit allow-list', () => {
     other.close();
   });
 
+  test('refusals from a listed origin carry CORS headers, so the browser can read the status and reason', async () => {
+    const refused = await httpRequest(`${h.url}${PATH}?topic=a`, {
+      headers: { Origin: APP, Authorization: 'Bearer not-a-jwt' },
+    });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers['access-control-allow-origin'], APP);
+    assert.match(refused.headers['access-control-expose-headers'] as string, /X-Herald-Error/);
+    const badRequest = await httpRequest(`${h.url}${PATH}`, { headers: { Origin: APP } });
+    assert.equal(badRequest.status, 400);
+    assert.equal(badRequest.headers['access-control-allow-origin'], APP);
+    const elsewhere = await httpRequest(`${h.url}${PATH}`, { headers: { Origin: 'https://evil.example' } });
+    assert.equal(elsewhere.status, 400);
+    assert.equal(elsewhere.headers['access-control-allow-origin'], undefined);
+  });
+
   test('a cookie-authenticated publish needs an allowed Origin (CSRF)', async () => {
     const token = await mintToken({ secret: KEY, publish: ['*'] });
     const post = (origin?: string) =>

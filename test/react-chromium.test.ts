@@ -197,6 +197,7 @@ describe('React hooks and the browser client in Chromium', () => {
           topics: ['https://example.com/sse-check'],
           token: ${JSON.stringify(subToken)},
           transport: 'sse',
+          shared: false, // two connections of their own, one per SSE mode
           ...(mode === 'es' ? { fetch: false, types: ['note'] } : {}),
           onUpdate: (u) => got[mode].push((u.type ?? 'message') + ':' + u.data),
         });

@@ -10,8 +10,12 @@ import { startHerald, type RunningHerald } from '../../src/start.ts';
 export interface Publication {
   topics: string[];
   type?: string;
-  data: unknown;
+  data?: unknown;
   private?: boolean;
+  /** State topics (docs/state.md): keep `data` as the topic's current state. */
+  retain?: boolean;
+  /** State topics: a JSON merge patch on the topic's state (`$inc` adds to counters). */
+  patch?: unknown;
 }
 
 export interface ExampleHub {
@@ -40,7 +44,8 @@ export async function startExampleHub(
   appOrigin: string,
   config: Partial<HeraldConfig> = {},
 ): Promise<ExampleHub> {
-  const secret = randomBytes(32).toString('hex');
+  // `jwtKey` lets the app mint its workers' tokens, and a restarted hub accept the old ones.
+  const secret = config.jwtKey ?? randomBytes(32).toString('hex');
   const app = new URL(appOrigin);
   const herald = await startHerald({
     port: 0,

@@ -1,4 +1,4 @@
-import type { SelectorSet } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/selector.ts';
 
 /** Who is connected and what their token lets them do. Only the auth layer builds these. */
 export interface Principal {
@@ -21,6 +21,17 @@ export const ANONYMOUS: Principal = Object.freeze({
   subject: undefined,
   anonymous: true,
   publish: undefined,
+  subscribe: undefined,
+  payload: undefined,
+  expiresAt: undefined,
+  admin: false,
+});
+
+/** The application itself (`hub.publish`) and the Redis ingest: may publish to any topic. */
+export const SERVER_PRINCIPAL: Principal = Object.freeze({
+  subject: 'herald:server',
+  anonymous: false,
+  publish: new SelectorSet(['*']),
   subscribe: undefined,
   payload: undefined,
   expiresAt: undefined,

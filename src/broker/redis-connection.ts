@@ -149,6 +149,11 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
 }
 
+/** The broker's keys and channel for a prefix (one cluster per prefix). */
+export function brokerKeys(prefix: string): { stream: string; ids: string; channel: string } {
+  return { stream: `{${prefix}}:stream`, ids: `{${prefix}}:ids`, channel: `${prefix}:updates` };
+}
+
 /** The two connections a Redis-backed node holds, and the few operations Herald uses. */
 export class RedisConnection {
   readonly #command: Redis;
@@ -170,11 +175,7 @@ export class RedisConnection {
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
     };
-    this.#keys = {
-      stream: `{${options.prefix}}:stream`,
-      ids: `{${options.prefix}}:ids`,
-      channel: `${options.prefix}:updates`,
-    };
+    this.#keys = brokerKeys(options.prefix);
     this.#command = new Redis({ ...base, connectionName: `${options.name}-cmd` });
     // The broker resubscribes itself on every reconnect, after which it reads what it missed.
     this.#subscriber = new Redis({

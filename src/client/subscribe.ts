@@ -1,5 +1,6 @@
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { HeraldClientError } from './errors.ts';
+import { canShareConnection, SharedSubscription } from './shared.ts';
 import { connectSse } from './sse.ts';
 import type { SnapshotPayload, StatePayload } from '../protocol/state.ts';
 import {
@@ -61,6 +62,15 @@ export interface SubscribeOptions {
    * count). Set it above the hub's heartbeat interval (15 s by default). Off by default.
    */
   idleTimeoutMs?: number;
+  /**
+   * Browsers: share one upstream connection between every tab (and every call) of this origin
+   * subscribing to the same hub, topics and token; one tab leads and relays, another takes over
+   * when it closes. Default `true` where Web Locks and BroadcastChannel exist (not in Node).
+   * Ignored with `lastEventId`, `snapshot` or `throttle`: what those send at the start of a
+   * connection needs a connection of its own.
+   * See docs/many-tabs.md.
+   */
+  shared?: boolean;
 }
 
 /** A live subscription: it reconnects by itself until `close()` or a refusal that retrying cannot fix. */
@@ -73,6 +83,8 @@ export interface HeraldSubscription {
   /** The transport in use (or about to be). */
   readonly transport: 'sse' | 'ws';
   readonly topics: readonly string[];
+  /** This handle holds the upstream connection (always, unless it shares one led by another tab). */
+  readonly leader: boolean;
   /**
    * Changes the topics. Over WebSocket this happens on the live connection; over SSE the
    * stream is reopened from the last id (so a newly added topic starts from that cursor).
@@ -128,6 +140,9 @@ class Subscriber implements HeraldSubscription {
   }
   get topics(): readonly string[] {
     return this.#topics;
+  }
+  get leader(): boolean {
+    return true;
   }
 
   setTopics(topics: readonly string[]): void {
@@ -302,5 +317,18 @@ function guard<A extends unknown[]>(fn: (...args: A) => void, ...args: A): void 
  * `closed` with an error) when the hub refuses in a way retrying cannot fix.
  */
 export function subscribe(options: SubscribeOptions): HeraldSubscription {
+  if (wantsSharing(options) && canShareConnection()) return new SharedSubscription(options, connectOwn);
+  return new Subscriber(options);
+}
+
+/**
+ * A replay (`lastEventId`) or a state snapshot is sent once per connection, at its start: a tab
+ * joining a group that is already live would never see it, so such calls connect on their own.
+ */
+function wantsSharing(o: SubscribeOptions): boolean {
+  return o.shared !== false && o.lastEventId === undefined && !o.snapshot && o.throttle === undefined;
+}
+
+function connectOwn(options: SubscribeOptions): HeraldSubscription {
   return new Subscriber(options);
 }

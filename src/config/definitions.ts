@@ -23,6 +23,8 @@ export interface HeraldConfig {
   anonymous: boolean;
   corsOrigins: string[];
   redis: string | undefined;
+  /** With --redis: publish what other processes XADD to `herald:ingest`. */
+  redisIngest: boolean;
   history: number;
   /** ms */
   historyTtl: number;
@@ -50,6 +52,10 @@ export interface HeraldConfig {
   demo: boolean;
   logLevel: string;
   dashboardDir: string | undefined;
+  /** PEM certificate chain file: serve HTTPS with HTTP/2 (needs tlsKey). */
+  tlsCert: string | undefined;
+  /** PEM private key file for tlsCert. */
+  tlsKey: string | undefined;
   /** Hub processes sharing the port (node:cluster); 1 = this process serves alone. */
   workers: number;
 }
@@ -67,6 +73,7 @@ export const defaults: HeraldConfig = {
   anonymous: false,
   corsOrigins: [],
   redis: undefined,
+  redisIngest: false,
   history: 1000,
   historyTtl: 0,
   heartbeat: 15_000,
@@ -87,6 +94,8 @@ export const defaults: HeraldConfig = {
   demo: false,
   logLevel: 'info',
   dashboardDir: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
   workers: 1,
 };
 
@@ -143,6 +152,12 @@ export const optionDefs: OptionDef[] = [
     help: 'comma-separated origins allowed from browsers',
   },
   { key: 'redis', flag: 'redis', type: 'string', help: 'Redis URL: use the Redis broker (several nodes)' },
+  {
+    key: 'redisIngest',
+    flag: 'redis-ingest',
+    type: 'boolean',
+    help: 'with --redis: publish updates any process XADDs to herald:ingest (docs/embedding.md)',
+  },
   {
     key: 'workers',
     flag: 'workers',
@@ -246,6 +261,13 @@ export const optionDefs: OptionDef[] = [
     help: 'JSON log verbosity',
   },
   { key: 'dashboardDir', flag: 'dashboard-dir', type: 'string', help: 'folder of the built dashboard' },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    type: 'string',
+    help: 'PEM certificate file: serve HTTPS, HTTP/2 with HTTP/1.1 fallback (with --tls-key)',
+  },
+  { key: 'tlsKey', flag: 'tls-key', type: 'string', help: 'PEM private key file for --tls-cert' },
 ];
 
 /** `jwt-key` -> `HERALD_JWT_KEY` */

@@ -1,13 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import type { HeaderSource, HeraldExchange } from './exchange.ts';
 import { sendError } from './respond.ts';
 
 /**
  * CORS by explicit allow-list. A listed origin gets credentials; `*` in the list allows any
  * origin but never with credentials; the literal `null` origin is never allowed.
  */
-export function corsHeaders(req: IncomingMessage, allowed: readonly string[]): Record<string, string> {
-  const origin = req.headers.origin;
+export function corsHeaders(req: HeaderSource, allowed: readonly string[]): Record<string, string> {
+  const origin = req.header('origin');
   if (!origin || origin === 'null') return {};
   if (allowed.includes(origin)) {
     return {
@@ -33,20 +33,19 @@ export function isOriginAllowed(origin: string | undefined, allowed: readonly st
 }
 
 /** Answers an OPTIONS preflight: 204 for allowed origins, 403 otherwise. */
-export function handlePreflight(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): void {
-  const headers = corsHeaders(req, allowed);
+export function handlePreflight(ex: HeraldExchange, allowed: readonly string[]): void {
+  const headers = corsHeaders(ex, allowed);
   if (!headers['Access-Control-Allow-Origin']) {
     sendError(
-      res,
-      new HeraldError(ErrorCode.forbiddenOrigin, `origin ${req.headers.origin ?? '(none)'} is not allowed`),
+      ex,
+      new HeraldError(ErrorCode.forbiddenOrigin, `origin ${ex.header('origin') ?? '(none)'} is not allowed`),
     );
     return;
   }
-  res.writeHead(204, {
+  ex.respond(204, {
     ...headers,
     'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
     'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Cache-Control',
     'Access-Control-Max-Age': '600',
   });
-  res.end();
 }

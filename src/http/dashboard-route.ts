@@ -1,8 +1,8 @@
-import { createReadStream, statSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
+import type { HeraldExchange } from './exchange.ts';
 import { sendJson } from './respond.ts';
 
 const TYPES: Record<string, string> = {
@@ -17,18 +17,14 @@ const TYPES: Record<string, string> = {
 };
 
 /** GET /dashboard/*: the built admin app, plus its config. */
-export function handleDashboard(
-  ctx: HttpContext,
-  _req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-): void {
+export function handleDashboard(ctx: HttpContext, ex: HeraldExchange): void {
+  const url = ex.url;
   const rest = url.pathname === '/dashboard' ? '/' : url.pathname.slice('/dashboard'.length);
   if (rest === '/config.json') {
     const config: Record<string, unknown> = { dev: ctx.options.dev, hubUrl: ctx.options.path };
     // Only a dev hub on a developer's own machine hands out an admin token.
     if (ctx.options.dev && ctx.options.devAdminToken) config['token'] = ctx.options.devAdminToken;
-    sendJson(res, 200, config);
+    sendJson(ex, 200, config);
     return;
   }
   const root = ctx.options.dashboardDir;
@@ -50,16 +46,19 @@ export function handleDashboard(
     throw new HeraldError(ErrorCode.notFound, 'dashboard is not built (run: npm run build:dashboard)');
   }
   const immutable = path.includes(`${sep}assets${sep}`);
-  res.writeHead(200, {
-    'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
-    'Content-Length': String(size),
-    'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy':
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    'Referrer-Policy': 'no-referrer',
-  });
-  createReadStream(path).pipe(res);
+  ex.respond(
+    200,
+    {
+      'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
+      'Content-Length': String(size),
+      'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy':
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'Referrer-Policy': 'no-referrer',
+    },
+    { file: path, size },
+  );
 }
 
 function resolveInside(root: string, rel: string): string {

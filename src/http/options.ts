@@ -2,8 +2,12 @@ import type { SlowConsumerPolicy } from '../transport/sse.ts';
 
 /** Settings of the HTTP layer (the CLI fills them from flags, env and config file). */
 export interface HttpOptions {
-  /** Hub path, `/.well-known/mercure` by default. */
+  /** Public path of the Mercure endpoint (mount prefix included), `/.well-known/mercure` by default. */
   path: string;
+  /** Prefix of the health and metrics routes (`{basePath}/healthz`...); '' for a hub at the root. */
+  basePath: string;
+  /** Serve the admin dashboard at `/dashboard` (only when `basePath` is ''). */
+  dashboard: boolean;
   /** Origins allowed to call the hub from a browser; `*` allows any origin without credentials. */
   corsOrigins: string[];
   maxBodyBytes: number;
@@ -26,6 +30,8 @@ export interface HttpOptions {
 
 export const defaultHttpOptions: HttpOptions = {
   path: '/.well-known/mercure',
+  basePath: '',
+  dashboard: true,
   corsOrigins: [],
   maxBodyBytes: 1024 * 1024,
   maxBufferedBytes: 4 * 1024 * 1024,

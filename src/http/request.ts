@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import type { HeaderSource } from './exchange.ts';
 
 /** Where a token came from; cookie-borne tokens need a CSRF check on unsafe methods. */
 export type TokenSource = 'header' | 'query' | 'cookie' | 'none';
@@ -10,11 +10,11 @@ export type TokenSource = 'header' | 'query' | 'cookie' | 'none';
  * `authorization` query parameter, then the cookie.
  */
 export function extractToken(
-  req: IncomingMessage,
+  req: HeaderSource,
   url: URL,
   cookieName: string,
 ): { token?: string; source: TokenSource } {
-  const header = req.headers.authorization;
+  const header = req.header('authorization');
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) throw new HeraldError(ErrorCode.unauthorized, 'Authorization header must be "Bearer <token>"');
@@ -22,7 +22,7 @@ export function extractToken(
   }
   const query = url.searchParams.get('authorization');
   if (query) return { token: query, source: 'query' };
-  const cookie = readCookie(req.headers.cookie, cookieName);
+  const cookie = readCookie(req.header('cookie'), cookieName);
   if (cookie) return { token: cookie, source: 'cookie' };
   return { source: 'none' };
 }
@@ -43,34 +43,8 @@ function readCookie(header: string | undefined, name: string): string | undefine
   return undefined;
 }
 
-/** Reads a request body, refusing (413) past `maxBytes` without buffering the excess. */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    return Promise.reject(new HeraldError(ErrorCode.bodyTooLarge, `body larger than ${maxBytes} bytes`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.off('data', onData);
-        req.resume();
-        reject(new HeraldError(ErrorCode.bodyTooLarge, `body larger than ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', (e) => reject(new HeraldError(ErrorCode.badBody, `could not read body: ${e.message}`)));
-    req.on('aborted', () => reject(new HeraldError(ErrorCode.badBody, 'request aborted')));
-  });
-}
-
 /** Decodes UTF-8 strictly: invalid bytes are a 400, never silently replaced. */
-export function decodeUtf8(body: Buffer): string {
+export function decodeUtf8(body: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(body);
   } catch {
@@ -94,23 +68,12 @@ export function assertFormEncodedUtf8(form: string, what: string): void {
   }
 }
 
-export function clientIp(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
-}
-
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /**
  * The request id: the caller's `X-Request-Id` when it is a plain token (so a proxy's id
  * carries through to our logs), otherwise a fresh UUID. Never echoes control characters.
  */
-export function requestIdFrom(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-/** The id set on the response by the router (it is also sent back as `X-Request-Id`). */
-export function requestIdOf(res: ServerResponse): string | undefined {
-  const id = res.getHeader('x-request-id');
-  return typeof id === 'string' ? id : undefined;
+export function requestIdFrom(given: string | undefined): string {
+  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
 }

@@ -1,14 +1,14 @@
-import type { ServerResponse } from 'node:http';
-import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import type { HeraldError } from '../protocol/errors.ts';
+import type { HeraldExchange } from './exchange.ts';
 
-/** Answers with a status and a one-line text reason; never throws. */
+/** Answers with a status and a one-line text reason; after the head went out, cuts the connection. */
 export function sendError(
-  res: ServerResponse,
+  ex: HeraldExchange,
   error: HeraldError,
   extraHeaders: Record<string, string> = {},
 ): void {
-  if (res.headersSent) {
-    res.destroy();
+  if (ex.answered) {
+    ex.abort();
     return;
   }
   const headers: Record<string, string> = {
@@ -19,40 +19,31 @@ export function sendError(
   };
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
   if (error.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="herald"';
-  const body = `${error.message.replace(/[\r\n]+/g, ' ')}\n`;
-  res.writeHead(error.status, headers);
-  res.end(body);
-}
-
-export function toHeraldError(e: unknown): HeraldError {
-  if (isHeraldError(e)) return e;
-  return new HeraldError(ErrorCode.badRequest, 'internal error');
+  ex.respond(error.status, headers, `${error.message.replace(/[\r\n]+/g, ' ')}\n`);
 }
 
 export function sendText(
-  res: ServerResponse,
+  ex: HeraldExchange,
   status: number,
   body: string,
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Cache-Control': 'no-store',
-    ...headers,
-  });
-  res.end(body);
+  ex.respond(
+    status,
+    { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers },
+    body,
+  );
 }
 
 export function sendJson(
-  res: ServerResponse,
+  ex: HeraldExchange,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    ...headers,
-  });
-  res.end(JSON.stringify(body));
+  ex.respond(
+    status,
+    { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers },
+    JSON.stringify(body),
+  );
 }

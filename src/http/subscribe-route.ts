@@ -1,12 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from '../hub/subscription.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { SseSink } from '../transport/sse.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
-import { assertFormEncodedUtf8, clientIp, extractToken, requestIdOf } from './request.ts';
-import { Http1Channel } from '../transport/http1-channel.ts';
-import { SseSink } from '../transport/sse.ts';
-import type { WriteBatch } from '../transport/write-batch.ts';
+import type { HeaderSource, HeraldExchange } from './exchange.ts';
+import { assertFormEncodedUtf8, extractToken } from './request.ts';
 
 /** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
 export function requestedSelectors(url: URL): string[] {
@@ -14,9 +12,9 @@ export function requestedSelectors(url: URL): string[] {
 }
 
 /** The resume cursor: the header wins over the query parameter, as the spec says. */
-export function requestedLastEventId(req: IncomingMessage, url: URL): string | undefined {
-  const header = req.headers['last-event-id'];
-  if (typeof header === 'string' && header !== '') return header;
+export function requestedLastEventId(req: HeaderSource, url: URL): string | undefined {
+  const header = req.header('last-event-id');
+  if (header !== undefined && header !== '') return header;
   return (
     url.searchParams.get('lastEventID') ??
     url.searchParams.get('last_event_id') ??
@@ -46,48 +44,41 @@ export function requestedStateOptions(url: URL): { snapshot?: boolean; throttleM
   return out;
 }
 
-/** GET {hub}?topic=...: an SSE subscription. */
-export async function handleSubscribe(
-  ctx: HttpContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  writes: WriteBatch,
-): Promise<void> {
-  const rawUrl = req.url ?? '';
-  if (rawUrl.includes('?')) assertFormEncodedUtf8(rawUrl.slice(rawUrl.indexOf('?') + 1), 'query string');
-  const { token } = extractToken(req, url, ctx.options.cookieName);
+/** GET {hub}?topic=...: an SSE subscription, over whatever byte channel the exchange opens. */
+export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
+  if (ex.rawQuery !== '') assertFormEncodedUtf8(ex.rawQuery, 'query string');
+  const { token } = extractToken(ex, ex.url, ctx.options.cookieName);
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
-  const selectors = requestedSelectors(url);
+  const selectors = requestedSelectors(ex.url);
   ctx.hub.compileSelectors(selectors);
-  const stateOptions = requestedStateOptions(url);
+  const stateOptions = requestedStateOptions(ex.url);
 
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
-  const sink = new SseSink(new Http1Channel(res, writes), {
+  const channel = ex.openStream();
+  const sink = new SseSink(channel, {
     maxBufferedBytes: ctx.options.maxBufferedBytes,
     slowConsumer: ctx.options.slowConsumer,
     onDropped: (count) => ctx.hub.recordDropped(count),
     shutdownRetryMs: ctx.options.shutdownRetryMs,
-    headers: corsHeaders(req, ctx.options.corsOrigins),
+    headers: corsHeaders(ex, ctx.options.corsOrigins),
     onOverflow: () => {
       if (holder.sub) ctx.hub.unsubscribe(holder.sub, 'slow-consumer');
       else holder.overflowed = true;
     },
   });
-  const onGone = (): void => {
+  channel.onceClosed(() => {
     if (holder.sub) ctx.hub.unsubscribe(holder.sub, 'client');
-  };
-  res.on('close', onGone);
-  const lastEventId = requestedLastEventId(req, url);
+  });
+  const lastEventId = requestedLastEventId(ex, ex.url);
   const sub = await ctx.hub.subscribe({
     selectors,
     principal,
     sink,
     ...stateOptions,
-    client: { ip: clientIp(req), requestId: requestIdOf(res) },
+    client: { ip: ex.remoteAddress, requestId: ex.requestId },
     ...(lastEventId !== undefined ? { lastEventId } : {}),
   });
   holder.sub = sub;
-  if (res.destroyed || holder.overflowed)
+  if (channel.closed || holder.overflowed)
     ctx.hub.unsubscribe(sub, holder.overflowed ? 'slow-consumer' : 'client');
 }

@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { subscriptionDocs, type SubscriptionDoc } from '../hub/presence.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
+import type { HeraldExchange } from './exchange.ts';
 import { extractToken } from './request.ts';
 import { sendJson } from './respond.ts';
 
@@ -12,15 +12,11 @@ const CONTEXT = 'https://mercure.rocks/';
  * GET {hub}/subscriptions[/{topic}[/{subscriber}]]: the active subscriptions of this node
  * (Mercure's subscriptions API). The token's subscribe claim must match the request path.
  */
-export async function handleSubscriptions(
-  ctx: HttpContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-): Promise<void> {
-  if (req.method !== 'GET')
+export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
+  const url = ex.url;
+  if (ex.method !== 'GET')
     throw new HeraldError(ErrorCode.methodNotAllowed, 'the subscriptions API only answers GET');
-  const { token } = extractToken(req, url, ctx.options.cookieName);
+  const { token } = extractToken(ex, url, ctx.options.cookieName);
   if (!token) throw new HeraldError(ErrorCode.unauthorized, 'the subscriptions API requires a JWT');
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
   if (!principal.subscribe?.matchesTopic(url.pathname))
@@ -47,11 +43,11 @@ export async function handleSubscriptions(
     for (const doc of subscriptionDocs(ctx.options.path, sub, true))
       if (topic === undefined || doc.topic === topic) docs.push(doc);
   }
-  const headers = { ...corsHeaders(req, ctx.options.corsOrigins), ETag: JSON.stringify(ctx.hub.lastEventId) };
+  const headers = { ...corsHeaders(ex, ctx.options.corsOrigins), ETag: JSON.stringify(ctx.hub.lastEventId) };
   if (subscriber !== undefined) {
     if (docs.length === 0) throw new HeraldError(ErrorCode.notFound, 'no such active subscription');
     sendJson(
-      res,
+      ex,
       200,
       { '@context': CONTEXT, ...docs[0], lastEventID: ctx.hub.lastEventId },
       { ...headers, 'Content-Type': 'application/ld+json' },
@@ -59,7 +55,7 @@ export async function handleSubscriptions(
     return;
   }
   sendJson(
-    res,
+    ex,
     200,
     {
       '@context': CONTEXT,

@@ -342,14 +342,14 @@ describe('WebSocket liveness and shutdown', () => {
   test('token expiry ends the subscription with herald.token-expired and close 4001', async () => {
     const h = await startHerald({ port: 0, host: '127.0.0.1', jwtKey: SECRET, logLevel: 'silent' });
     try {
-      const short = await mintToken({ secret: SECRET, subscribe: ['*'], ttl: '1s' });
+      const short = await mintToken({ secret: SECRET, subscribe: ['*'], ttl: '3s' });
       const c = new WsProbe(`ws://127.0.0.1:${h.port}${WS_PATH}`, {
         headers: { Authorization: `Bearer ${short}` },
       });
       await c.opened;
       c.send({ op: 'subscribe', topics: ['https://ex.com/a'] });
       await c.op('subscribed');
-      assert.equal((await c.op('event', 5000))['type'], 'herald.token-expired');
+      assert.equal((await c.op('event', 10_000))['type'], 'herald.token-expired');
       assert.equal((await c.closed).code, 4001);
     } finally {
       await h.close();

@@ -6,7 +6,8 @@ import type { Principal } from '../auth/principal.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { isOriginAllowed } from './cors.ts';
-import { clientIp, extractToken } from './request.ts';
+import { clientIp, nodeHeaders } from './node-adapter.ts';
+import { extractToken } from './request.ts';
 import { WsCloseCode } from '../protocol/ws.ts';
 import { HeraldSocket, WsConnection } from './ws-connection.ts';
 
@@ -18,15 +19,25 @@ export interface WsGateway {
   readonly path: string;
   /** Open connections (subscribed or not). */
   readonly size: number;
+  /**
+   * Takes an HTTP upgrade (a node server's `'upgrade'` event) when its path is `{path}/ws` and
+   * returns true; returns false, touching nothing, for any other path.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Listens to a server's upgrades; other paths are answered 404 unless another upgrade
+   * listener (a dev server's hot reload...) is there to take them. Returns the detach function.
+   */
+  attach(server: Server): () => void;
   /** Closes every connection (1001, going away: "come back") and stops accepting; resolves when all are gone. */
   close(): Promise<void>;
 }
 
 /**
- * Mounts the WebSocket endpoint on an HTTP server (`noServer`: the HTTP server owns the port).
- * One timer pings every connection; a peer that did not answer the previous ping is cut.
+ * The WebSocket endpoint of one hub (`noServer`: whatever HTTP server carries it owns the
+ * port). One timer pings every connection; a peer that did not answer the previous ping is cut.
  */
-export function attachWebSocket(server: Server, ctx: HttpContext): WsGateway {
+export function createWsGateway(ctx: HttpContext): WsGateway {
   const path = `${ctx.options.path}/ws`;
   const wss = new WebSocketServer({
     noServer: true,
@@ -54,16 +65,26 @@ export function attachWebSocket(server: Server, ctx: HttpContext): WsGateway {
     timer.unref();
   }
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://hub.invalid');
+    } catch {
+      return false;
+    }
+    if (url.pathname !== path) return false;
     const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     socket.on('error', ignore);
-    accept(req, socket, head, requestId).catch((e: unknown) => {
-      const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.badRequest, 'internal error');
-      if (!isHeraldError(e)) ctx.logger.error({ requestId, err: e }, 'unhandled error in ws upgrade');
-      else ctx.logger.debug({ requestId, code: error.code }, error.message);
-      ctx.hub.recordRefusal(error.code);
-      refuseUpgrade(socket, error);
-    });
+    accept(req, socket, head, requestId, url).catch((e: unknown) => refuse(socket, e, requestId));
+    return true;
+  };
+
+  const refuse = (socket: Duplex, e: unknown, requestId: string): void => {
+    const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.badRequest, 'internal error');
+    if (!isHeraldError(e)) ctx.logger.error({ requestId, err: e }, 'unhandled error in ws upgrade');
+    else ctx.logger.debug({ requestId, code: error.code }, error.message);
+    ctx.hub.recordRefusal(error.code);
+    refuseUpgrade(socket, error);
   };
 
   async function accept(
@@ -71,17 +92,10 @@ export function attachWebSocket(server: Server, ctx: HttpContext): WsGateway {
     socket: Duplex,
     head: Buffer,
     requestId: string,
+    url: URL,
   ): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://hub.invalid');
-    } catch {
-      throw new HeraldError(ErrorCode.badRequest, 'malformed request URL');
-    }
-    if (url.pathname !== path)
-      throw new HeraldError(ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
     if (closing || ctx.hub.closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const { token, source } = extractToken(req, url, ctx.options.cookieName);
+    const { token, source } = extractToken(nodeHeaders(req), url, ctx.options.cookieName);
     // Browsers send cookies with cross-site WebSocket upgrades and no CORS applies: a cookie
     // is only trusted from an allowed or same origin (cross-site WebSocket hijacking).
     if (
@@ -131,17 +145,33 @@ export function attachWebSocket(server: Server, ctx: HttpContext): WsGateway {
     if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') ctx.hub.recordRefusal(ErrorCode.bodyTooLarge);
   }
 
-  server.on('upgrade', onUpgrade);
+  const attached = new Set<() => void>();
 
   return {
     path,
     get size() {
       return connections.size;
     },
+    handleUpgrade,
+    attach(server) {
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        if (handleUpgrade(req, socket, head) || server.listenerCount('upgrade') > 1) return;
+        socket.on('error', ignore);
+        const where = (req.url ?? '').split('?')[0]!.slice(0, 100);
+        refuse(socket, new HeraldError(ErrorCode.notFound, `no WebSocket endpoint at ${where}`), '-');
+      };
+      server.on('upgrade', onUpgrade);
+      const detach = (): void => {
+        server.off('upgrade', onUpgrade);
+        attached.delete(detach);
+      };
+      attached.add(detach);
+      return detach;
+    },
     async close() {
       closing = true;
       if (timer) clearInterval(timer);
-      server.off('upgrade', onUpgrade);
+      for (const detach of [...attached]) detach();
       if (connections.size === 0) return;
       const gone = [...connections].map(
         (conn) => new Promise<void>((resolve) => conn.ws.once('close', () => resolve())),

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Route } from '../http/exchange.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubObserver } from '../hub/observer.ts';
 
@@ -11,6 +11,7 @@ export class PrometheusMetrics {
   readonly registry = new Registry();
   readonly observer: HubObserver;
   #hub: Hub | undefined;
+  #ingest: { published: number; rejected: number; duplicates: number } | undefined;
 
   constructor() {
     const registry = this.registry;
@@ -63,6 +64,21 @@ export class PrometheusMetrics {
       collect() {
         this.reset();
         this.inc(hub()?.counters.gaps ?? 0);
+      },
+    });
+    const ingest = () => this.#ingest;
+    new Counter({
+      name: 'herald_ingest_messages_total',
+      help: 'Messages taken from the Redis ingest stream, by result (published, rejected, duplicate)',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        const c = ingest();
+        this.reset();
+        if (!c) return;
+        this.inc({ result: 'published' }, c.published);
+        this.inc({ result: 'rejected' }, c.rejected);
+        this.inc({ result: 'duplicate' }, c.duplicates);
       },
     });
     new Counter({
@@ -135,12 +151,18 @@ export class PrometheusMetrics {
     this.#hub = hub;
   }
 
-  /** Serves GET /metrics; returns false for other paths. */
-  route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
-    if (url.pathname !== '/metrics' || req.method !== 'GET') return false;
-    const body = await this.registry.metrics();
-    res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' });
-    res.end(body);
-    return true;
-  };
+  /** Reads the Redis ingest's counters at scrape time. */
+  attachIngest(counters: { published: number; rejected: number; duplicates: number }): void {
+    this.#ingest = counters;
+  }
+
+  /** `GET {path}`: the Prometheus text exposition. */
+  route(path: string): Route {
+    return async (ex) => {
+      if (ex.url.pathname !== path || ex.method !== 'GET') return false;
+      const body = await this.registry.metrics();
+      ex.respond(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' }, body);
+      return true;
+    };
+  }
 }

@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
+import type { VerificationKey } from './auth/keys.ts';
+import { publicKeyFromFile, secretKey } from './auth/keys.ts';
+import { mintToken } from './auth/mint.ts';
+import { SERVER_PRINCIPAL } from './auth/principal.ts';
+import type { Broker } from './broker/broker.ts';
+import { MemoryBroker } from './broker/memory.ts';
+import { MemoryStateStore } from './broker/memory-state.ts';
+import type { StateStore } from './broker/state-store.ts';
+import { defaults, type HeraldConfig } from './config/definitions.ts';
+import { ConfigError } from './config/load.ts';
+import type { HttpContext } from './http/context.ts';
+import { createFetchHandler, type FetchHandler } from './http/fetch-adapter.ts';
+import { createNodeHandler, type NodeHandler } from './http/node-adapter.ts';
+import { defaultHttpOptions } from './http/options.ts';
+import { jsonPublishInput } from './http/publish-body.ts';
+import { createRouter } from './http/router.ts';
+import { createWsGateway } from './http/ws-upgrade.ts';
+import { Hub } from './hub/hub.ts';
+import type { IngestCounters } from './ingest.ts';
+import type { HubObserver } from './hub/observer.ts';
+import { connectionLogObserver } from './log/connection-log.ts';
+import { PrometheusMetrics } from './metrics/prometheus.ts';
+import type { Update } from './protocol/update.ts';
+
+/** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
+export const DEV_JWT_KEY = 'herald-dev-secret-do-not-use-in-production';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Settings of an embedded hub: every `herald serve` setting, plus what only embedding needs. */
+export interface HeraldOptions extends Partial<HeraldConfig> {
+  /**
+   * Prefix of the routes besides the Mercure endpoint (`{basePath}/healthz`, `/readyz`,
+   * `/metrics`), and of the endpoint itself when `path` is not given
+   * (`{basePath}/.well-known/mercure`). Default ''.
+   */
+  basePath?: string;
+  /** Serve the admin dashboard at `/dashboard` (hubs at the root only). Default false. */
+  dashboard?: boolean;
+  /** Another observer of the hub (tests, custom metrics). */
+  observer?: HubObserver;
+  /** A broker built by the caller (one that outlives this hub). */
+  broker?: Broker;
+  /** The application's pino logger; default: a new one at `logLevel`. */
+  logger?: Logger;
+  /** Tuning of the Redis ingest (`redisIngest`): consumer name, read block, reclaim idle time (ms). */
+  ingest?: { consumer?: string; blockMs?: number; reclaimIdleMs?: number };
+}
+
+/**
+ * What a server-side publish may contain: the JSON publish shape (`topics` or `topic`, `data`
+ * as text or any JSON value, `id`, `type`, `retry`, `private`).
+ */
+export type ServerPublish = Record<string, unknown> & { topics?: string[] | string; topic?: string };
+
+/** A hub running inside an application: the same protocol, mounted wherever the app wants it. */
+export interface HeraldHub {
+  /** The hub core (subscriptions, counters). */
+  readonly hub: Hub;
+  readonly config: HeraldConfig;
+  readonly logger: Logger;
+  readonly metrics: PrometheusMetrics;
+  /** Dev mode only: a token allowed to do everything. */
+  readonly devToken: string | undefined;
+  /** With `redisIngest`: what the ingest did since the start. */
+  readonly ingest: IngestCounters | undefined;
+  /**
+   * Trusted publish from the application itself: no token, same validation as an HTTP publish
+   * (a 400-class HeraldError for a bad update). Resolves with the stored update(s).
+   */
+  publish(update: ServerPublish): Promise<Update>;
+  publish(updates: readonly ServerPublish[]): Promise<Update[]>;
+  /** Web-standard handler (Next.js App Router, Hono, Bun, Deno): `export const GET = hub.fetch`. */
+  readonly fetch: FetchHandler;
+  /**
+   * Node `(req, res, next?)` handler: `http.createServer(hub.handle)`, `app.use(hub.handle)` in
+   * Express (requests that are not the hub's go to `next`), or a Fastify route.
+   */
+  readonly handle: NodeHandler;
+  /** Takes a node server's `'upgrade'` for `{path}/ws`; false (untouched) for other paths. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Serves the WebSocket endpoint on a node server; returns the detach function. */
+  attach(server: Server): () => void;
+  /** Graceful stop: tells SSE and WebSocket clients to come back, closes the broker. */
+  close(): Promise<void>;
+}
+
+function keyFor(
+  secret: string | undefined,
+  file: string | undefined,
+  name: string,
+): VerificationKey | undefined {
+  if (secret && file) throw new ConfigError(`set either ${name}-key or ${name}-key-file, not both`);
+  try {
+    if (file) return publicKeyFromFile(file);
+    if (secret) return secretKey(secret);
+  } catch (e) {
+    throw new ConfigError(`${name}: ${(e as Error).message}`);
+  }
+  return undefined;
+}
+
+async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
+  if (!config.redis)
+    return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
+  // Loaded only when asked for, so a memory-only hub never loads the Redis client.
+  const { RedisBroker } = await import('./broker/redis.ts');
+  try {
+    return new RedisBroker({
+      url: config.redis,
+      historySize: config.history,
+      historyTtlMs: config.historyTtl,
+      logger,
+    });
+  } catch (e) {
+    throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function createStateStore(config: HeraldConfig): Promise<StateStore> {
+  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
+  if (!config.redis) return new MemoryStateStore({ limits });
+  // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
+  const { RedisStateStore } = await import('./broker/redis-state.ts');
+  return new RedisStateStore({ redis: config.redis, limits });
+}
+
+function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'herald' },
+    // Defence in depth: nothing logs tokens, and these paths are censored if something ever does.
+    redact: {
+      paths: [
+        'token',
+        'authorization',
+        'cookie',
+        '*.token',
+        '*.authorization',
+        '*.cookie',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'jwtKey',
+        '*.jwtKey',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/**
+ * Builds a hub (broker, auth, core, metrics, logs) and its adapters, without listening
+ * anywhere: the application mounts `fetch`, `handle` or `attach` where it wants them. The
+ * standalone server (`startHerald`) is built on this too.
+ */
+export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub> {
+  const {
+    basePath: rawBase = '',
+    dashboard = false,
+    observer,
+    broker: givenBroker,
+    logger: givenLogger,
+    ingest: ingestTuning = {},
+    ...partial
+  } = options;
+  const basePath = rawBase.replace(/\/+$/, '');
+  if (basePath !== '' && !basePath.startsWith('/'))
+    throw new ConfigError(`basePath must start with "/", got ${JSON.stringify(rawBase)}`);
+  const config: HeraldConfig = { ...defaults, ...stripUndefined(partial) };
+  if (partial.path === undefined) config.path = `${basePath}${defaults.path}`;
+  if (!config.path.startsWith('/'))
+    throw new ConfigError(`path must start with "/", got ${JSON.stringify(config.path)}`);
+  if (config.dev) {
+    if (!config.jwtKey && !config.jwtKeyFile) config.jwtKey = DEV_JWT_KEY;
+    config.anonymous = true;
+  }
+  const logger = givenLogger ?? createLogger(config.logLevel);
+  const publisherKey = keyFor(
+    config.publisherJwtKey ?? config.jwtKey,
+    config.publisherJwtKeyFile ?? config.jwtKeyFile,
+    'publisher-jwt',
+  );
+  const subscriberKey = keyFor(
+    config.subscriberJwtKey ?? config.jwtKey,
+    config.subscriberJwtKeyFile ?? config.jwtKeyFile,
+    'subscriber-jwt',
+  );
+  if (!publisherKey) logger.warn('no publisher JWT key configured: nobody can publish over HTTP');
+  if (!subscriberKey && !config.anonymous)
+    logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
+
+  const metrics = new PrometheusMetrics();
+  const broker = givenBroker ?? (await createBroker(config, logger));
+  const state = await createStateStore(config);
+  const hub = new Hub({
+    broker,
+    state,
+    heartbeatMs: config.heartbeat,
+    maxSelectors: config.maxSelectors,
+    connectionLimits: {
+      maxConnections: config.maxConnections,
+      maxPerIp: config.maxConnectionsPerIp,
+      maxPerSubject: config.maxConnectionsPerSubject,
+      maxPerSelector: config.maxSubscribersPerSelector,
+    },
+    publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
+    ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
+    observer: combineObservers(metrics.observer, connectionLogObserver(logger), observer),
+  });
+  metrics.attach(hub);
+  await hub.start();
+  const ingest = config.redisIngest
+    ? await startIngest(config, hub, logger, metrics, ingestTuning)
+    : undefined;
+
+  const devToken =
+    config.dev && config.jwtKey
+      ? await mintToken({
+          secret: config.jwtKey,
+          publish: ['*'],
+          subscribe: ['*'],
+          subject: 'dev',
+          admin: true,
+        })
+      : undefined;
+  const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
+  const ctx: HttpContext = {
+    hub,
+    authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
+    logger,
+    options: {
+      ...defaultHttpOptions,
+      path: config.path,
+      basePath,
+      dashboard,
+      corsOrigins: config.corsOrigins,
+      maxBodyBytes: config.maxBody,
+      maxBufferedBytes: config.maxBuffered,
+      slowConsumer: config.slowConsumer,
+      dev: config.dev,
+      dashboardDir: dashboard && existsSync(builtDashboard) ? builtDashboard : undefined,
+      ...(devToken ? { devAdminToken: devToken } : {}),
+      ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
+    },
+  };
+  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`)]);
+  const websockets = createWsGateway(ctx);
+
+  async function publish(update: ServerPublish): Promise<Update>;
+  async function publish(updates: readonly ServerPublish[]): Promise<Update[]>;
+  async function publish(input: ServerPublish | readonly ServerPublish[]): Promise<Update | Update[]> {
+    const many = Array.isArray(input);
+    const list = (many ? input : [input]) as readonly ServerPublish[];
+    const stored = await hub.publish(
+      list.map((item, i) => jsonPublishInput(item, many ? `update ${i}: ` : '')),
+      SERVER_PRINCIPAL,
+      { ip: 'server' },
+    );
+    return many ? stored : stored[0]!;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    hub,
+    config,
+    logger,
+    metrics,
+    devToken,
+    ingest: ingest?.counters,
+    publish,
+    fetch: createFetchHandler(router),
+    handle: createNodeHandler(router),
+    handleUpgrade: websockets.handleUpgrade,
+    attach: (server) => websockets.attach(server),
+    close() {
+      closing ??= (async () => {
+        await ingest?.close();
+        await hub.close();
+        await state.close();
+        await websockets.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function startIngest(
+  config: HeraldConfig,
+  hub: Hub,
+  logger: Logger,
+  metrics: PrometheusMetrics,
+  tuning: NonNullable<HeraldOptions['ingest']>,
+): Promise<{ counters: IngestCounters; close(): Promise<void> }> {
+  if (!config.redis) {
+    await hub.close();
+    throw new ConfigError('redis-ingest needs --redis');
+  }
+  const { RedisIngest } = await import('./broker/redis-ingest.ts');
+  const { ingestHandler } = await import('./ingest.ts');
+  const counters: IngestCounters = { published: 0, rejected: 0, duplicates: 0 };
+  metrics.attachIngest(counters);
+  const ingest: InstanceType<typeof RedisIngest> = new RedisIngest({
+    url: config.redis,
+    consumer: tuning.consumer ?? `herald-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    logger,
+    handle: ingestHandler(hub, logger, counters, (id) => ingest.isStored(id)),
+    ...(tuning.blockMs !== undefined ? { blockMs: tuning.blockMs } : {}),
+    ...(tuning.reclaimIdleMs !== undefined ? { reclaimIdleMs: tuning.reclaimIdleMs } : {}),
+  });
+  try {
+    await ingest.start();
+  } catch (e) {
+    await hub.close();
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+  return { counters, close: () => ingest.close() };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function combineObservers(...observers: (HubObserver | undefined)[]): HubObserver {
+  const list = observers.filter((o): o is HubObserver => o !== undefined);
+  if (list.length === 1) return list[0]!;
+  const out: HubObserver = {};
+  const keys: (keyof HubObserver)[] = [
+    'onSubscribe',
+    'onUnsubscribe',
+    'onResume',
+    'onPublish',
+    'onDispatch',
+    'onRefusal',
+    'onDropped',
+  ];
+  for (const k of keys) {
+    const fns = list.map((o) => o[k]).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];
+    if (fns.length) (out as Record<string, unknown>)[k] = (...a: unknown[]) => fns.forEach((f) => f(...a));
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import type { ByteChannel } from '../transport/byte-channel.ts';
+import { WriteBatch } from '../transport/write-batch.ts';
+import { channelFor } from './channel-for.ts';
+import type { HeaderSource, HeraldExchange, ReplyBody } from './exchange.ts';
+import { requestIdFrom } from './request.ts';
+import type { Router } from './router.ts';
+
+/** A node request as Express hands it to a middleware mounted under a prefix. */
+type MountedRequest = IncomingMessage & { originalUrl?: string };
+
+/** Headers of a node request, read the way the routes expect. */
+export function nodeHeaders(req: IncomingMessage): HeaderSource {
+  return { header: (name) => headerValue(req, name) };
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+export function clientIp(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * A node:http (or node:http2 compat) request and response as a HeraldExchange; SSE goes to the
+ * socket or the HTTP/2 stream directly.
+ */
+class NodeExchange implements HeraldExchange {
+  readonly method: string;
+  readonly url: URL;
+  readonly rawQuery: string;
+  readonly remoteAddress: string;
+  readonly requestId: string;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #writes: WriteBatch;
+
+  constructor(req: IncomingMessage, res: ServerResponse, target: string, url: URL, writes: WriteBatch) {
+    this.#req = req;
+    this.#res = res;
+    this.#writes = writes;
+    this.method = req.method ?? 'GET';
+    this.url = url;
+    const q = target.indexOf('?');
+    this.rawQuery = q === -1 ? '' : target.slice(q + 1);
+    this.remoteAddress = clientIp(req);
+    this.requestId = requestIdFrom(headerValue(req, 'x-request-id'));
+    res.setHeader('X-Request-Id', this.requestId);
+  }
+
+  header(name: string): string | undefined {
+    return headerValue(this.#req, name);
+  }
+
+  get answered(): boolean {
+    return this.#res.headersSent;
+  }
+
+  body(maxBytes: number): Promise<Uint8Array> {
+    return readNodeBody(this.#req as MountedRequest, maxBytes);
+  }
+
+  respond(status: number, headers: Record<string, string>, body?: ReplyBody): void {
+    const res = this.#res;
+    res.writeHead(status, headers);
+    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) res.end(body);
+    else createReadStream(body.file).on('error', destroyResponse.bind(res)).pipe(res);
+  }
+
+  openStream(): ByteChannel {
+    // HTTP/1.x socket, or an HTTP/2 stream when the TLS server negotiated h2.
+    return channelFor(this.#req, this.#res, this.#writes);
+  }
+
+  abort(): void {
+    this.#res.destroy();
+  }
+}
+
+function destroyResponse(this: ServerResponse): void {
+  this.destroy();
+}
+
+/** Reads a request body, refusing (413) past `maxBytes` without buffering the excess. */
+function readNodeBody(req: MountedRequest, maxBytes: number): Promise<Uint8Array> {
+  // A body parser mounted before the hub has read the stream already: say so rather than hang.
+  if (req.readableEnded)
+    return Promise.reject(
+      new HeraldError(
+        ErrorCode.internal,
+        'the request body was already read by another middleware; mount Herald before body parsers',
+      ),
+    );
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.reject(new HeraldError(ErrorCode.bodyTooLarge, `body larger than ${maxBytes} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.off('data', onData);
+        // Drained, not buffered, so the 413 can still be sent on this connection.
+        req.resume();
+        reject(new HeraldError(ErrorCode.bodyTooLarge, `body larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', (e) => reject(new HeraldError(ErrorCode.badBody, `could not read body: ${e.message}`)));
+    req.on('aborted', () => reject(new HeraldError(ErrorCode.badBody, 'request aborted')));
+  });
+}
+
+/** `(req, res)` handler; with `next` (Express, Connect) requests that are not the hub's go on to it. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+/**
+ * The router as a node `(req, res[, next])` handler. The path is taken from `req.originalUrl`
+ * when a framework set it (Express strips its mount prefix from `req.url`), so the hub sees
+ * the public path its `path` option names.
+ */
+export function createNodeHandler(router: Router): NodeHandler {
+  // One per handler (per server): the SSE writes of an event-loop turn leave together.
+  const writes = new WriteBatch();
+  return (req, res, next) => {
+    const target = (req as MountedRequest).originalUrl ?? req.url ?? '/';
+    let url: URL | undefined;
+    try {
+      url = new URL(target, 'http://hub.invalid');
+    } catch {
+      url = undefined;
+    }
+    const ex = new NodeExchange(req, res, target, url ?? new URL('http://hub.invalid/'), writes);
+    if (!url) {
+      router.refuse(ex, new HeraldError(ErrorCode.badRequest, 'malformed request URL'));
+      return;
+    }
+    void router.handle(ex).then((handled) => {
+      if (handled) return;
+      if (next) next();
+      else
+        router.refuse(
+          ex,
+          new HeraldError(ErrorCode.notFound, `no route for ${ex.url.pathname.slice(0, 100)}`),
+        );
+    });
+  };
+}

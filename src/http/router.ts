@@ -1,0 +1,108 @@
+import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import type { HttpContext } from './context.ts';
+import { corsHeaders, handlePreflight } from './cors.ts';
+import { handleDashboard } from './dashboard-route.ts';
+import type { HeraldExchange, Route } from './exchange.ts';
+import { handlePublish } from './publish-route.ts';
+import { sendError, sendText } from './respond.ts';
+import { handleSubscribe } from './subscribe-route.ts';
+import { handleSubscriptions } from './subscriptions-route.ts';
+
+/** The one request router every adapter (node:http, Express, fetch) runs. */
+export interface Router {
+  /**
+   * Resolves true when a hub route answered (errors included, as a status and a one-line
+   * reason), false when the path is not the hub's: the standalone server then answers 404, a
+   * middleware hands the request on. Never rejects.
+   */
+  handle(ex: HeraldExchange): Promise<boolean>;
+  /** Answers with an error (counted and logged like any refusal). */
+  refuse(ex: HeraldExchange, error: unknown): void;
+}
+
+export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
+  const { path, basePath } = ctx.options;
+  return {
+    async handle(ex) {
+      try {
+        for (const r of extra) if (await r(ex)) return true;
+        return await route(ex);
+      } catch (e) {
+        fail(ex, e);
+        return true;
+      }
+    },
+    refuse: fail,
+  };
+
+  function fail(ex: HeraldExchange, e: unknown): void {
+    // The query string is never logged: it may carry a token (`authorization=`).
+    const where = { requestId: ex.requestId, method: ex.method, path: ex.url.pathname.slice(0, 200) };
+    if (isHeraldError(e)) {
+      ctx.hub.recordRefusal(e.code);
+      ctx.logger[e.status >= 500 ? 'warn' : 'info'](
+        { event: 'refused', status: e.status, code: e.code, ...where },
+        e.message,
+      );
+      // Refusals carry CORS headers too, or a cross-origin browser sees a 401/403 as a network
+      // error and retries forever instead of reading the reason.
+      sendError(ex, e, corsHeaders(ex, ctx.options.corsOrigins));
+      return;
+    }
+    ctx.hub.recordRefusal(ErrorCode.internal);
+    ctx.logger.error(
+      { event: 'error', ...where, error: e instanceof Error ? e.message : String(e) },
+      'unhandled error in request',
+    );
+    sendError(
+      ex,
+      new HeraldError(ErrorCode.internal, 'internal error'),
+      corsHeaders(ex, ctx.options.corsOrigins),
+    );
+  }
+
+  async function route(ex: HeraldExchange): Promise<boolean> {
+    const p = ex.url.pathname;
+    if (p === path) {
+      if (ex.method === 'GET') await handleSubscribe(ctx, ex);
+      else if (ex.method === 'POST') await handlePublish(ctx, ex);
+      else if (ex.method === 'OPTIONS') handlePreflight(ex, ctx.options.corsOrigins);
+      else throw methodNotAllowed(ex, 'GET, POST, OPTIONS');
+      return true;
+    }
+    if (p === `${path}/subscriptions` || p.startsWith(`${path}/subscriptions/`)) {
+      await handleSubscriptions(ctx, ex);
+      return true;
+    }
+    if (!p.startsWith(basePath)) return false;
+    const rest = p.slice(basePath.length);
+    if (rest === '/healthz') {
+      sendText(ex, 200, 'ok\n');
+      return true;
+    }
+    if (rest === '/readyz') {
+      const health = ctx.hub.broker.health();
+      if (ctx.hub.closing) sendText(ex, 503, 'shutting down\n');
+      else if (health.ready) sendText(ex, 200, `ready (${health.kind})\n`);
+      else sendText(ex, 503, `broker ${health.kind} not ready${health.detail ? `: ${health.detail}` : ''}\n`);
+      return true;
+    }
+    // The dashboard's assets are built for `/dashboard/`: it is only served by a hub at the root.
+    if (ctx.options.dashboard && basePath === '') {
+      if (p === '/dashboard' || p.startsWith('/dashboard/')) {
+        if (ex.method !== 'GET' && ex.method !== 'HEAD') throw methodNotAllowed(ex, 'GET');
+        handleDashboard(ctx, ex);
+        return true;
+      }
+      if (p === '/' && ctx.options.dashboardDir) {
+        ex.respond(302, { Location: '/dashboard/' });
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+function methodNotAllowed(ex: HeraldExchange, allow: string): HeraldError {
+  return new HeraldError(ErrorCode.methodNotAllowed, `method ${ex.method} not allowed here; use ${allow}`);
+}
