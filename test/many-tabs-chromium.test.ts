@@ -1,68 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Server } from 'node:http';
 import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
-import type { HubObserver } from '../src/hub/observer.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { launchChromium } from './support/browser.ts';
+import { HubWatch, serveDir } from './support/built-page.ts';
 import { h2Connect, h2Request } from './support/h2-client.ts';
 import { publisherToken, subscriberToken, TEST_KEY } from './support/hub-fixture.ts';
 import { testCert } from './support/tls.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TOPIC = 'https://example.com/tabs';
-
-/** Serves the built page from its own origin (the hub is another origin, as in production). */
-function serveDir(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^(\.\.[/\\])+/, '');
-    try {
-      const body = readFileSync(join(dir, path === '/' ? 'index.html' : path));
-      res.writeHead(200, { 'Content-Type': extname(path) === '.js' ? 'text/javascript' : 'text/html' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** Hub subscription events, so a test waits for "n subscribers" instead of sleeping. */
-class Watch {
-  resumes = 0;
-  #waiters: (() => void)[] = [];
-  readonly observer: HubObserver = {
-    onSubscribe: () => this.#poke(),
-    onUnsubscribe: () => this.#poke(),
-    onResume: () => {
-      this.resumes++;
-      this.#poke();
-    },
-  };
-  #poke(): void {
-    queueMicrotask(() => this.#waiters.forEach((w) => w()));
-  }
-  until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-      const w = (): void => {
-        if (!pred()) return;
-        clearTimeout(timer);
-        this.#waiters = this.#waiters.filter((x) => x !== w);
-        resolve();
-      };
-      this.#waiters.push(w);
-    });
-  }
-}
 
 describe('many tabs of one origin in Chromium', () => {
   const cert = testCert();
@@ -99,7 +54,7 @@ describe('many tabs of one origin in Chromium', () => {
     cert.remove();
   });
 
-  async function startHub(watch: Watch, tls: boolean): Promise<RunningHerald> {
+  async function startHub(watch: HubWatch, tls: boolean): Promise<RunningHerald> {
     return startHerald(
       {
         port: 0,
@@ -176,7 +131,7 @@ describe('many tabs of one origin in Chromium', () => {
     page.waitForSelector(`body[data-count="${n}"]`, { state: 'attached' });
 
   test('over HTTPS/HTTP/2 ten tabs each get their own stream on one connection, all live at once', async () => {
-    const watch = new Watch();
+    const watch = new HubWatch();
     const h = await startHub(watch, true);
     // The HTTP/2 connection each subscribe stream came on (CORS preflights, sent without
     // credentials, travel on a connection of their own).
@@ -201,7 +156,7 @@ describe('many tabs of one origin in Chromium', () => {
   });
 
   test('control: over HTTP/1.1 without sharing the seventh tab waits until another tab closes', async () => {
-    const watch = new Watch();
+    const watch = new HubWatch();
     const h = await startHub(watch, false);
     const context = await browser.newContext();
     try {
@@ -226,7 +181,7 @@ describe('many tabs of one origin in Chromium', () => {
   });
 
   test('with the shared connection eight HTTP/1.1 tabs cost one subscription, and a closed leader is replaced with nothing lost or repeated', async () => {
-    const watch = new Watch();
+    const watch = new HubWatch();
     const h = await startHub(watch, false);
     const context = await browser.newContext();
     try {
@@ -258,7 +213,7 @@ describe('many tabs of one origin in Chromium', () => {
   });
 
   test("a token the hub refuses closes every tab of a shared group with the hub's error code", async () => {
-    const watch = new Watch();
+    const watch = new HubWatch();
     const h = await startHub(watch, false);
     const context = await browser.newContext();
     try {

@@ -1,71 +1,24 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import react from '@vitejs/plugin-react';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { mintToken } from '../src/auth/mint.ts';
-import type { HubObserver } from '../src/hub/observer.ts';
 import type { Subscription } from '../src/hub/subscription.ts';
 import { createPublisher } from '../src/client/index.ts';
+import { HubWatch, serveDir } from './support/built-page.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { reportProgress } from '../docs/snippets/node-publisher.ts';
 
 const SECRET = 'react-chromium-secret-0123456789abcdef';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-};
-
-/** Serves the built page from its own origin (so the hub sees a cross-origin browser). */
-function serveDir(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^(\.\.[/\\])+/, '');
-    try {
-      const body = readFileSync(join(dir, path === '/' ? 'index.html' : path));
-      res.writeHead(200, { 'Content-Type': TYPES[extname(path) || '.html'] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** Hub subscriptions, watched through the observer seam so tests wait on events. */
-class Watch {
-  #waiters: (() => void)[] = [];
-  readonly observer: HubObserver = {
-    onSubscribe: () => this.#poke(),
-    onUnsubscribe: () => this.#poke(),
-  };
-  #poke(): void {
-    // After the hub finished updating its sets.
-    queueMicrotask(() => this.#waiters.forEach((w) => w()));
-  }
-  until(pred: () => boolean, what: string, ms = 8000): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-      const w = (): void => {
-        if (!pred()) return;
-        clearTimeout(timer);
-        this.#waiters = this.#waiters.filter((x) => x !== w);
-        resolve();
-      };
-      this.#waiters.push(w);
-    });
-  }
-}
-
 describe('React hooks and the browser client in Chromium', () => {
   let outDir: string;
   let pageServer: Server;
@@ -76,7 +29,7 @@ describe('React hooks and the browser client in Chromium', () => {
   let page: Page;
   let subToken: string;
   let pubToken: string;
-  const watch = new Watch();
+  const watch = new HubWatch();
   const subs = (): Subscription[] => [...h.hub.subscriptions()];
   const sockets = new Set<Socket>();
 

@@ -1,63 +1,24 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import react from '@vitejs/plugin-react';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { mintToken } from '../src/auth/mint.ts';
-import type { HubObserver } from '../src/hub/observer.ts';
 import type { Subscription } from '../src/hub/subscription.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { launchChromium } from './support/browser.ts';
+import { HubWatch, serveDir } from './support/built-page.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 
 const SECRET = 'react-state-secret-0123456789abcdef';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TOPIC = (name: string): string => `https://example.com/stats/${name}`;
-
-function serveDir(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^(\.\.[/\\])+/, '');
-    try {
-      const body = readFileSync(join(dir, path === '/' ? 'index.html' : path));
-      res.writeHead(200, { 'Content-Type': extname(path) === '.js' ? 'text/javascript' : 'text/html' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** Resolves when `pred` holds, re-checked whenever the hub (un)registers a subscription. */
-class Watch {
-  #waiters: (() => void)[] = [];
-  readonly observer: HubObserver = {
-    onSubscribe: () => this.#poke(),
-    onUnsubscribe: () => this.#poke(),
-  };
-  #poke(): void {
-    queueMicrotask(() => this.#waiters.forEach((w) => w()));
-  }
-  until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-      const w = (): void => {
-        if (!pred()) return;
-        clearTimeout(timer);
-        this.#waiters = this.#waiters.filter((x) => x !== w);
-        resolve();
-      };
-      this.#waiters.push(w);
-    });
-  }
-}
 
 describe('useTopic with state: true in Chromium', () => {
   let redis: TestRedis;
@@ -68,7 +29,7 @@ describe('useTopic with state: true in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let pubToken: string;
-  const watch = new Watch();
+  const watch = new HubWatch();
   const sockets = new Set<Socket>();
   const subs = (): Subscription[] => [...h.hub.subscriptions()];
 
