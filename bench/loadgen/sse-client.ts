@@ -1,14 +1,21 @@
 /** Minimal SSE subscriber over node:http: a line parser, no EventSource polyfill. */
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Endpoint } from '../systems/types.ts';
+import { SseParser } from './sse-parser.ts';
 import type { Subscriber, SubscriberSink } from './subscriber.ts';
 
 export class SseSubscriber implements Subscriber {
   live = false;
   lastId: string | undefined;
-  #buf = '';
-  #data: string | undefined;
-  #id: string | undefined;
+  readonly #parser = new SseParser({
+    onComment: () => this.#markLive(),
+    onEvent: (data, id) => {
+      // Some servers send no comment first; the first event proves the subscription live.
+      this.#markLive();
+      if (id !== undefined) this.lastId = id;
+      this.#sink.onMessage(this, data);
+    },
+  });
   #req: ClientRequest | undefined;
   readonly #node: Endpoint;
   readonly #path: string;
@@ -24,9 +31,7 @@ export class SseSubscriber implements Subscriber {
 
   connect(resume: boolean): void {
     this.live = false;
-    this.#buf = '';
-    this.#data = undefined;
-    this.#id = undefined;
+    this.#parser.reset();
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (resume && this.lastId !== undefined) headers['last-event-id'] = this.lastId;
     const req = request({
@@ -48,7 +53,7 @@ export class SseSubscriber implements Subscriber {
       }
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        if (this.#req === req) this.#feed(chunk);
+        if (this.#req === req) this.#parser.feed(chunk);
       });
       res.on('error', () => undefined);
       res.on('end', () => {
@@ -68,47 +73,9 @@ export class SseSubscriber implements Subscriber {
     this.live = false;
   }
 
-  #feed(chunk: string): void {
-    const buf = this.#buf + chunk;
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf('\n', start);
-      if (nl < 0) break;
-      let end = nl;
-      if (end > start && buf.charCodeAt(end - 1) === 13) end--;
-      this.#line(buf, start, end);
-      start = nl + 1;
-    }
-    this.#buf = start === buf.length ? '' : buf.slice(start);
-  }
-
-  #line(buf: string, start: number, end: number): void {
-    if (start === end) {
-      if (this.#data !== undefined) {
-        if (this.#id !== undefined) this.lastId = this.#id;
-        this.#sink.onMessage(this, this.#data);
-      }
-      this.#data = undefined;
-      this.#id = undefined;
-      return;
-    }
-    const c = buf.charCodeAt(start);
-    if (c === 58 /* : */) {
-      if (!this.live) {
-        this.live = true;
-        this.#sink.onLive(this);
-      }
-    } else if (c === 100 /* d */ && buf.startsWith('data:', start)) {
-      const from = buf.charCodeAt(start + 5) === 32 ? start + 6 : start + 5;
-      const piece = buf.slice(from, end);
-      this.#data = this.#data === undefined ? piece : `${this.#data}\n${piece}`;
-      // Some servers send no comment first; the first event proves the subscription live.
-      if (!this.live) {
-        this.live = true;
-        this.#sink.onLive(this);
-      }
-    } else if (c === 105 /* i */ && buf.startsWith('id:', start)) {
-      this.#id = buf.slice(buf.charCodeAt(start + 3) === 32 ? start + 4 : start + 3, end);
-    }
+  #markLive(): void {
+    if (this.live) return;
+    this.live = true;
+    this.#sink.onLive(this);
   }
 }
