@@ -19,22 +19,25 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
+/** A hub with heartbeats off (so streams carry only what the test sends) and info logs to read. */
+const HUB_ARGS = [
+  '--port',
+  '0',
+  '--host',
+  '127.0.0.1',
+  '--jwt-key',
+  KEY,
+  '--anonymous',
+  '--heartbeat',
+  '0',
+  '--log-level',
+  'info',
+];
+
 describe('graceful stop of `herald serve`', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal}: subscribers get herald.shutdown with retry:, streams end, the process exits 0 and stops accepting`, async () => {
-      const hub = await startHubProcess([
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--jwt-key',
-        KEY,
-        '--anonymous',
-        '--heartbeat',
-        '0',
-        '--log-level',
-        'info',
-      ]);
+      const hub = await startHubProcess(HUB_ARGS);
       try {
         const token = await mintToken({ secret: KEY, publish: ['*'] });
         const clients = [
@@ -75,19 +78,7 @@ describe('graceful stop of `herald serve`', () => {
   }
 
   test('a client that does not read does not hold the stop beyond the grace period', async () => {
-    const hub = await startHubProcess([
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--jwt-key',
-      KEY,
-      '--anonymous',
-      '--heartbeat',
-      '0',
-      '--log-level',
-      'info',
-    ]);
+    const hub = await startHubProcess(HUB_ARGS);
     try {
       const s = connect(hub.port, '127.0.0.1');
       s.write(`GET ${PATH}?topic=a HTTP/1.1\r\nHost: hub\r\n\r\n`);
