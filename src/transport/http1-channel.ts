@@ -52,6 +52,7 @@ export class Http1Channel implements ByteChannel, BatchedWriter {
     this.#socket.setKeepAlive(true, 30_000);
     this.#res.writeHead(200, all);
     this.#res.flushHeaders();
+    this.#batch.noteOpened();
   }
 
   write(bytes: Uint8Array): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { publishJson, publisherToken, startTestHub, hubUrl } from '../../test/support/hub-fixture.ts';
 import { SseConnection } from '../../test/support/sse-client.ts';
 import { WriteBatch, type BatchedWriter } from './write-batch.ts';
@@ -58,6 +58,109 @@ test('a writer that queues again while being flushed is flushed on the next turn
   assert.deepEqual(seen, ['flushed']);
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(seen, ['flushed', 'flushed']);
+});
+
+/** A writer whose flush takes about `ms` of CPU, as a socket write to a busy kernel does. */
+class SlowWriter implements BatchedWriter {
+  flushedAt: number[] = [];
+  constructor(
+    readonly ms: number,
+    readonly turn: { n: number },
+  ) {}
+  flush(): void {
+    const end = performance.now() + this.ms;
+    while (performance.now() < end);
+    this.flushedAt.push(this.turn.n);
+  }
+}
+
+/** Counts event-loop turns: one increment per check phase, until the test ends. */
+function turnCounter(t: TestContext): { n: number; stop(): void } {
+  const turn = { n: 0, stop: () => clearImmediate(handle) };
+  t.after(() => turn.stop());
+  let handle = setImmediate(function tick() {
+    turn.n++;
+    handle = setImmediate(tick);
+  });
+  return turn;
+}
+
+test('a round over many writers is cut into slices, so the event loop turns in between', async (t) => {
+  const batch = new WriteBatch({ sliceMs: 1 });
+  const turn = turnCounter(t);
+  const writers = Array.from({ length: 200 }, () => new SlowWriter(0.05, turn));
+  for (const w of writers) batch.add(w);
+  while (writers.some((w) => w.flushedAt.length === 0)) await new Promise((r) => setImmediate(r));
+  turn.stop();
+  const turns = new Set(writers.map((w) => w.flushedAt[0]));
+  // 200 × 0.05 ms = 10 ms of flushing in slices of about 1 ms (checked every 32 writers).
+  assert.ok(turns.size >= 3, `flushed across ${turns.size} turns`);
+  assert.ok(writers.every((w) => w.flushedAt.length === 1), 'each writer flushed exactly once');
+  // In queue order: a later writer never goes out in an earlier turn.
+  for (let i = 1; i < writers.length; i++) assert.ok(writers[i]!.flushedAt[0]! >= writers[i - 1]!.flushedAt[0]!);
+});
+
+test('bytes queued for a writer still waiting in the round leave with its pending write', async (t) => {
+  const batch = new WriteBatch({ sliceMs: 0 });
+  const turn = turnCounter(t);
+  const slow = Array.from({ length: 64 }, () => new SlowWriter(0.01, turn));
+  const last = new Writer();
+  for (const w of slow) batch.add(w);
+  last.parts.push(bytes('one'));
+  batch.add(last);
+  // The round has started (first slice of 32 writers) but has not reached `last` yet.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(last.out.length, 0);
+  last.parts.push(bytes('two'));
+  while (last.out.length === 0) await new Promise((r) => setImmediate(r));
+  turn.stop();
+  assert.deepEqual(
+    last.out.map((b) => b.toString()),
+    ['onetwo'],
+  );
+});
+
+test('a heavy round while clients connect and more is queued pauses as long as it took; otherwise nothing waits', async (t) => {
+  const batch = new WriteBatch({ sliceMs: 1 });
+  const turn = turnCounter(t);
+  const heavy = Array.from({ length: 64 }, () => new SlowWriter(0.2, turn));
+  const again = new Writer();
+  for (const w of heavy) batch.add(w);
+  // A client connects and more is queued while the round is running: a storm.
+  await new Promise((r) => setImmediate(r));
+  batch.noteOpened();
+  again.parts.push(bytes('behind'));
+  batch.add(again);
+  while (heavy.some((w) => w.flushedAt.length === 0)) await new Promise((r) => setImmediate(r));
+  const roundEnded = performance.now();
+  while (again.out.length === 0) await new Promise((r) => setImmediate(r));
+  // The round took at least 64 × 0.2 ms = 12.8 ms and so does the pause (a timer never fires
+  // early), measured here from a little after the round ended; an immediate flush takes < 1 ms.
+  const paused = performance.now() - roundEnded;
+  assert.ok(paused >= 8, `next round after ${paused.toFixed(1)} ms`);
+
+  // The same heavy round with more queued but no newcomer (steady fan-out): no pause.
+  for (const w of heavy) batch.add(w);
+  await new Promise((r) => setImmediate(r));
+  const steady = new Writer();
+  steady.parts.push(bytes('next update'));
+  batch.add(steady);
+  while (heavy.some((w) => w.flushedAt.length < 2)) await new Promise((r) => setImmediate(r));
+  const turnsBefore = turn.n;
+  while (steady.out.length === 0) await new Promise((r) => setImmediate(r));
+  assert.ok(turn.n - turnsBefore <= 2, `flushed ${turn.n - turnsBefore} turns after the round`);
+});
+
+test('flushAll empties the round in progress and the queue at once', () => {
+  const batch = new WriteBatch();
+  const a = new Writer();
+  const b = new Writer();
+  a.parts.push(bytes('a'));
+  b.parts.push(bytes('b'));
+  batch.add(a);
+  batch.add(b);
+  batch.flushAll();
+  assert.deepEqual([...a.out, ...b.out].map((x) => x.toString()), ['a', 'b']);
 });
 
 test('updates dispatched in one turn reach an SSE subscriber in one socket write', async () => {
