@@ -2,6 +2,24 @@
 import type { BenchConfig } from './scenarios/types.ts';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const config = defaults(env);
+  // BENCH_FANOUT=10000:10,100;1000:1000 runs just those fan-out cells (subscribers:rates).
+  if (env.BENCH_FANOUT) config.fanout = parseFanout(env.BENCH_FANOUT);
+  return config;
+}
+
+function parseFanout(spec: string): BenchConfig['fanout'] {
+  return spec.split(';').map((cell) => {
+    const [subs, rates] = cell.split(':');
+    const subscribers = Number(subs);
+    const list = (rates ?? '').split(',').map(Number);
+    if (!Number.isInteger(subscribers) || subscribers <= 0 || list.some((r) => !(r > 0)))
+      throw new Error(`BENCH_FANOUT: cannot read "${cell}"; expected SUBSCRIBERS:RATE[,RATE...] cells joined by ";"`);
+    return { subscribers, rates: list };
+  });
+}
+
+function defaults(env: NodeJS.ProcessEnv): BenchConfig {
   const quick = env.BENCH_QUICK === '1';
   const runs = Number(env.BENCH_RUNS ?? (quick ? 1 : 3));
   if (quick) {

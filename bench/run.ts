@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     for (const [scName, scenario] of scenarios) {
       for (const [sysName, sys] of systems) {
         if (available.get(sysName)) continue;
+        if (sys.onlyScenarios && !sys.onlyScenarios.includes(scName)) continue;
         if (Date.now() - t0 > maxMs) {
           log(`time budget of ${maxMs / 60_000} min used up; writing partial results`);
           stopped = true;

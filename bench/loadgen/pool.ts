@@ -137,14 +137,15 @@ export class LoadPool {
     return out;
   }
 
-  async gaps(lastSeq: number): Promise<{ missed: number; duplicates: number; clientsWithGaps: number }> {
+  async gaps(lastSeq: number): Promise<{ missed: number; duplicates: number; clientsWithGaps: number; samples: string[] }> {
     const replies = await this.#all(() => ({ op: 'gaps', lastSeq }));
-    const out = { missed: 0, duplicates: 0, clientsWithGaps: 0 };
+    const out = { missed: 0, duplicates: 0, clientsWithGaps: 0, samples: [] as string[] };
     for (const r of replies) {
       if (r.op !== 'gaps') continue;
       out.missed += r.missed;
       out.duplicates += r.duplicates;
       out.clientsWithGaps += r.clientsWithGaps;
+      out.samples.push(...(r.samples ?? []));
     }
     return out;
   }

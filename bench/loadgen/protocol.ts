@@ -43,7 +43,7 @@ export type Reply =
   | { op: 'reset' }
   | { op: 'stats'; stats: WorkerStats }
   | { op: 'storm'; live: number; failed: number; ms: number; errors: number; firstError?: string }
-  | { op: 'gaps'; missed: number; duplicates: number; clientsWithGaps: number }
+  | { op: 'gaps'; missed: number; duplicates: number; clientsWithGaps: number; samples?: string[] }
   | { op: 'closed' };
 
 /** Payload layout the publisher sends: `s=SEQ t=EPOCH_MS p=PADDING` (plain text, survives JSON escaping). */

@@ -20,6 +20,8 @@ export class SseNetSubscriber implements Subscriber {
   #head = '';
   #pending = '';
   #remaining = 0;
+  /** Bytes read on the current socket (debug traces). */
+  #bytes = 0;
   readonly #node: Endpoint;
   readonly #path: string;
   readonly #localAddress: string;
@@ -48,6 +50,7 @@ export class SseNetSubscriber implements Subscriber {
     this.#head = '';
     this.#pending = '';
     this.#parser.reset();
+    this.#bytes = 0;
     const resumeHeader = resume && this.lastId !== undefined ? `Last-Event-ID: ${this.lastId}\r\n` : '';
     const socket = connect({ host: this.#node.host, port: this.#node.port, localAddress: this.#localAddress });
     this.#socket = socket;
@@ -57,7 +60,10 @@ export class SseNetSubscriber implements Subscriber {
       'latin1',
     );
     socket.on('data', (buf: Buffer) => {
-      if (this.#socket === socket) this.#feed(buf.toString('latin1'));
+      if (this.#socket === socket) {
+        this.#bytes += buf.length;
+        this.#feed(buf.toString('latin1'));
+      }
     });
     // Events from a socket we already dropped (storm, reconnect) must not touch the new one.
     socket.on('error', (err) => {
@@ -69,6 +75,10 @@ export class SseNetSubscriber implements Subscriber {
         this.#sink.onClosed(this);
       }
     });
+  }
+
+  describe(): string {
+    return `live=${this.live} socket=${this.#socket ? (this.#socket.destroyed ? 'destroyed' : 'open') : 'none'} state=${this.#state} remaining=${this.#remaining} pending=${this.#pending.length} head=${this.#head.length} bytes=${this.#bytes} lastId=${this.lastId ?? ''}`;
   }
 
   close(): void {

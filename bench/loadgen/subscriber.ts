@@ -7,6 +7,8 @@ export interface Subscriber {
   lastId: string | undefined;
   connect(resume: boolean): void;
   close(): void;
+  /** A one-line state dump for BENCH_DEBUG traces. */
+  describe?(): string;
 }
 
 export interface SubscriberSink {

@@ -163,14 +163,18 @@ function gaps(lastSeq: number): Reply {
   let missed = 0;
   let duplicates = 0;
   let clientsWithGaps = 0;
-  for (const st of clients.values()) {
+  const samples: string[] = [];
+  for (const [sub, st] of clients) {
     const tail = st.nextSeq < 0 ? 0 : Math.max(0, lastSeq + 1 - st.nextSeq);
     const m = st.missed + tail;
     missed += m;
     duplicates += st.duplicates;
-    if (m > 0 || st.nextSeq < 0) clientsWithGaps++;
+    if (m > 0 || st.nextSeq < 0) {
+      clientsWithGaps++;
+      if (samples.length < 3) samples.push(`nextSeq=${st.nextSeq} missedMid=${st.missed} ${sub.describe?.() ?? ''}`);
+    }
   }
-  return { op: 'gaps', missed, duplicates, clientsWithGaps };
+  return { op: 'gaps', missed, duplicates, clientsWithGaps, samples };
 }
 
 process.on('message', (raw) => {

@@ -12,7 +12,8 @@ export const idle: Scenario = async (ctx) => {
   const levels = [...ctx.config.idleLevels].sort((a, b) => a - b);
   const rows: Row[] = [];
   const sys = await ctx.start();
-  const capacity = (sys.fdLimit - FD_RESERVE) * sys.target.nodes.length;
+  const processes = sys.connectionProcesses ?? sys.target.nodes.length;
+  const capacity = (sys.fdLimit - FD_RESERVE) * processes;
   const reachable = levels.filter((n) => n <= capacity);
   const pool = await LoadPool.create(workersFor(Math.max(0, ...reachable)));
   const rss = (): number => sys.pids().reduce((a, p) => a + rssBytes(p), 0);
@@ -23,7 +24,7 @@ export const idle: Scenario = async (ctx) => {
     for (const level of levels) {
       const params = { subscribers: level };
       if (level > capacity) {
-        rows.push({ scenario: 'idle', system: ctx.systemName, run: ctx.run, params, metrics: {}, note: `skipped: a server process may hold ${sys.fdLimit} descriptors (ulimit -n)` });
+        rows.push({ scenario: 'idle', system: ctx.systemName, run: ctx.run, params, metrics: {}, note: `skipped: ${processes} server process${processes > 1 ? 'es' : ''}, each may hold ${sys.fdLimit} descriptors (ulimit -n)` });
         continue;
       }
       let connectSeconds = 0;

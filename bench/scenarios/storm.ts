@@ -28,7 +28,9 @@ export const storm: Scenario = async (ctx) => {
     // One request in flight keeps updates in order, so a sequence gap is a real loss.
     const pub = publisher.paced(rate, BEFORE_MS + STORM_TIMEOUT_MS + AFTER_MS, () => TOPIC, 1);
     await sleep(BEFORE_MS);
+    const trace = process.env.BENCH_DEBUG === '1' ? traceMetrics(sys.publishNode, ctx.log) : undefined;
     const result = await pool.storm(STORM_TIMEOUT_MS);
+    trace?.stop();
     ctx.log(`storm ${ctx.systemName}: ${result.live}/${clients} live again in ${Math.round(result.ms)} ms, ${result.errors} connect errors${result.firstError ? ` (${result.firstError})` : ''}`);
     await sleep(AFTER_MS);
     publisher.stopPaced();
@@ -37,6 +39,7 @@ export const storm: Scenario = async (ctx) => {
     await sleep(2_000);
     const gaps = await pool.gaps(publisher.lastSeq);
     ctx.log(`  missed ${gaps.missed} (${gaps.clientsWithGaps} clients), duplicates ${gaps.duplicates}, published ${published.sent}`);
+    if (process.env.BENCH_DEBUG === '1') for (const line of gaps.samples) ctx.log(`  gap client: ${line}`);
     const row: Row = {
       scenario: 'storm',
       system: ctx.systemName,
@@ -63,3 +66,15 @@ export const storm: Scenario = async (ctx) => {
     await sys.stop();
   }
 };
+
+/** BENCH_DEBUG=1: the hub's own counters every 2 s during the storm (Herald only; others 404). */
+function traceMetrics(node: { host: string; port: number }, log: (msg: string) => void): { stop(): void } {
+  const wanted = /^herald_(connections_active|resumes_total|slow_consumer_actions_total|disconnects_total|deliveries_total|connections_opened_total)\b/;
+  const timer = setInterval(() => {
+    fetch(`http://${node.host}:${node.port}/metrics`, { signal: AbortSignal.timeout(1_500) })
+      .then((r) => r.text())
+      .then((text) => log(`  metrics ${text.split('\n').filter((l) => wanted.test(l)).join(' | ')}`))
+      .catch((err: unknown) => log(`  metrics: ${String(err)}`));
+  }, 2_000);
+  return { stop: () => clearInterval(timer) };
+}

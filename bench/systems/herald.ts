@@ -38,6 +38,10 @@ async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned
     '--anonymous',
     '--log-level',
     logLevel,
+    // The same resume window as the Nchan config (nchan_message_buffer_length 20000): the
+    // storm replays up to ~90 s × 50 updates/s, past the default of 1 000.
+    '--history',
+    '20000',
     ...extra,
   ];
   const proc = spawnProcess(name, process.execPath, args, {
@@ -87,22 +91,36 @@ export const herald: SystemUnderTest = {
   },
 };
 
-/** `--workers 2`: two hub processes sharing the port, the primary relaying updates (no Redis). */
-export const heraldWorkers: SystemUnderTest = {
-  name: 'herald-2w',
-  available: () => Promise.resolve(undefined),
-  async start() {
-    const { proc, node } = await startNode('herald-2w', ['--workers', '2']);
-    // /healthz answers once the first worker listens; give the second one time to join the
-    // round-robin before subscribers connect (bounded; a worker that never starts shows as
-    // fewer child processes in the CPU figures).
-    for (let i = 0; i < 50 && childPids(proc.child.pid ?? 0).length < 2; i++) await sleep(100);
-    await sleep(2_000);
-    const sys = running('herald-2w', [proc], [node], await publisherToken());
-    // The primary, its workers: CPU and memory are measured over all of them.
-    return { ...sys, pids: () => [proc.child.pid ?? 0, ...childPids(proc.child.pid ?? 0)] };
-  },
-};
+/**
+ * `--workers N`: N hub processes sharing the port, the primary relaying updates (no Redis).
+ * `herald-3w` exists for the idle scenario's 50 000 level, past what two processes may open.
+ */
+function heraldCluster(workers: number, onlyScenarios?: readonly string[]): SystemUnderTest {
+  const name = `herald-${workers}w`;
+  return {
+    name,
+    ...(onlyScenarios ? { onlyScenarios } : {}),
+    available: () => Promise.resolve(undefined),
+    async start() {
+      const { proc, node } = await startNode(name, ['--workers', String(workers)]);
+      // /healthz answers once the first worker listens; give the others time to join the
+      // round-robin before subscribers connect (bounded; a worker that never starts shows as
+      // fewer child processes in the CPU figures).
+      for (let i = 0; i < 50 && childPids(proc.child.pid ?? 0).length < workers; i++) await sleep(100);
+      await sleep(2_000);
+      const sys = running(name, [proc], [node], await publisherToken());
+      // The primary, its workers: CPU and memory are measured over all of them.
+      return {
+        ...sys,
+        connectionProcesses: workers,
+        pids: () => [proc.child.pid ?? 0, ...childPids(proc.child.pid ?? 0)],
+      };
+    },
+  };
+}
+
+export const heraldWorkers = heraldCluster(2);
+export const heraldWorkers3 = heraldCluster(3, ['idle']);
 
 export const heraldRedis: SystemUnderTest = {
   name: 'herald-redis-2n',

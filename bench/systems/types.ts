@@ -33,6 +33,8 @@ export interface RunningSystem {
   pids(): number[];
   /** Most descriptors one server process may hold (its `ulimit -n`). */
   readonly fdLimit: number;
+  /** Processes that hold subscriber connections (node:cluster workers, nodes); default 1. */
+  readonly connectionProcesses?: number;
   /** True when the system replays missed updates after `Last-Event-ID`. */
   readonly resumes: boolean;
   publishRequest(topic: string, data: string): PublishRequest;
@@ -46,6 +48,8 @@ export interface SystemUnderTest {
   readonly name: string;
   /** Undefined when available, else a one-line reason for the "not available" row. */
   available(): Promise<string | undefined>;
+  /** Scenarios this system takes part in; all when absent. */
+  readonly onlyScenarios?: readonly string[];
   start(): Promise<RunningSystem>;
 }
 
