@@ -24,7 +24,9 @@ async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned
   // Connection open/close log lines cost a lot at 10 000 connections; the baselines log nothing.
   const logLevel = process.env.BENCH_HERALD_LOG ?? 'warn';
   // BENCH_HERALD_NODE_ARGS: extra node flags for the hub process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
-  const nodeArgs = (process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The launcher's own flag (bin/herald.js runs under `node --max-semi-space-size=2`), which
+  // `node bin/herald.js` would skip.
+  const nodeArgs = ['--max-semi-space-size=2', ...(process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const args = [
     ...nodeArgs,
     'bin/herald.js',
