@@ -77,6 +77,8 @@ describe('CORS with an explicit allow-list', () => {
     await other.opened;
     assert.equal(other.headers['access-control-allow-origin'], undefined);
     assert.equal(other.headers['access-control-allow-credentials'], undefined);
+    // The answer depends on Origin even when it grants nothing: caches must key on it.
+    assert.equal(other.headers['vary'], 'Origin');
     other.close();
   });
 
@@ -137,6 +139,8 @@ describe('CORS with * in the allow-list', () => {
     assert.equal(r.status, 204);
     assert.equal(r.headers['access-control-allow-origin'], '*');
     assert.equal(r.headers['access-control-allow-credentials'], undefined);
+    // A listed origin gets another answer (with credentials): the wildcard answer varies too.
+    assert.equal(r.headers['vary'], 'Origin');
   });
 
   test('a listed origin still gets credentials alongside *', async () => {

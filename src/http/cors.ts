@@ -4,29 +4,30 @@ import { sendError } from './respond.ts';
 
 /**
  * CORS by explicit allow-list. A listed origin gets credentials; `*` in the list allows any
- * origin but never with credentials; the literal `null` origin is never allowed.
+ * origin but never with credentials; the literal `null` origin is never allowed. With any
+ * list configured every answer says `Vary: Origin`: it depends on the Origin header, even
+ * when that answer is "no CORS headers", and a shared cache must not hand one origin's
+ * answer to another.
  */
 export function corsHeaders(req: HeaderSource, allowed: readonly string[]): Record<string, string> {
+  if (allowed.length === 0) return {};
   const origin = req.header('origin');
-  if (!origin || origin === 'null') return {};
+  if (!origin || origin === 'null') return { Vary: 'Origin' };
   if (allowed.includes(origin)) {
     return {
       'Access-Control-Allow-Origin': origin,
       'Access-Control-Allow-Credentials': 'true',
-      'Access-Control-Expose-Headers':
-        'Last-Event-ID, Mercure-Last-Event-ID, Link, Retry-After, X-Herald-Error',
+      'Access-Control-Expose-Headers': EXPOSED,
       Vary: 'Origin',
     };
   }
   if (allowed.includes('*')) {
-    return {
-      'Access-Control-Allow-Origin': '*',
-      'Access-Control-Expose-Headers':
-        'Last-Event-ID, Mercure-Last-Event-ID, Link, Retry-After, X-Herald-Error',
-    };
+    return { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': EXPOSED, Vary: 'Origin' };
   }
-  return {};
+  return { Vary: 'Origin' };
 }
+
+const EXPOSED = 'Last-Event-ID, Mercure-Last-Event-ID, Link, Retry-After, X-Herald-Error';
 
 export function isOriginAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
   return origin !== undefined && origin !== 'null' && (allowed.includes(origin) || allowed.includes('*'));
