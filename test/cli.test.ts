@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
@@ -173,6 +174,15 @@ describe('herald configuration', () => {
     const res = await runCli(['frobnicate']);
     assert.equal(res.code, 2);
     assert.match(res.stderr, /unknown command "frobnicate"/);
+  });
+
+  test('--version prints the package version and exits 0', async () => {
+    const res = await runCli(['--version']);
+    assert.equal(res.code, 0);
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.match(res.stdout, new RegExp(`^herald ${version.replace(/\./g, '\\.')} \\(Node v\\d+`));
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.ts';
 import { HeraldError } from '../protocol/errors.ts';
 import { publish, publishHelp } from './publish.ts';
@@ -13,6 +14,8 @@ Commands:
   publish    publish one update to a running hub
   tail       print updates from a running hub
 
+  herald --version prints the version.
+
 ${tokenHelp}
 
 ${publishHelp}
@@ -24,6 +27,11 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, tok
 
 if (!command || command === '--help' || command === '-h' || command === 'help') {
   console.log(usage);
+} else if (command === '--version' || command === '-v' || command === 'version') {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  console.log(`herald ${pkg.version} (Node ${process.version})`);
 } else if (!commands[command]) {
   process.stderr.write(`herald: unknown command "${command}"\n\n${usage}\n`);
   process.exitCode = 2;
