@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../../test/support/browser.ts';
+import { launchChromium, screenshotPath } from '../../test/support/browser.ts';
 import { start } from './start.ts';
 
 let browser: Browser;
@@ -78,7 +78,7 @@ test('the feed updates in every open tab, and presence shows who is online', asy
       'Broken badge reader',
       'Water leak',
     ]);
-    await tab1.screenshot({ path: new URL('./screenshot.png', import.meta.url).pathname });
+    await tab1.screenshot({ path: screenshotPath(import.meta.url) });
 
     // Leaving is seen too: the hub announces the end of each subscription.
     await bob.context.close();

@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../shared/chromium.ts';
 import { PENDING, PROCESSING } from './queue.ts';
 import { start } from './start.ts';
+import { screenshotPath } from '../../test/support/browser.ts';
 
 let app: Awaited<ReturnType<typeof start>>;
 let browser: Browser;
@@ -98,7 +99,7 @@ test('the load button sends a burst; the page shows batches of 50, throughput an
   await page.waitForFunction(
     () => (document.querySelector('#chart polyline')?.getAttribute('points') ?? '').split(' ').length >= 3,
   );
-  await page.screenshot({ path: new URL('screenshot.png', import.meta.url).pathname });
+  await page.screenshot({ path: screenshotPath(import.meta.url) });
 });
 
 test('a worker killed before its batch commits loses nothing: the next worker inserts the batch', async () => {
@@ -109,7 +110,7 @@ test('a worker killed before its batch commits loses nothing: the next worker in
   await inserting;
   // While the database is slow the queue backs up, and the gauge shows it.
   await page.waitForFunction(() => Number(document.getElementById('queueDepth')?.textContent) >= 1000);
-  await page.screenshot({ path: new URL('screenshot.png', import.meta.url).pathname });
+  await page.screenshot({ path: screenshotPath(import.meta.url) });
   app.worker!.kill('SIGKILL');
   await once(app.worker!, 'exit');
   assert.equal(await app.redis.llen(PROCESSING), 50, 'the interrupted batch waits in the processing list');

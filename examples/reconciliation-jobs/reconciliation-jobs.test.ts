@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../../test/support/browser.ts';
+import { launchChromium, screenshotPath } from '../../test/support/browser.ts';
 import { start } from './start.ts';
 
 interface ShownJob {
@@ -101,7 +101,7 @@ test('a tenant sees all its jobs at once, live: status, summary, log lines and e
     await page.click('#run');
     await page.waitForFunction(() => document.querySelectorAll('[data-job="job-1005"] .log li').length >= 4);
     assert.equal(await page.textContent('[data-job="job-1005"] .status'), 'running');
-    await page.screenshot({ path: new URL('./screenshot.png', import.meta.url).pathname });
+    await page.screenshot({ path: screenshotPath(import.meta.url) });
     await finished(page, 3);
     const [shown] = (await shownJobs(page)).filter((j) => j.id === 'job-1005');
     assertShowsWhatWasPublished(shown!, (await apiJob(page, 'job-1005')).body.jobs![0]!);

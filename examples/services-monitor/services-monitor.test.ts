@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../shared/chromium.ts';
 import { start } from './start.ts';
+import { screenshotPath } from '../../test/support/browser.ts';
 
 let app: Awaited<ReturnType<typeof start>>;
 let browser: Browser;
@@ -70,7 +71,7 @@ test('when the hub restarts the indicator goes red, then green, and the page cat
   await waitForProcessed(before + 10);
   await page.screenshot({
     animations: 'disabled',
-    path: new URL('screenshot.png', import.meta.url).pathname,
+    path: screenshotPath(import.meta.url),
   });
 });
 

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../shared/chromium.ts';
 import { expectedVerdict } from './index-checker.ts';
 import { projects, start } from './start.ts';
+import { screenshotPath } from '../../test/support/browser.ts';
 
 let app: Awaited<ReturnType<typeof start>>;
 let browser: Browser;
@@ -87,7 +88,7 @@ test('checking a project again moves that project and the overview, not the othe
   await Promise.all([processedIs(blog, 50), processedIs(overview, 105)]);
   assert.deepEqual(await shown(blog), expected(['blog'], 2));
   assert.deepEqual(await shown(docs), expected(['docs']));
-  await overview.screenshot({ path: new URL('screenshot.png', import.meta.url).pathname });
+  await overview.screenshot({ path: screenshotPath(import.meta.url) });
   await Promise.all([overview.close(), blog.close(), docs.close()]);
 });
 
