@@ -95,9 +95,13 @@ test('a round over many writers is cut into slices, so the event loop turns in b
   const turns = new Set(writers.map((w) => w.flushedAt[0]));
   // 200 × 0.05 ms = 10 ms of flushing in slices of about 1 ms (checked every 32 writers).
   assert.ok(turns.size >= 3, `flushed across ${turns.size} turns`);
-  assert.ok(writers.every((w) => w.flushedAt.length === 1), 'each writer flushed exactly once');
+  assert.ok(
+    writers.every((w) => w.flushedAt.length === 1),
+    'each writer flushed exactly once',
+  );
   // In queue order: a later writer never goes out in an earlier turn.
-  for (let i = 1; i < writers.length; i++) assert.ok(writers[i]!.flushedAt[0]! >= writers[i - 1]!.flushedAt[0]!);
+  for (let i = 1; i < writers.length; i++)
+    assert.ok(writers[i]!.flushedAt[0]! >= writers[i - 1]!.flushedAt[0]!);
 });
 
 test('bytes queued for a writer still waiting in the round leave with its pending write', async (t) => {
@@ -160,7 +164,10 @@ test('flushAll empties the round in progress and the queue at once', () => {
   batch.add(a);
   batch.add(b);
   batch.flushAll();
-  assert.deepEqual([...a.out, ...b.out].map((x) => x.toString()), ['a', 'b']);
+  assert.deepEqual(
+    [...a.out, ...b.out].map((x) => x.toString()),
+    ['a', 'b'],
+  );
 });
 
 test('updates dispatched in one turn reach an SSE subscriber in one socket write', async () => {
