@@ -58,14 +58,35 @@ async function cluster(workers: number, historySize = 100) {
   const relay = new ClusterRelay(new MemoryBroker({ historySize, historyTtlMs: 0 }));
   await relay.start();
   const links = Array.from({ length: workers }, () => linkPair());
-  const brokers = links.map((l) => {
+  // What each worker asked the primary for.
+  const asked = links.map(() => [] as string[]);
+  const brokers = links.map((l, i) => {
     relay.attach(l.primary);
-    return new ClusterBroker(l.worker);
+    const counted: ClusterLink<never, unknown> = {
+      send: (m) => {
+        asked[i]!.push((m as { herald: string }).herald);
+        l.worker.send(m);
+      },
+      listen: (fn) => l.worker.listen(fn),
+      get connected() {
+        return l.worker.connected;
+      },
+    };
+    return new ClusterBroker(counted, { historySize, historyTtlMs: 0 });
   });
-  return { relay, links, brokers };
+  return { relay, links, brokers, asked };
 }
 
 brokerContract('ClusterBroker (worker side of --workers, over an IPC-like link)', async (options) => {
+  const relay = new ClusterRelay(new MemoryBroker(options));
+  await relay.start();
+  const link = linkPair();
+  relay.attach(link.primary);
+  // With its own copy of history, as `herald serve --workers N` builds it.
+  return new ClusterBroker(link.worker, options);
+});
+
+brokerContract('ClusterBroker without a history copy (every resume asks the primary)', async (options) => {
   const relay = new ClusterRelay(new MemoryBroker(options));
   await relay.start();
   const link = linkPair();
@@ -117,6 +138,45 @@ describe('several workers on one relay', () => {
     assert.equal(page.found, true);
     // Whatever the page holds was dispatched on this worker before the page arrived.
     for (const u of page.updates) assert.ok(order.indexOf(`live:${u.data}`) < order.indexOf('page'));
+  });
+
+  test("a resume is answered from the worker's own copy of history, without asking the primary", async () => {
+    const { brokers, asked } = await cluster(2);
+    await brokers[0]!.start(() => {});
+    await brokers[1]!.start(() => {});
+    const [a] = await brokers[0]!.publish([input('a')]);
+    await brokers[0]!.publish([input('b'), input('c')]);
+    const page = await brokers[1]!.historyAfter(a!.id, 10);
+    assert.equal(page.found, true);
+    assert.deepEqual(
+      page.updates.map((u) => u.data),
+      ['b', 'c'],
+    );
+    assert.deepEqual(asked[1], [], 'no history request went to the primary');
+  });
+
+  test('ids from before the worker started, and earliest, are asked of the primary', async () => {
+    const { brokers, asked } = await cluster(2);
+    await brokers[0]!.start(() => {});
+    const [a] = await brokers[0]!.publish([input('a')]);
+    await brokers[0]!.publish([input('b')]);
+    // Worker 1 starts listening only now: its copy begins after a and b.
+    await brokers[1]!.start(() => {});
+    await brokers[0]!.publish([input('c')]);
+    await new Promise((r) => setImmediate(r));
+    const page = await brokers[1]!.historyAfter(a!.id, 10);
+    assert.deepEqual(
+      page.updates.map((u) => u.data),
+      ['b', 'c'],
+    );
+    const all = await brokers[1]!.historyAfter('earliest', 10);
+    assert.deepEqual(
+      all.updates.map((u) => u.data),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(asked[1], ['history', 'history']);
+    const unknown = await brokers[1]!.historyAfter('urn:uuid:never-published', 10);
+    assert.equal(unknown.found, false);
   });
 
   test('a worker cut off from the primary refuses to publish instead of hanging, and reports not ready', async () => {

@@ -1,6 +1,6 @@
 import type { PublishInput, Update } from '../protocol/update.ts';
 import type { Broker, BrokerHealth, HistoryPage } from './broker.ts';
-import type { MemoryBroker } from './memory.ts';
+import { MemoryBroker, type MemoryBrokerOptions } from './memory.ts';
 
 /** A worker's requests to the primary's relay. */
 export type ToRelay =
@@ -34,18 +34,26 @@ function isFromRelay(m: unknown): m is FromRelay {
  * sends it to every worker (this one included) over the same ordered link that carries the
  * answers, so an update is always dispatched before the publish that created it resolves,
  * and before any history page that contains it arrives (the hub's resume seam relies on it).
+ *
+ * Every worker sees every update, so each keeps a copy of the recent history (`historySize`)
+ * and answers a resume from it when it holds the id: a reconnect storm then costs no IPC
+ * round trip and no serialized page per client. Ids it does not hold (older than this
+ * worker, `earliest`) are asked of the primary. A copy only holds what this worker has
+ * dispatched, which keeps the seam's guarantee.
  */
 export class ClusterBroker implements Broker {
   readonly kind = 'cluster' as const;
   readonly #link: ClusterLink<ToRelay, unknown>;
+  readonly #copy: MemoryBroker | undefined;
   readonly #waiting = new Map<number, (m: FromRelay) => void>();
   #nextId = 1;
   #stop: (() => void) | undefined;
   #onUpdate: ((u: Update) => void) | undefined;
   #closed = false;
 
-  constructor(link: ClusterLink<ToRelay, unknown>) {
+  constructor(link: ClusterLink<ToRelay, unknown>, history?: MemoryBrokerOptions) {
     this.#link = link;
+    this.#copy = history && history.historySize > 0 ? new MemoryBroker(history) : undefined;
   }
 
   async start(onUpdate: (update: Update) => void): Promise<void> {
@@ -53,7 +61,10 @@ export class ClusterBroker implements Broker {
     this.#stop = this.#link.listen((m) => {
       if (!isFromRelay(m)) return;
       if (m.herald === 'updates') {
-        for (const u of m.updates) this.#onUpdate?.(u);
+        for (const u of m.updates) {
+          this.#copy?.mirror(u);
+          this.#onUpdate?.(u);
+        }
         return;
       }
       const answer = this.#waiting.get(m.id);
@@ -79,6 +90,10 @@ export class ClusterBroker implements Broker {
   }
 
   async historyAfter(lastEventId: string, limit: number): Promise<HistoryPage> {
+    if (this.#copy && lastEventId !== 'earliest') {
+      const local = await this.#copy.historyAfter(lastEventId, limit);
+      if (local.found) return local;
+    }
     const answer = await this.#ask((id) => ({ herald: 'history', id, lastEventId, limit }));
     if (answer.herald !== 'history' || !answer.page) throw new Error(answerError(answer));
     return answer.page;

@@ -79,3 +79,28 @@ describe('MemoryBroker', () => {
 });
 
 brokerContract('MemoryBroker', async (options) => new MemoryBroker(options));
+
+test('a mirror keeps consecutive updates as history and starts over after a jump', async () => {
+  const copy = new MemoryBroker({ historySize: 10, historyTtlMs: 0 });
+  const at = (seq: number): Update => ({
+    topics: ['https://example.com/t'],
+    data: `u${seq}`,
+    private: false,
+    id: `id-${seq}`,
+    position: String(seq),
+    publishedAt: Date.now(),
+  });
+  for (const seq of [5, 6, 7]) copy.mirror(at(seq));
+  assert.deepEqual(
+    (await copy.historyAfter('id-5', 10)).updates.map((u) => u.data),
+    ['u6', 'u7'],
+  );
+  // 8 never arrived: what is kept must not pretend 7 and 9 are neighbours.
+  copy.mirror(at(9));
+  assert.equal((await copy.historyAfter('id-5', 10)).found, false);
+  copy.mirror(at(10));
+  assert.deepEqual(
+    (await copy.historyAfter('id-9', 10)).updates.map((u) => u.data),
+    ['u10'],
+  );
+});

@@ -59,6 +59,27 @@ export class MemoryBroker implements Broker {
     return out;
   }
 
+  /**
+   * Keeps a copy of an update another broker sequenced (a `--workers` primary), as history
+   * only: nothing is dispatched. Positions must be consecutive whole numbers; after a jump
+   * (a worker that missed some) the copy starts over from this update, so a page read here
+   * is never missing anything in its range.
+   */
+  mirror(update: Update): void {
+    const seq = Number(update.position);
+    if (!Number.isSafeInteger(seq)) return;
+    if (seq !== this.#seq + 1) this.#reset();
+    this.#seq = seq;
+    this.#append(update, seq);
+  }
+
+  #reset(): void {
+    this.#ring = new Array<Update | undefined>(this.#size);
+    this.#head = 0;
+    this.#count = 0;
+    this.#byId.clear();
+  }
+
   #append(update: Update, seq: number): void {
     if (this.#size === 0) return;
     if (this.#count === this.#size) this.#evictOldest();
