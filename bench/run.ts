@@ -3,7 +3,7 @@
  * Filters: BENCH_SYSTEMS=herald,express-sse  BENCH_SCENARIOS=fanout,idle  BENCH_RUNS=N.
  * Every phase is bounded; BENCH_MAX_MINUTES stops the whole run (default 15 quick, 150 full).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { loadConfig } from './config.ts';
 import { renderMarkdown, summarize, headline } from './report.ts';
@@ -55,6 +55,9 @@ async function main(): Promise<void> {
     }
   }
 
+  // BENCH_OUT=storm-2w writes bench/RESULTS-storm-2w.md and bench/results-storm-2w.json instead.
+  const suffix = process.env.BENCH_OUT ? `-${process.env.BENCH_OUT.replace(/[^\w.-]/g, '_')}` : '';
+  const out = { md: `bench/RESULTS${suffix}.md`, json: `bench/results${suffix}.json` };
   let stopped = false;
   const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
   // Written after every cell too, so a run cut short still leaves its numbers behind.
@@ -62,13 +65,15 @@ async function main(): Promise<void> {
     const meta: Record<string, string> = {
       date: new Date(t0).toISOString(),
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`,
+      // Caps every server's accept queue, whatever backlog it asks for: it shapes the storm.
+      somaxconn: readSysctl('/proc/sys/net/core/somaxconn'),
       mode: config.quick ? 'quick' : 'full',
       duration: `${Math.round((Date.now() - t0) / 60_000)} min${stopped ? ' (stopped by time budget)' : final ? '' : ' (in progress)'}`,
     };
     mkdirSync('bench/raw', { recursive: true });
     writeFileSync(`bench/raw/${stamp}.json`, JSON.stringify({ meta, config, rows }, null, 1));
-    writeFileSync('bench/results.json', `${JSON.stringify({ meta, config, headline: headline(rows, config), summary: summarize(rows) }, null, 1)}\n`);
-    writeFileSync('bench/RESULTS.md', renderMarkdown(rows, config, meta));
+    writeFileSync(`${out.json}`, `${JSON.stringify({ meta, config, headline: headline(rows, config), summary: summarize(rows) }, null, 1)}\n`);
+    writeFileSync(`${out.md}`, renderMarkdown(rows, config, meta));
   };
   outer: for (let run = 1; run <= config.runs; run++) {
     for (const [scName, scenario] of scenarios) {
@@ -94,7 +99,15 @@ async function main(): Promise<void> {
   }
 
   write(true);
-  log('wrote bench/RESULTS.md, bench/results.json and bench/raw/');
+  log(`wrote ${out.md}, ${out.json} and bench/raw/`);
+}
+
+function readSysctl(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 main().then(
