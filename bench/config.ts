@@ -5,6 +5,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const config = defaults(env);
   // BENCH_FANOUT=10000:10,100;1000:1000 runs just those fan-out cells (subscribers:rates).
   if (env.BENCH_FANOUT) config.fanout = parseFanout(env.BENCH_FANOUT);
+  // BENCH_LOADGEN_CHECK=9000:1000 runs the generator check on another cell (one worker holds
+  // at most 9 500 subscribers).
+  if (env.BENCH_LOADGEN_CHECK) {
+    const [cell] = parseFanout(env.BENCH_LOADGEN_CHECK);
+    if (!cell || cell.rates.length !== 1 || cell.subscribers > 9_500)
+      throw new Error('BENCH_LOADGEN_CHECK: expected SUBSCRIBERS:RATE with at most 9500 subscribers');
+    config.loadgenCheck = { subscribers: cell.subscribers, rate: cell.rates[0]! };
+  }
   return config;
 }
 
