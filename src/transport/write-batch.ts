@@ -8,6 +8,8 @@ export interface BatchedWriter {
 export const DEFAULT_FLUSH_SLICE_MS = 1;
 /** A round at least this long paces the next one (see `#slice`). */
 const HEAVY_ROUND_MS = 5;
+/** The pause never holds updates back longer than this, however long the round took. */
+const MAX_PAUSE_MS = 250;
 
 /**
  * Coalesces socket writes per event-loop turn, one instance per server. A channel with bytes
@@ -105,7 +107,7 @@ export class WriteBatch {
     const now = performance.now();
     const roundMs = now - this.#roundStart;
     const storm = this.#opened > 0 && this.#queue.length > 0 && roundMs >= HEAVY_ROUND_MS;
-    this.#notBefore = storm ? now + roundMs : 0;
+    this.#notBefore = storm ? now + Math.min(roundMs, MAX_PAUSE_MS) : 0;
     this.#opened = 0;
     round.length = 0;
     this.#spare = round;
