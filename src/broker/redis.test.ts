@@ -109,6 +109,40 @@ describe('RedisBroker across nodes', () => {
   });
 });
 
+describe('RedisBroker history and the live feed', () => {
+  it('never replays an update this node has not dispatched yet: the live feed brings it, once', async () => {
+    const b = await node({ prefix: 'lag' });
+    const [first] = await b.broker.publish([input('first')]);
+    await b.received(1);
+    // Stored, but its Pub/Sub message has not reached this node yet (a lagging subscriber
+    // connection under load): what the publish script does, minus the PUBLISH.
+    const admin = new Redis(redis.url);
+    try {
+      const id = 'urn:uuid:late-one';
+      const payload = JSON.stringify({ ...input('late'), id, publishedAt: Date.now() });
+      const sid = (await admin.xadd('{lag}:stream', '*', 'i', id, 'u', payload))!;
+      await admin.hsetnx('{lag}:ids', id, sid);
+      const page = await b.broker.historyAfter(first!.id, 10);
+      assert.equal(page.found, true);
+      assert.deepEqual(page.updates, [], 'not replayed before it is dispatched');
+      await admin.publish('lag:updates', `${sid} ${payload}`);
+      const seen = await b.received(2);
+      assert.deepEqual(
+        seen.map((u) => u.data),
+        ['first', 'late'],
+      );
+      const later = await b.broker.historyAfter(first!.id, 10);
+      assert.deepEqual(
+        later.updates.map((u) => u.data),
+        ['late'],
+        'replayed once dispatched',
+      );
+    } finally {
+      admin.disconnect();
+    }
+  });
+});
+
 describe('RedisBroker when Redis goes away', () => {
   it('rejects publishes and reports not ready, then recovers by itself after a restart', async () => {
     const own = await startRedis({ persistent: true });

@@ -140,6 +140,11 @@ export class RedisBroker implements Broker {
     );
     const updates: Update[] = [];
     for (const e of page.entries) {
+      // The page comes over the command connection, the live feed over the Pub/Sub one, and
+      // the two are not ordered: under load the stream holds updates this node has not
+      // dispatched yet. Those reach the subscriber through the live feed (held while it
+      // replays, sent once it is live); replaying them too would deliver them twice.
+      if (compareStreamIds(e.streamId, this.#lastSeen) > 0) break;
       const u = decode(e);
       if (u) updates.push(u);
     }
