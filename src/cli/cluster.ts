@@ -34,7 +34,7 @@ export function workerBroker(config: HeraldConfig): Broker | undefined {
       return process.connected;
     },
   };
-  return new ClusterBroker(link);
+  return new ClusterBroker(link, { historySize: config.history, historyTtlMs: config.historyTtl });
 }
 
 function workerLink(worker: Worker): ClusterLink<FromRelay, unknown> {
