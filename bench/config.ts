@@ -1,4 +1,4 @@
-/** Bench parameters: full mode by default (~25 min per run of every system), `BENCH_QUICK=1` for a smoke run (~4-5 min). */
+/** Bench parameters: full mode by default (~20 min per run of every system), `BENCH_QUICK=1` for a smoke run (a few minutes). */
 import type { BenchConfig } from './scenarios/types.ts';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -51,7 +51,7 @@ function defaults(env: NodeJS.ProcessEnv): BenchConfig {
   return {
     quick,
     runs,
-    // 6 s phases keep three full runs of every system near 75 minutes on 2 cores.
+    // 6 s phases keep three full runs of every system near an hour on 2 cores (43 min measured before the idle steady-state wait).
     publishSeconds: 6,
     drainMs: 3_000,
     fanout: [
