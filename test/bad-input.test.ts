@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import { mintToken } from '../src/auth/mint.ts';
-import { startHubProcess, type HubProcess } from './support/hub-process.ts';
+import { type HubProcess, localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { httpRequest, rawExchange, SseClient } from './support/raw-http.ts';
 
 const KEY = 'bad-input-corpus-secret-0001';
@@ -45,12 +45,7 @@ let subscriberToken: string;
 
 before(async () => {
   hub = await startHubProcess([
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--jwt-key',
-    KEY,
+    ...localHubArgs(KEY),
     '--max-body',
     '65536',
     '--heartbeat',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
 import { mintToken } from '../src/auth/mint.ts';
-import { startHubProcess } from './support/hub-process.ts';
+import { localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { httpRequest, SseClient } from './support/raw-http.ts';
 
 const KEY = 'logging-test-secret-never-logged-7731';
@@ -20,18 +20,7 @@ interface LogLine {
 }
 
 test('logs are JSON with request ids, one line per connection open/close and per refusal, and never a token', async () => {
-  const hub = await startHubProcess([
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--jwt-key',
-    KEY,
-    '--log-level',
-    'trace',
-    '--heartbeat',
-    '0',
-  ]);
+  const hub = await startHubProcess([...localHubArgs(KEY), '--log-level', 'trace', '--heartbeat', '0']);
   try {
     const sub = await mintToken({ secret: KEY, subscribe: ['*'], subject: 'reader' });
     const pub = await mintToken({ secret: KEY, publish: ['*'], subject: 'writer' });

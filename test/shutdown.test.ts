@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
-import { startHubProcess } from './support/hub-process.ts';
+import { localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { httpRequest, SseClient } from './support/raw-http.ts';
 
 const KEY = 'shutdown-test-secret-000111';
@@ -20,19 +20,7 @@ function refused(port: number): Promise<boolean> {
 }
 
 /** A hub with heartbeats off (so streams carry only what the test sends) and info logs to read. */
-const HUB_ARGS = [
-  '--port',
-  '0',
-  '--host',
-  '127.0.0.1',
-  '--jwt-key',
-  KEY,
-  '--anonymous',
-  '--heartbeat',
-  '0',
-  '--log-level',
-  'info',
-];
+const HUB_ARGS = [...localHubArgs(KEY), '--anonymous', '--heartbeat', '0', '--log-level', 'info'];
 
 describe('graceful stop of `herald serve`', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
-import { startHubProcess, type HubProcess } from './support/hub-process.ts';
+import { type HubProcess, localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { httpRequest, SseClient } from './support/raw-http.ts';
 
 const KEY = 'slow-consumer-test-secret-42';
@@ -112,12 +112,7 @@ async function pingLatency(hub: HubProcess, token: string, fast: SseClient, n: n
 
 async function startHub(policy: string): Promise<HubProcess> {
   return startHubProcess([
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--jwt-key',
-    KEY,
+    ...localHubArgs(KEY),
     '--anonymous',
     '--max-buffered',
     String(BUDGET),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
-import { startHubProcess, type HubProcess } from './support/hub-process.ts';
+import { type HubProcess, localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { SseConnection } from './support/sse-client.ts';
 
 const KEY = 'workers-test-secret-0123456789abcdef';
@@ -41,12 +41,7 @@ describe('herald serve --workers 2 (memory broker relayed by the primary)', () =
   const open: SseConnection[] = [];
   before(async () => {
     hub = await startHubProcess([
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--jwt-key',
-      KEY,
+      ...localHubArgs(KEY),
       '--anonymous',
       '--workers',
       '2',

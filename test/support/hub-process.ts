@@ -24,6 +24,11 @@ export interface HubProcess {
   kill(): void;
 }
 
+/** The arguments every test hub starts with: a free port on 127.0.0.1, signed with `key`. */
+export function localHubArgs(key: string): string[] {
+  return ['--port', '0', '--host', '127.0.0.1', '--jwt-key', key];
+}
+
 /**
  * Starts `herald serve ...args` as a child process (the way users run it) and resolves once
  * its "listening" log line gives the URL. Pass `--port 0` to get a free port.
