@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { PublishInput, Update } from '../protocol/update.ts';
 import { brokerContract } from './broker-contract.ts';
 import { ClusterBroker, ClusterRelay, type ClusterLink } from './cluster.ts';
-import { MemoryBroker } from './memory.ts';
+import { MemoryBroker, type MemoryBrokerOptions } from './memory.ts';
 
 /**
  * A worker <-> primary channel inside one process: ordered, and asynchronous like IPC (each
@@ -77,22 +77,21 @@ async function cluster(workers: number, historySize = 100) {
   return { relay, links, brokers, asked };
 }
 
-brokerContract('ClusterBroker (worker side of --workers, over an IPC-like link)', async (options) => {
+/** One worker on its own relay: with a history copy (as `--workers N` builds it) or without. */
+async function relayedWorker(options: MemoryBrokerOptions, keepCopy: boolean): Promise<ClusterBroker> {
   const relay = new ClusterRelay(new MemoryBroker(options));
   await relay.start();
   const link = linkPair();
   relay.attach(link.primary);
-  // With its own copy of history, as `herald serve --workers N` builds it.
-  return new ClusterBroker(link.worker, options);
-});
+  return keepCopy ? new ClusterBroker(link.worker, options) : new ClusterBroker(link.worker);
+}
 
-brokerContract('ClusterBroker without a history copy (every resume asks the primary)', async (options) => {
-  const relay = new ClusterRelay(new MemoryBroker(options));
-  await relay.start();
-  const link = linkPair();
-  relay.attach(link.primary);
-  return new ClusterBroker(link.worker);
-});
+brokerContract('ClusterBroker (worker side of --workers, over an IPC-like link)', (options) =>
+  relayedWorker(options, true),
+);
+brokerContract('ClusterBroker without a history copy (every resume asks the primary)', (options) =>
+  relayedWorker(options, false),
+);
 
 const input = (data: string): PublishInput => ({ topics: ['https://example.com/t'], data, private: false });
 
