@@ -6,6 +6,7 @@ import { SseConnection } from '../../test/support/sse-client.ts';
 import { WriteBatch, type BatchedWriter } from './write-batch.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 class Writer implements BatchedWriter {
   parts: Uint8Array[] = [];
@@ -25,7 +26,7 @@ test('queued writers are flushed once, after the current turn, in the order they
   b.parts.push(bytes('b1'));
   batch.add(b);
   assert.deepEqual(a.out, [], 'nothing leaves synchronously');
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   assert.deepEqual(
     [...a.out, ...b.out].map((x) => x.toString()),
     ['a1a2', 'b1'],
@@ -54,9 +55,9 @@ test('a writer that queues again while being flushed is flushed on the next turn
     },
   };
   batch.add(again);
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   assert.deepEqual(seen, ['flushed']);
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   assert.deepEqual(seen, ['flushed', 'flushed']);
 });
 
@@ -71,6 +72,17 @@ class SlowWriter implements BatchedWriter {
     const end = performance.now() + this.ms;
     while (performance.now() < end);
     this.flushedAt.push(this.turn.n);
+  }
+}
+
+/**
+ * Waits turn by turn (not on a timer: the tests count turns and time pauses) until `done()`,
+ * failing after 100 000 turns instead of hanging.
+ */
+async function turnsUntil(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !done(); i++) {
+    if (i === 100_000) throw new Error(`gave up waiting for ${what}`);
+    await nextTurn();
   }
 }
 
@@ -90,7 +102,7 @@ test('a round over many writers is cut into slices, so the event loop turns in b
   const turn = turnCounter(t);
   const writers = Array.from({ length: 200 }, () => new SlowWriter(0.05, turn));
   for (const w of writers) batch.add(w);
-  while (writers.some((w) => w.flushedAt.length === 0)) await new Promise((r) => setImmediate(r));
+  await turnsUntil(() => writers.every((w) => w.flushedAt.length > 0), 'every writer flushed');
   turn.stop();
   const turns = new Set(writers.map((w) => w.flushedAt[0]));
   // 200 × 0.05 ms = 10 ms of flushing in slices of about 1 ms (checked every 32 writers).
@@ -113,10 +125,10 @@ test('bytes queued for a writer still waiting in the round leave with its pendin
   last.parts.push(bytes('one'));
   batch.add(last);
   // The round has started (first slice of 32 writers) but has not reached `last` yet.
-  await new Promise((r) => setImmediate(r));
+  await nextTurn();
   assert.equal(last.out.length, 0);
   last.parts.push(bytes('two'));
-  while (last.out.length === 0) await new Promise((r) => setImmediate(r));
+  await turnsUntil(() => last.out.length > 0, 'the last writer flushed');
   turn.stop();
   assert.deepEqual(
     last.out.map((b) => b.toString()),
@@ -131,13 +143,13 @@ test('a heavy round while clients connect and more is queued pauses as long as i
   const again = new Writer();
   for (const w of heavy) batch.add(w);
   // A client connects and more is queued while the round is running: a storm.
-  await new Promise((r) => setImmediate(r));
+  await nextTurn();
   batch.noteOpened();
   again.parts.push(bytes('behind'));
   batch.add(again);
-  while (heavy.some((w) => w.flushedAt.length === 0)) await new Promise((r) => setImmediate(r));
+  await turnsUntil(() => heavy.every((w) => w.flushedAt.length > 0), 'the heavy round');
   const roundEnded = performance.now();
-  while (again.out.length === 0) await new Promise((r) => setImmediate(r));
+  await turnsUntil(() => again.out.length > 0, 'the round after the pause');
   // The round took at least 64 × 0.2 ms = 12.8 ms and so does the pause (a timer never fires
   // early), measured here from a little after the round ended; an immediate flush takes < 1 ms.
   const paused = performance.now() - roundEnded;
@@ -145,13 +157,13 @@ test('a heavy round while clients connect and more is queued pauses as long as i
 
   // The same heavy round with more queued but no newcomer (steady fan-out): no pause.
   for (const w of heavy) batch.add(w);
-  await new Promise((r) => setImmediate(r));
+  await nextTurn();
   const steady = new Writer();
   steady.parts.push(bytes('next update'));
   batch.add(steady);
-  while (heavy.some((w) => w.flushedAt.length < 2)) await new Promise((r) => setImmediate(r));
+  await turnsUntil(() => heavy.every((w) => w.flushedAt.length >= 2), 'the second heavy round');
   const turnsBefore = turn.n;
-  while (steady.out.length === 0) await new Promise((r) => setImmediate(r));
+  await turnsUntil(() => steady.out.length > 0, 'the next update');
   assert.ok(turn.n - turnsBefore <= 2, `flushed ${turn.n - turnsBefore} turns after the round`);
 });
 
