@@ -182,9 +182,13 @@ const THEME_TEXT: Record<ThemeChoice, string> = {
   dark: 'Theme: dark',
 };
 
-/** The hub averages its rates over a short sliding window; the chart says so. */
+/**
+ * The hub averages its rates over a short sliding window; the chart says so. The span runs
+ * from the oldest sample to now, so it grows by up to one tick between samples (5.0-5.99 s
+ * for a 5 s window): the whole seconds name the window, rounding would flicker to 6.
+ */
 function windowTitle(stats: Live['stats']): string {
-  const seconds = Math.round(stats?.rates.windowSeconds ?? 0);
+  const seconds = Math.floor(stats?.rates.windowSeconds ?? 0);
   return seconds > 0 ? `Rates, last 2 minutes (${seconds} s average)` : 'Rates, last 2 minutes';
 }
 
