@@ -167,21 +167,6 @@ test('a heavy round while clients connect and more is queued pauses as long as i
   assert.ok(turn.n - turnsBefore <= 2, `flushed ${turn.n - turnsBefore} turns after the round`);
 });
 
-test('flushAll empties the round in progress and the queue at once', () => {
-  const batch = new WriteBatch();
-  const a = new Writer();
-  const b = new Writer();
-  a.parts.push(bytes('a'));
-  b.parts.push(bytes('b'));
-  batch.add(a);
-  batch.add(b);
-  batch.flushAll();
-  assert.deepEqual(
-    [...a.out, ...b.out].map((x) => x.toString()),
-    ['a', 'b'],
-  );
-});
-
 test('updates dispatched in one turn reach an SSE subscriber in one socket write', async () => {
   const hub = await startTestHub({ anonymous: true });
   const writes = new Map<Socket, number>();

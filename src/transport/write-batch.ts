@@ -65,19 +65,15 @@ export class WriteBatch {
     this.#opened++;
   }
 
-  /** Flushes every queued writer now, the rest of a round in progress first. */
-  flushAll(): void {
-    while (this.#round !== undefined || this.#queue.length > 0) this.#slice(Number.POSITIVE_INFINITY);
-  }
-
   /** @internal One slice: flushes writers until the round ends or the time budget is spent. */
   runSlice(): void {
     this.#scheduled = false;
-    this.#slice(this.#sliceMs);
+    this.#slice();
+    // A writer may have queued itself again while being flushed, which scheduled already.
     if (!this.#scheduled && (this.#round !== undefined || this.#queue.length > 0)) this.#schedule();
   }
 
-  #slice(budgetMs: number): void {
+  #slice(): void {
     let round = this.#round;
     if (round === undefined) {
       if (this.#queue.length === 0) return;
@@ -88,7 +84,7 @@ export class WriteBatch {
       this.#roundStart = performance.now();
       this.#opened = 0;
     }
-    const deadline = performance.now() + budgetMs;
+    const deadline = performance.now() + this.#sliceMs;
     let i = this.#cursor;
     while (i < round.length) {
       round[i++]!.flush(this);
