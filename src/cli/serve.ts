@@ -1,6 +1,8 @@
 import cluster from 'node:cluster';
 import { ConfigError, helpText, loadConfig } from '../config/load.ts';
+import { ErrorCode } from '../protocol/errors.ts';
 import { startHerald } from '../start.ts';
+import { containProcessErrors } from './contain-errors.ts';
 import { isClusterWorker, runPrimary, workerBroker } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
@@ -16,6 +18,8 @@ export async function serve(argv: string[]): Promise<void> {
   const broker = worker ? workerBroker(config) : undefined;
   const running = await startHerald(config, undefined, broker ? { broker } : {});
   const { logger } = running;
+  // From here on, an error escaping one connection's code path is logged, never fatal.
+  containProcessErrors(logger, () => running.hub.recordRefusal(ErrorCode.internal));
   logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
   let stopDemo: (() => void) | undefined;
   // In --workers mode one demo publisher is enough: the first worker runs it.

@@ -102,6 +102,8 @@ export class WsConnection {
     this.#chain = this.#chain
       .then(() => this.#handle(frame))
       .catch((e: unknown) => this.#refuse(e, frame.ref))
+      // Answering the refusal failed too (the socket broke): the chain must go on, not reject.
+      .catch((e: unknown) => this.#ctx.logger.error({ requestId: this.requestId, err: e }, 'ws refusal failed'))
       .finally(() => {
         this.#inFlight--;
       });
