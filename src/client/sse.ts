@@ -118,12 +118,14 @@ function connectFetch(
   });
   const headers: Record<string, string> = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' };
   if (params.token) headers['Authorization'] = `Bearer ${params.token}`;
-  if (params.lastEventId !== undefined) headers['Last-Event-ID'] = params.lastEventId;
+  // `fetch` refuses a header value above U+00FF (`заказ-1`): such a cursor goes in the query.
+  const headerCursor = params.lastEventId !== undefined && /^[\x20-\x7e]*$/.test(params.lastEventId);
+  if (headerCursor) headers['Last-Event-ID'] = params.lastEventId!;
 
   (async () => {
     let res: Response;
     try {
-      res = await fetchImpl(subscribeUrl(params, false, false), {
+      res = await fetchImpl(subscribeUrl(params, !headerCursor, false), {
         headers,
         signal: abort.signal,
         cache: 'no-store',

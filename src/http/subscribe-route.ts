@@ -1,5 +1,6 @@
 import type { Subscription } from '../hub/subscription.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { idFromHeader } from '../protocol/header-value.ts';
 import { SseSink } from '../transport/sse.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
@@ -11,10 +12,13 @@ export function requestedSelectors(url: URL): string[] {
   return [...url.searchParams.getAll('topic'), ...url.searchParams.getAll('match')];
 }
 
-/** The resume cursor: the header wins over the query parameter, as the spec says. */
+/**
+ * The resume cursor: the header wins over the query parameter, as the spec says. A header
+ * carries the id as UTF-8 bytes (see protocol/header-value.ts).
+ */
 export function requestedLastEventId(req: HeaderSource, url: URL): string | undefined {
   const header = req.header('last-event-id');
-  if (header !== undefined && header !== '') return header;
+  if (header !== undefined && header !== '') return idFromHeader(header);
   return (
     url.searchParams.get('lastEventID') ??
     url.searchParams.get('last_event_id') ??

@@ -273,12 +273,19 @@ export class Hub {
     const resuming = request.lastEventId !== undefined;
     if (resuming || snapshot) sub.pending = [];
     this.#register(sub);
-
-    if (!resuming && !snapshot) {
-      request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
-      return sub;
+    // All or nothing: a subscription whose opening failed must not keep its slot, its place
+    // in the index or a pending queue that grows with every matching update.
+    try {
+      if (!resuming && !snapshot)
+        request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
+      else await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
+    } catch (e) {
+      if (!sub.closed) {
+        this.#unregister(sub);
+        this.#observer.onUnsubscribe?.(sub, 'error');
+      }
+      throw e;
     }
-    await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
     return sub;
   }
 
@@ -323,12 +330,24 @@ export class Hub {
       if (sub.conflation) sub.conflation.intervalMs = throttle;
       else sub.conflation = new Conflation(throttle);
     }
-    if (lastEventId === undefined && !snapshot) {
-      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
-      return fresh;
+    try {
+      if (lastEventId === undefined && !snapshot)
+        sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
+      else {
+        sub.pending = [];
+        await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
+      }
+    } catch (e) {
+      // The added selectors go again; what the subscription had before stays live.
+      if (!sub.closed) {
+        this.removeSelectors(
+          sub,
+          compiled.map((s) => s.source),
+        );
+        if (sub.pending) this.#drain(sub, new Set());
+      }
+      throw e;
     }
-    sub.pending = [];
-    await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
     return fresh;
   }
 

@@ -94,6 +94,9 @@ describe('errors no connection may turn into a crash', () => {
     const contained = lines.filter((l) => l.event === 'uncaught');
     assert.equal(contained.length, 2, out);
     assert.ok(contained.every((l) => l.level === 50));
-    assert.deepEqual(contained.map((l) => l.err?.message).sort(), ['rejected on purpose', 'thrown on purpose']);
+    assert.deepEqual(contained.map((l) => l.err?.message).sort(), [
+      'rejected on purpose',
+      'thrown on purpose',
+    ]);
   });
 });
