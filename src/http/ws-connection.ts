@@ -103,7 +103,9 @@ export class WsConnection {
       .then(() => this.#handle(frame))
       .catch((e: unknown) => this.#refuse(e, frame.ref))
       // Answering the refusal failed too (the socket broke): the chain must go on, not reject.
-      .catch((e: unknown) => this.#ctx.logger.error({ requestId: this.requestId, err: e }, 'ws refusal failed'))
+      .catch((e: unknown) =>
+        this.#ctx.logger.error({ requestId: this.requestId, err: e }, 'ws refusal failed'),
+      )
       .finally(() => {
         this.#inFlight--;
       });
@@ -112,6 +114,9 @@ export class WsConnection {
   async #handle(frame: WsClientFrame): Promise<void> {
     if (this.#closed) return;
     const hub = this.#ctx.hub;
+    // The token was verified once; its `exp` is checked again before every op, as every
+    // HTTP request checks it.
+    if (frame.op !== 'auth') await this.#assertNotExpired();
     switch (frame.op) {
       case 'auth': {
         this.#token = frame.token;
@@ -165,13 +170,20 @@ export class WsConnection {
       }
       case 'publish': {
         const principal = await this.#publisher();
-        if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now())
-          throw new HeraldError(ErrorCode.tokenExpired, 'token expired');
         const { op: _op, ref: _ref, ...fields } = frame;
         const [stored] = await hub.publish([jsonPublishInput(fields)], principal, this.#client);
         this.sink.reply(withRef({ op: 'published', id: stored!.id }, frame.ref));
         return;
       }
+    }
+  }
+
+  /** Throws `token-expired` when the connection's token (either role) is past its `exp`. */
+  async #assertNotExpired(): Promise<void> {
+    const verified = [this.#asSubscriber, this.#asPublisher].filter((p) => p !== undefined);
+    for (const result of await Promise.allSettled(verified)) {
+      if (result.status === 'fulfilled' && isExpired(result.value))
+        throw new HeraldError(ErrorCode.tokenExpired, 'token expired; reconnect with a fresh token');
     }
   }
 
@@ -190,6 +202,12 @@ export class WsConnection {
     const herr = error ?? new HeraldError(ErrorCode.badRequest, 'internal error');
     this.#ctx.hub.recordRefusal(herr.code);
     this.sink.reply(withRef({ op: 'error', code: herr.code, message: herr.message }, ref));
+    if (herr.code === ErrorCode.tokenExpired) {
+      // As over SSE: a `herald.token-expired` event, then close 4001.
+      if (this.#sub && !this.#sub.closed) this.#ctx.hub.unsubscribe(this.#sub, 'token-expired');
+      else this.sink.close('token-expired');
+      return;
+    }
     if (herr.status === 401) {
       this.sink.closeSocket(WsCloseCode.unauthorized, herr.message);
       return;
@@ -211,6 +229,10 @@ export class WsConnection {
     if (this.#sub && !this.#sub.closed) this.#ctx.hub.unsubscribe(this.#sub, 'shutdown');
     else this.sink.close('shutdown');
   }
+}
+
+function isExpired(p: Principal): boolean {
+  return p.expiresAt !== undefined && p.expiresAt <= Date.now();
 }
 
 function withRef<T extends object>(message: T, ref: WsRef | undefined): T & { ref?: WsRef } {

@@ -261,6 +261,7 @@ export class Hub {
    */
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    assertNotExpired(request.principal);
     const selectors = this.compileSelectors(request.selectors);
     assertMayWatchStats(request.principal, request.selectors);
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
@@ -310,6 +311,7 @@ export class Hub {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
+    assertNotExpired(sub.principal);
     const throttle = throttleMs === undefined ? undefined : checkThrottle(throttleMs);
     const have = new Set(sub.selectors.map((s) => s.source));
     const fresh = [...new Set(sources)].filter((s) => !have.has(s));
@@ -771,6 +773,12 @@ function assertMayWatchStats(principal: Principal, sources: readonly string[]): 
       ErrorCode.forbiddenTopic,
       `${STATS_TOPIC} needs an admin token (claim herald.admin)`,
     );
+}
+
+/** A principal past its token's `exp` opens nothing (whatever verified it earlier). */
+function assertNotExpired(principal: Principal): void {
+  if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now())
+    throw new HeraldError(ErrorCode.tokenExpired, 'token expired; reconnect with a fresh token');
 }
 
 function expire(hub: Hub, sub: Subscription): void {
