@@ -246,6 +246,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       maxBodyBytes: config.maxBody,
       maxBufferedBytes: config.maxBuffered,
       slowConsumer: config.slowConsumer,
+      wsSubscribeTimeoutMs: config.wsSubscribeTimeout,
       dev: config.dev,
       dashboardDir: dashboard && existsSync(builtDashboard) ? builtDashboard : undefined,
       ...(devToken ? { devAdminToken: devToken } : {}),

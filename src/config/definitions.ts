@@ -42,6 +42,8 @@ export interface HeraldConfig {
   maxConnectionsPerIp: number;
   maxConnectionsPerSubject: number;
   maxSubscribersPerSelector: number;
+  /** ms a WebSocket may stay open without a subscription (publishers excepted); 0 = no deadline. */
+  wsSubscribeTimeout: number;
   /** Updates per second per publisher; 0 = no limit. */
   publishRate: number;
   /** Token-bucket size; 0 = same as publishRate. */
@@ -86,6 +88,7 @@ export const defaults: HeraldConfig = {
   maxConnectionsPerIp: 0,
   maxConnectionsPerSubject: 0,
   maxSubscribersPerSelector: 0,
+  wsSubscribeTimeout: 10_000,
   publishRate: 0,
   publishBurst: 0,
   slowConsumer: 'disconnect',
@@ -225,6 +228,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'max-subscribers-per-selector',
     type: 'number',
     help: 'subscriptions per topic selector (0 = no cap)',
+  },
+  {
+    key: 'wsSubscribeTimeout',
+    flag: 'ws-subscribe-timeout',
+    type: 'duration',
+    help: 'close a WebSocket (4408) that has not subscribed this long after connecting; publishers are exempt (0 = never)',
   },
   {
     key: 'publishRate',

@@ -20,6 +20,8 @@ export interface HttpOptions {
   cookieName: string;
   /** Interval of WebSocket pings; a peer that has not answered the previous one is cut. 0 = off. */
   wsPingIntervalMs: number;
+  /** A WebSocket without a subscription (or a publisher token) this long after its upgrade is closed (4408). 0 = never. */
+  wsSubscribeTimeoutMs: number;
   /** Dev mode: the dashboard is open and gets a dev admin token. */
   dev: boolean;
   /** Folder with the built dashboard (index.html and assets). */
@@ -39,6 +41,7 @@ export const defaultHttpOptions: HttpOptions = {
   shutdownRetryMs: 2000,
   cookieName: 'mercureAuthorization',
   wsPingIntervalMs: 15_000,
+  wsSubscribeTimeoutMs: 10_000,
   dev: false,
   dashboardDir: undefined,
 };

@@ -1,5 +1,6 @@
 import { WebSocket, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
+import type { AdmissionTicket } from '../hub/limits.ts';
 import type { ClientInfo, Subscription } from '../hub/subscription.ts';
 import { checkThrottle } from '../hub/conflation.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
@@ -38,6 +39,10 @@ export class WsConnection {
   #badFrames = 0;
   #closed = false;
   readonly #client: ClientInfo;
+  /** Its place under the hub's connection caps, held from the upgrade to the close. */
+  readonly #seat: AdmissionTicket;
+  /** Closes the socket unless it subscribed (or may publish) by then. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
   /** Cleared by each ping, set by each pong; the registry cuts peers that stay silent. */
   alive = true;
 
@@ -47,9 +52,16 @@ export class WsConnection {
     client: { requestId: string; ip: string },
     token: string | undefined,
     verified: { subscriber?: Promise<Principal>; publisher?: Promise<Principal> },
+    seat: AdmissionTicket,
   ) {
     this.ws = ws;
     this.#ctx = ctx;
+    this.#seat = seat;
+    const ms = ctx.options.wsSubscribeTimeoutMs;
+    if (ms > 0) {
+      this.#deadline = setTimeout(() => void this.#checkDeadline(ms), ms);
+      this.#deadline.unref();
+    }
     this.requestId = client.requestId;
     this.#client = client;
     this.#token = token;
@@ -137,11 +149,13 @@ export class WsConnection {
               principal,
               sink: this.sink,
               client: this.#client,
+              seated: true,
               ...(frame.lastEventId !== undefined ? { lastEventId: frame.lastEventId } : {}),
               ...(frame.snapshot ? { snapshot: true } : {}),
               ...(frame.throttle !== undefined ? { throttleMs: frame.throttle } : {}),
             });
             this.#sub = sub;
+            this.#clearDeadline();
             // The socket may have gone while history was read.
             if (this.#closed) hub.unsubscribe(sub, 'client');
             else
@@ -176,6 +190,27 @@ export class WsConnection {
         return;
       }
     }
+  }
+
+  /**
+   * The subscribe deadline passed: a socket that has neither a subscription nor a token that
+   * may publish is holding a descriptor for nothing (an idle-socket flood): close it, 4408.
+   */
+  async #checkDeadline(ms: number): Promise<void> {
+    this.#deadline = undefined;
+    if (this.#closed || this.#sub) return;
+    const [publisher] = await Promise.allSettled([this.#asPublisher ?? Promise.reject(new Error('none'))]);
+    if (publisher.status === 'fulfilled' || this.#closed || this.#sub) return;
+    this.#ctx.hub.recordRefusal('ws-subscribe-timeout');
+    this.sink.closeSocket(
+      WsCloseCode.subscribeTimeout,
+      `no subscription within ${ms} ms of connecting; send "subscribe" right after connecting`,
+    );
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
   }
 
   /** Throws `token-expired` when the connection's token (either role) is past its `exp`. */
@@ -220,7 +255,9 @@ export class WsConnection {
   onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#clearDeadline();
     if (this.#sub) this.#ctx.hub.unsubscribe(this.#sub, 'client');
+    this.#ctx.hub.releaseConnection(this.#seat);
   }
 
   /** Hub shutdown: subscribed connections were told by the hub; the rest are told here. */

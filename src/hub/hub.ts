@@ -22,6 +22,7 @@ import {
   ConnectionAdmission,
   PublishRateLimiter,
   unlimitedConnections,
+  type AdmissionTicket,
   type ConnectionLimits,
   type PublishRateOptions,
 } from './limits.ts';
@@ -74,6 +75,11 @@ export interface SubscribeRequest {
   throttleMs?: number;
   /** Where the connection comes from: per-IP caps and logs. */
   client?: ClientInfo;
+  /**
+   * The connection holds a seat already (`admitConnection`, a WebSocket since its upgrade):
+   * the subscription then counts against the per-subject and per-selector caps only.
+   */
+  seated?: boolean;
 }
 
 /**
@@ -103,6 +109,7 @@ export class Hub {
   readonly #snapshotLimit: number;
   readonly #latest = new LatestStates();
   readonly #admission: ConnectionAdmission;
+  readonly #released = new WeakSet<AdmissionTicket>();
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
   /** Id of the last update dispatched on this node (the subscriptions API cursor). */
@@ -273,7 +280,7 @@ export class Hub {
     if (throttle !== undefined) sub.conflation = new Conflation(throttle);
     const resuming = request.lastEventId !== undefined;
     if (resuming || snapshot) sub.pending = [];
-    this.#register(sub);
+    this.#register(sub, request.seated === true);
     // All or nothing: a subscription whose opening failed must not keep its slot, its place
     // in the index or a pending queue that grows with every matching update.
     try {
@@ -500,7 +507,29 @@ export class Hub {
     this.#observer.onDropped?.(count);
   }
 
-  /** Connections counted by the admission caps (equals connectionCount unless a bug leaks). */
+  /**
+   * Reserves a connection's seat under the total and per-IP caps before it has a subscription
+   * (a WebSocket, from its upgrade), or throws a 429 HeraldError. Its subscriptions are then
+   * opened with `seated`, and `releaseConnection` gives the seat back when the socket closes.
+   */
+  admitConnection(client: ClientInfo): AdmissionTicket {
+    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    const seat: AdmissionTicket = { ip: client.ip, subject: undefined, selectors: [] };
+    this.#admission.admit(seat);
+    return seat;
+  }
+
+  /** Gives back a seat from `admitConnection`; a second call does nothing. */
+  releaseConnection(seat: AdmissionTicket): void {
+    if (this.#released.has(seat)) return;
+    this.#released.add(seat);
+    this.#admission.release(seat);
+  }
+
+  /**
+   * Connections counted by the total cap: SSE subscriptions and WebSockets (subscribed or
+   * not). Returns to 0 when every connection is gone, unless a bug leaks.
+   */
   get admittedCount(): number {
     return this.#admission.total;
   }
@@ -523,11 +552,12 @@ export class Hub {
     await this.broker.close();
   }
 
-  #register(sub: Subscription): void {
-    const ticket = {
+  #register(sub: Subscription, seated: boolean): void {
+    const ticket: AdmissionTicket = {
       ip: sub.client.ip,
       subject: sub.principal.subject,
       selectors: [...new Set(sub.selectors.map((s) => s.source))],
+      seated,
     };
     this.#admission.admit(ticket);
     sub.ticket = ticket;
