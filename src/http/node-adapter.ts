@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { ByteChannel } from '../transport/byte-channel.ts';
 import { WriteBatch } from '../transport/write-batch.ts';
@@ -66,6 +67,11 @@ class NodeExchange implements HeraldExchange {
 
   respond(status: number, headers: Record<string, string>, body?: ReplyBody): void {
     const res = this.#res;
+    // Answered before the body was read (a refusal): reading the rest could cost gigabytes.
+    if (unreadBodyIsLarge(this.#req)) {
+      headers = { ...headers, Connection: 'close' };
+      stopReading(this.#req);
+    }
     res.writeHead(status, headers);
     if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) res.end(body);
     else createReadStream(body.file).on('error', destroyResponse.bind(res)).pipe(res);
@@ -80,6 +86,47 @@ class NodeExchange implements HeraldExchange {
     this.#res.destroy();
   }
 }
+
+/** Unread request body Node may drain to keep a connection alive; past it, the connection closes. */
+export const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Whether the request still has body bytes to come that are not known to be few: a chunked
+ * body, or a declared length over DRAIN_LIMIT_BYTES. HTTP/2 streams are left to HTTP/2 (an
+ * answered stream is reset on its own, the connection goes on).
+ */
+function unreadBodyIsLarge(req: IncomingMessage): boolean {
+  if (req.complete || req.httpVersionMajor === 2) return false;
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  return !(declared <= DRAIN_LIMIT_BYTES);
+}
+
+/** How long a refused connection's socket stays half-open for the client to read its answer. */
+export const REFUSED_LINGER_MS = 2000;
+
+/**
+ * Stops taking the request's bytes. Taking the stream (a 'data' listener) keeps node:http
+ * from draining it after the answer; paused, it stops reading the socket once its small
+ * buffer is full. `Connection: close` then makes node:http close the socket: here, by sending
+ * FIN after the answer and cutting it REFUSED_LINGER_MS later. Cut at once, the unread bytes
+ * would make the kernel send RST, and a client still uploading could lose the answer.
+ */
+function stopReading(req: IncomingMessage): void {
+  req.on('data', ignore);
+  req.pause();
+  req.off('data', ignore);
+  (req.socket as Socket & { destroySoon?: () => void }).destroySoon = lingeringClose;
+}
+
+function lingeringClose(this: Socket): void {
+  this.end();
+  const cut = setTimeout(() => this.destroy(), REFUSED_LINGER_MS);
+  cut.unref();
+  this.once('close', () => clearTimeout(cut));
+}
+
+function ignore(): void {}
 
 function destroyResponse(this: ServerResponse): void {
   this.destroy();
@@ -106,8 +153,8 @@ function readNodeBody(req: MountedRequest, maxBytes: number): Promise<Uint8Array
       size += chunk.length;
       if (size > maxBytes) {
         req.off('data', onData);
-        // Drained, not buffered, so the 413 can still be sent on this connection.
-        req.resume();
+        // Not drained: the 413 goes out with `Connection: close` (see respond()).
+        req.pause();
         reject(new HeraldError(ErrorCode.bodyTooLarge, `body larger than ${maxBytes} bytes`));
         return;
       }
