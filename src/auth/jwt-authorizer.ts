@@ -12,12 +12,33 @@ export interface JwtAuthorizerOptions {
   anonymous: boolean;
   /** Verified tokens remembered (per role) so a publisher's repeated token is checked once; 0 = off. */
   cacheSize?: number;
+  /**
+   * Bytes the remembered tokens may take (token text and what was built from its claims);
+   * a token over a sixteenth of it is verified every time, never remembered.
+   */
+  cacheBytes?: number;
   /** Clock for the cache's expiry checks (tests). */
   now?: () => number;
 }
 
 /** Default number of verified tokens remembered. */
 export const DEFAULT_TOKEN_CACHE = 4096;
+/** Default byte budget of the verified-token cache. */
+export const DEFAULT_TOKEN_CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * What one cached token is taken to cost: its text in the key, and the principal built from
+ * its claims (the claims are part of the token, so their compiled form is taken as as much
+ * again), plus the entry itself.
+ */
+function entryBytes(cacheKey: string): number {
+  return 2 * cacheKey.length + 256;
+}
+
+interface CachedPrincipal {
+  principal: Principal;
+  bytes: number;
+}
 
 interface MercureClaim {
   publish?: unknown;
@@ -52,12 +73,20 @@ export class JwtAuthorizer implements Authorizer {
    * sending one token with every request pays the HMAC/RSA check once. Map order is insertion
    * order: the oldest entry is evicted first.
    */
-  readonly #verified = new Map<string, Principal>();
+  readonly #verified = new Map<string, CachedPrincipal>();
+  readonly #cacheBytes: number;
+  #cachedBytes = 0;
 
   constructor(options: JwtAuthorizerOptions) {
     this.#options = options;
     this.#cacheSize = options.cacheSize ?? DEFAULT_TOKEN_CACHE;
+    this.#cacheBytes = options.cacheBytes ?? DEFAULT_TOKEN_CACHE_BYTES;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Bytes the verified-token cache is taken to hold (at most `cacheBytes`). */
+  get cachedBytes(): number {
+    return this.#cachedBytes;
   }
 
   async authenticate(token: string | undefined, role: Role): Promise<Principal> {
@@ -72,11 +101,12 @@ export class JwtAuthorizer implements Authorizer {
     const key = role === 'publisher' ? this.#options.publisherKey : this.#options.subscriberKey;
     if (!key) throw unauthorized(`no ${role} JWT key is configured on this hub`);
     const cacheKey = `${role}:${token}`;
-    const known = this.#verified.get(cacheKey);
-    if (known !== undefined) {
+    const cached = this.#verified.get(cacheKey);
+    if (cached !== undefined) {
+      const known = cached.principal;
       // Same rule as jose's own check: expired once now reaches `exp`.
       if (known.expiresAt === undefined || this.#now() < known.expiresAt) return known;
-      this.#verified.delete(cacheKey);
+      this.#forget(cacheKey, cached);
       throw unauthorized('token expired', ErrorCode.tokenExpired);
     }
     let payload: JWTPayload;
@@ -89,11 +119,25 @@ export class JwtAuthorizer implements Authorizer {
       throw this.#explain(e);
     }
     const principal = this.#principal(payload);
-    if (this.#cacheSize > 0) {
-      if (this.#verified.size >= this.#cacheSize) this.#verified.delete(this.#verified.keys().next().value!);
-      this.#verified.set(cacheKey, principal);
-    }
+    this.#remember(cacheKey, principal);
     return principal;
+  }
+
+  #remember(cacheKey: string, principal: Principal): void {
+    const bytes = entryBytes(cacheKey);
+    if (this.#cacheSize <= 0 || bytes > this.#cacheBytes / 16 || this.#verified.has(cacheKey)) return;
+    // Oldest first, until both the count and the bytes fit.
+    for (const [key, entry] of this.#verified) {
+      if (this.#verified.size < this.#cacheSize && this.#cachedBytes + bytes <= this.#cacheBytes) break;
+      this.#forget(key, entry);
+    }
+    this.#verified.set(cacheKey, { principal, bytes });
+    this.#cachedBytes += bytes;
+  }
+
+  #forget(cacheKey: string, entry: CachedPrincipal): void {
+    this.#verified.delete(cacheKey);
+    this.#cachedBytes -= entry.bytes;
   }
 
   #explain(e: unknown): HeraldError {

@@ -178,7 +178,7 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (er
 export function createNodeHandler(router: Router): NodeHandler {
   // One per handler (per server): the SSE writes of an event-loop turn leave together.
   const writes = new WriteBatch();
-  return (req, res, next) => {
+  const serve: NodeHandler = (req, res, next) => {
     const target = (req as MountedRequest).originalUrl ?? req.url ?? '/';
     let url: URL | undefined;
     try {
@@ -201,4 +201,46 @@ export function createNodeHandler(router: Router): NodeHandler {
         );
     });
   };
+  return (req, res, next) => inTurn(req, res, () => serve(req, res, next));
+}
+
+/** Requests pipelined behind an unfinished answer on one HTTP/1.x socket; past it, the socket is cut. */
+export const MAX_PIPELINED = 16;
+
+/** Per HTTP/1.x socket with an answer in progress: the requests pipelined behind it. */
+const pipelines = new WeakMap<Socket, (() => void)[]>();
+
+/**
+ * Runs a request once every answer before it on its HTTP/1.x connection is complete, as
+ * pipelining means: node:http parses and hands over pipelined requests at once, and a request
+ * behind an SSE stream (an answer that never completes) would run without ever being
+ * answered. Such a request now never runs; the connection ends with the stream. HTTP/2
+ * streams are independent and run at once.
+ */
+function inTurn(req: IncomingMessage, res: ServerResponse, run: () => void): void {
+  if (req.httpVersionMajor === 2) return run();
+  const socket = req.socket;
+  const waiting = pipelines.get(socket);
+  if (waiting === undefined) {
+    pipelines.set(socket, []);
+    startTurn(socket, res, run);
+    return;
+  }
+  if (waiting.length >= MAX_PIPELINED) {
+    // No answer can go out before the current one: too deep a pipeline is cut, not buffered.
+    socket.destroy();
+    return;
+  }
+  waiting.push(() => startTurn(socket, res, run));
+}
+
+function startTurn(socket: Socket, res: ServerResponse, run: () => void): void {
+  res.once('close', () => {
+    const waiting = pipelines.get(socket);
+    // A stream that ended closed its connection (or is closing it): what waited is dropped.
+    const next = socket.destroyed || !socket.writable ? undefined : waiting?.shift();
+    if (next) next();
+    else pipelines.delete(socket);
+  });
+  run();
 }
