@@ -234,7 +234,7 @@ export class WsConnection {
   #refuse(e: unknown, ref: WsRef | undefined): void {
     const error = isHeraldError(e) ? e : undefined;
     if (!error) this.#ctx.logger.error({ requestId: this.requestId, err: e }, 'unhandled error in ws op');
-    const herr = error ?? new HeraldError(ErrorCode.badRequest, 'internal error');
+    const herr = error ?? new HeraldError(ErrorCode.internal, 'internal error');
     this.#ctx.hub.recordRefusal(herr.code);
     this.sink.reply(withRef({ op: 'error', code: herr.code, message: herr.message }, ref));
     if (herr.code === ErrorCode.tokenExpired) {
@@ -299,8 +299,9 @@ function readFrame(data: RawData, isBinary: boolean): RawFrame {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (e) {
-    throw new HeraldError(ErrorCode.badBody, `frame is not valid JSON: ${(e as Error).message}`);
+  } catch {
+    // V8's message quotes the text: nothing of a client's frame goes into a reason or a log.
+    throw new HeraldError(ErrorCode.badBody, 'frame is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new HeraldError(ErrorCode.badBody, 'frame must be a JSON object with an "op"');

@@ -80,7 +80,7 @@ export function createWsGateway(ctx: HttpContext): WsGateway {
   };
 
   const refuse = (socket: Duplex, e: unknown, requestId: string): void => {
-    const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.badRequest, 'internal error');
+    const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.internal, 'internal error');
     if (!isHeraldError(e)) ctx.logger.error({ requestId, err: e }, 'unhandled error in ws upgrade');
     else ctx.logger.debug({ requestId, code: error.code }, error.message);
     ctx.hub.recordRefusal(error.code);
@@ -230,6 +230,7 @@ function refuseUpgrade(socket: Duplex, error: HeraldError): void {
     403: 'Forbidden',
     404: 'Not Found',
     429: 'Too Many Requests',
+    500: 'Internal Server Error',
     503: 'Service Unavailable',
   };
   const body = `${error.message.replace(/[\r\n]+/g, ' ')}\n`;
