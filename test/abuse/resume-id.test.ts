@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MemoryBroker } from '../../src/broker/memory.ts';
+import { subscribe, type HeraldUpdate } from '../../src/client/index.ts';
 import { ANONYMOUS } from '../../src/auth/principal.ts';
 import { Hub } from '../../src/hub/hub.ts';
 import type { Sink } from '../../src/hub/sink.ts';
@@ -69,6 +70,42 @@ describe('resuming from an id outside Latin-1', () => {
     );
     assert.ok(!c.events.some((e) => e.event === 'herald.gap'), 'the id was found, not a gap');
     c.close();
+  });
+
+  test('the client SDK resumes over SSE from such an id (fetch refuses it as a header value)', async () => {
+    const updates: HeraldUpdate[] = [];
+    const gaps: unknown[] = [];
+    let notify = (): void => {};
+    const got = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no replay: ${JSON.stringify(updates)}`)), 5000);
+      notify = () => {
+        if (updates.length > 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+    });
+    const sub = subscribe({
+      url: hubUrl(hub),
+      topics: [T],
+      lastEventId: ID,
+      transport: 'sse',
+      onUpdate: (u) => {
+        updates.push(u);
+        notify();
+      },
+      onGap: (g) => gaps.push(g),
+    });
+    try {
+      await got;
+      assert.deepEqual(
+        updates.map((u) => u.data),
+        ['second'],
+      );
+      assert.deepEqual(gaps, []);
+    } finally {
+      sub.close();
+    }
   });
 });
 
