@@ -3,6 +3,7 @@ import { ConfigError, helpText, loadConfig } from '../config/load.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { startHerald } from '../start.ts';
 import { containProcessErrors } from './contain-errors.ts';
+import { descriptorWarning, openFilesLimit } from './descriptor-limit.ts';
 import { isClusterWorker, runPrimary, workerBroker } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
@@ -20,6 +21,8 @@ export async function serve(argv: string[]): Promise<void> {
   const { logger } = running;
   // From here on, an error escaping one connection's code path is logged, never fatal.
   containProcessErrors(logger, () => running.hub.recordRefusal(ErrorCode.internal));
+  const descriptors = descriptorWarning(config.maxConnections, openFilesLimit());
+  if (descriptors) logger.warn({ event: 'descriptor-limit' }, descriptors);
   logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
   let stopDemo: (() => void) | undefined;
   // In --workers mode one demo publisher is enough: the first worker runs it.

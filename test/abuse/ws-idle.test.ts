@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hubUrl, publisherToken, startTestHub } from '../support/hub-fixture.ts';
+import { localHubArgs, startHubProcess } from '../support/hub-process.ts';
 import { SseConnection } from '../support/sse-client.ts';
 import { eventually } from '../support/wait.ts';
 import { WsProbe } from '../support/ws-probe.ts';
 
 const T = 'https://example.com/a';
+const BIN = new URL('../../bin/herald.js', import.meta.url).pathname;
 
 describe('WebSockets that never subscribe', () => {
   test('count against the connection cap from the moment they are accepted', async () => {
@@ -68,6 +70,25 @@ describe('WebSockets that never subscribe', () => {
       await eventually(() => hub.hub.admittedCount === 0, 'every slot to be released');
     } finally {
       await hub.close();
+    }
+  });
+});
+
+describe('the connection cap and the descriptor limit', () => {
+  test('herald serve warns when --max-connections is above ulimit -n, and not when it fits', async () => {
+    const key = 'descriptor-limit-key-0123456789abcdef';
+    const shell = ['/bin/sh', '-c', 'ulimit -n 512 && exec "$0" "$@"', process.execPath, BIN];
+    const over = await startHubProcess(localHubArgs(key), {}, shell);
+    const under = await startHubProcess([...localHubArgs(key), '--max-connections', '400'], {}, shell);
+    try {
+      const warned = (logs: string[]) =>
+        logs
+          .map((l) => JSON.parse(l) as { event?: string; msg: string })
+          .find((l) => l.event === 'descriptor-limit');
+      assert.match(warned(over.logs)?.msg ?? '', /--max-connections 20000 is above the 512 open descriptors/);
+      assert.equal(warned(under.logs), undefined);
+    } finally {
+      await Promise.all([over.stop(), under.stop()]);
     }
   });
 });
