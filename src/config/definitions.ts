@@ -91,7 +91,7 @@ export const defaults: HeraldConfig = {
   maxTemplateExpressions: 128,
   maxTemplates: 10_000,
   maxTemplateBytes: 32 * 1024 * 1024,
-  maxExpressionsPerTopic: 512,
+  maxExpressionsPerTopic: 256,
   maxStates: 10_000,
   maxStateBytes: 64 * 1024,
   maxConnections: 20_000,

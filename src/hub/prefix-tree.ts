@@ -95,7 +95,8 @@ export class PrefixTree<T> {
       if (i >= text.length) return steps;
       const child = node.children.get(text.charCodeAt(i));
       if (!child) return steps;
-      steps += child.label.length;
+      // Comparing stops at the end of the text: at most one step per character overall.
+      steps += Math.min(child.label.length, text.length - i);
       if (!text.startsWith(child.label, i)) return steps;
       i += child.label.length;
       node = child;

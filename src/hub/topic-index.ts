@@ -175,11 +175,13 @@ export class TopicIndex {
       const stamp = ++this.#dispatch;
       const meter = this.#meter;
       for (const topic of topics) {
-        meter.steps += this.#byPrefix.forEachPrefixOf(topic, (group) => {
+        const walked = this.#byPrefix.forEachPrefixOf(topic, (group) => {
           if (group.hit === stamp || !group.matcher.match(topic, meter)) return;
           group.hit = stamp;
           for (const sub of group.subs.keys()) visit(sub);
         });
+        // Added after the walk: the visits above add their own steps to the meter.
+        meter.steps += walked;
       }
     }
     for (const sub of this.#all) visit(sub);
@@ -207,9 +209,10 @@ export class TopicIndex {
     let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size;
     // A template never matches its own text (no expression admits `{`), so the exact map's
     // count for a topic equal to a template's text is not counted twice.
-    this.#meter.steps += this.#byPrefix.forEachPrefixOf(topic, (group) => {
+    const walked = this.#byPrefix.forEachPrefixOf(topic, (group) => {
       if (group.matcher.match(topic, this.#meter)) n += group.refs;
     });
+    this.#meter.steps += walked;
     return n;
   }
 
