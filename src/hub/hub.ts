@@ -261,7 +261,8 @@ export class Hub {
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
       );
-    const compiled = sources.map(compileSelector);
+    // A template some subscription already holds is taken as compiled (it was validated then).
+    const compiled = sources.map((source) => this.#index.heldTemplate(source) ?? compileSelector(source));
     if (this.#maxTemplateExpressions > 0) {
       // Each distinct template once: its weight is what matching it costs per topic character.
       const weights = new Map<string, number>();

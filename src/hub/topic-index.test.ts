@@ -22,16 +22,25 @@ describe('TopicIndex with URI templates', () => {
     const index = new TopicIndex();
     const a = newSub();
     const b = newSub();
+    const c = newSub();
     const [sa] = index.addAll(a, [compileSelector('https://x/{id}')]);
     const [sb] = index.addAll(b, [compileSelector('https://x/{other}')]);
     assert.ok(sa && sb && 'matcher' in sa && 'matcher' in sb);
     assert.equal(sa.matcher, sb.matcher);
     assert.equal(index.usage().templates, 1);
-    assert.deepEqual(matched(index, ['https://x/1']), new Set([a, b]));
+    assert.equal(index.heldTemplate('https://x/{id}'), sa, 'a held text is not compiled again');
+    const [sc] = index.addAll(c, [compileSelector('https://x/{id}')]);
+    assert.equal(sc, sa, 'subscriptions to the same text share one selector');
+    assert.deepEqual(matched(index, ['https://x/1']), new Set([a, b, c]));
+    index.remove(newSub(), sa);
     index.remove(a, sa);
-    assert.deepEqual(matched(index, ['https://x/1']), new Set([b]));
+    assert.equal(index.heldTemplate('https://x/{id}'), sa, 'still held by c');
+    assert.deepEqual(matched(index, ['https://x/1']), new Set([b, c]));
     index.remove(b, sb);
+    index.remove(c, sc!);
     assert.deepEqual(index.usage(), { templates: 0, bytes: 0, matchSteps: index.usage().matchSteps });
+    assert.equal(index.heldTemplate('https://x/{id}'), undefined);
+    assert.equal(matched(index, ['https://x/1']).size, 0);
   });
 
   test('a set of selectors is added all or nothing: one template over budget leaves no trace', () => {

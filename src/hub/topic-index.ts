@@ -67,6 +67,8 @@ export interface PatternUsage {
 export class TopicIndex {
   readonly #exact = new Map<string, Set<Subscription>>();
   readonly #patterns = new Map<string, PatternGroup>();
+  /** URI templates held, by text, as shared selectors: a held text is not compiled again. */
+  readonly #templates = new Map<string, { selector: PatternSelector; refs: number }>();
   readonly #byPrefix = new PrefixTree<PatternGroup>();
   readonly #all = new Set<Subscription>();
   readonly #budget: PatternBudget;
@@ -104,6 +106,13 @@ export class TopicIndex {
       group.subs.set(sub, (group.subs.get(sub) ?? 0) + 1);
       group.refs++;
       if (group.matcher !== selector.matcher) selector = { ...selector, matcher: group.matcher };
+      if (selector.kind === 'template') {
+        const held = this.#templates.get(selector.source);
+        if (held) {
+          held.refs++;
+          selector = held.selector;
+        } else this.#templates.set(selector.source, { selector, refs: 1 });
+      }
     }
     // A template selector also matches a topic equal to its own text (Mercure 07), which the
     // exact map covers.
@@ -134,6 +143,11 @@ export class TopicIndex {
     return group;
   }
 
+  /** The shared selector of a URI template some subscription holds, if any. */
+  heldTemplate(source: string): Selector | undefined {
+    return this.#templates.get(source)?.selector;
+  }
+
   #refuse(message: string): HeraldError {
     return new HeraldError(ErrorCode.templateBudget, message, { retryAfter: this.#budget.retryAfterSeconds });
   }
@@ -152,6 +166,8 @@ export class TopicIndex {
       const group = this.#patterns.get(selector.matcher.key);
       const n = group?.subs.get(sub);
       if (!group || n === undefined) return;
+      const held = selector.kind === 'template' ? this.#templates.get(selector.source) : undefined;
+      if (held && --held.refs === 0) this.#templates.delete(selector.source);
       if (n > 1) group.subs.set(sub, n - 1);
       else group.subs.delete(sub);
       if (--group.refs === 0) {

@@ -146,6 +146,37 @@ describe('URI-template selectors: budgets refuse with a code and a one-line reas
     assert.equal(await again.opened, 200);
   });
 
+  test('templates added by a later WebSocket subscribe op count against the same limits, and the connection keeps what it had', async () => {
+    const { ws, reply } = await wsSubscribe(h, ['urn:kept', broadTemplate(1)]);
+    open.push(ws);
+    assert.equal(reply['op'], 'subscribed');
+    // 16 expressions already held: 8 more templates of 16 go over the 128 of one subscription.
+    ws.send({ op: 'subscribe', topics: Array.from({ length: 8 }, (_, i) => broadTemplate(100 + i)), ref: 2 });
+    const refused = await ws.next((m) => m['ref'] === 2);
+    assert.equal(refused['op'], 'error');
+    assert.equal(refused['code'], 'HERALD_ERR_TOO_MANY_SELECTORS');
+    assert.match(String(refused['message']), /at most 128 URI-template expressions per subscription/);
+    const filler = await wsSubscribe(
+      h,
+      Array.from({ length: 90 }, (_, i) => `urn:u/${i}/{x}`),
+    );
+    open.push(filler.ws);
+    assert.equal(filler.reply['op'], 'subscribed');
+    const templatesBefore = h.hub.templateUsage().templates;
+    // Past the node's count (103 distinct): 429, nothing of the op is kept.
+    ws.send({ op: 'subscribe', topics: Array.from({ length: 90 }, (_, i) => `urn:t/${i}/{x}`), ref: 3 });
+    const overBudget = await ws.next((m) => m['ref'] === 3);
+    assert.equal(overBudget['code'], 'HERALD_ERR_TEMPLATE_BUDGET');
+    assert.equal(h.hub.templateUsage().templates, templatesBefore);
+    const res = await publishForm(h.url, await publisherToken(), [
+      ['topic', 'urn:kept'],
+      ['data', 'still here'],
+    ]);
+    assert.equal(res.status, 200);
+    const update = await ws.update();
+    assert.equal(update['data'], 'still here');
+  });
+
   test('one subscription may not hold more than its share of template expressions (400 over SSE and WebSocket)', async () => {
     const heavy = Array.from({ length: 40 }, (_, i) => broadTemplate(i));
     const c = sse(h, heavy);
