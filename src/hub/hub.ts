@@ -402,7 +402,7 @@ export class Hub {
       [page, states] = await Promise.all([
         lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
         snapshot
-          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit).catch(
+          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit, this.#index.meter).catch(
               unavailable('state'),
             )
           : undefined,

@@ -72,7 +72,8 @@ export class TopicIndex {
   readonly #byPrefix = new PrefixTree<PatternGroup>();
   readonly #all = new Set<Subscription>();
   readonly #budget: PatternBudget;
-  readonly #meter: MatchMeter = { steps: 0 };
+  /** Counts every matcher step taken for this node's subscriptions (dispatch, snapshots, stats). */
+  readonly meter: MatchMeter = { steps: 0 };
   #bytes = 0;
   #dispatch = 0;
 
@@ -189,7 +190,7 @@ export class TopicIndex {
     }
     if (this.#patterns.size > 0) {
       const stamp = ++this.#dispatch;
-      const meter = this.#meter;
+      const meter = this.meter;
       for (const topic of topics) {
         const walked = this.#byPrefix.forEachPrefixOf(topic, (group) => {
           if (group.hit === stamp || !group.matcher.match(topic, meter)) return;
@@ -226,13 +227,13 @@ export class TopicIndex {
     // A template never matches its own text (no expression admits `{`), so the exact map's
     // count for a topic equal to a template's text is not counted twice.
     const walked = this.#byPrefix.forEachPrefixOf(topic, (group) => {
-      if (group.matcher.match(topic, this.#meter)) n += group.refs;
+      if (group.matcher.match(topic, this.meter)) n += group.refs;
     });
-    this.#meter.steps += walked;
+    this.meter.steps += walked;
     return n;
   }
 
   usage(): PatternUsage {
-    return { templates: this.#patterns.size, bytes: this.#bytes, matchSteps: this.#meter.steps };
+    return { templates: this.#patterns.size, bytes: this.#bytes, matchSteps: this.meter.steps };
   }
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { SNAPSHOT_MATCH_STEPS } from '../../src/hub/state-view.ts';
 import { INDEX_STEPS_PER_WEIGHT } from '../../src/hub/topic-index.ts';
+import { MATCH_STEPS_PER_WEIGHT } from '../../src/protocol/matcher.ts';
 import type { RunningHerald } from '../../src/start.ts';
-import { hubUrl, publisherToken, startTestHub } from '../support/hub-fixture.ts';
+import { hubUrl, publishJson, publisherToken, startTestHub } from '../support/hub-fixture.ts';
 import { publishForm, SseClient } from '../support/raw-http.ts';
 import { eventually } from '../support/wait.ts';
 import { WsProbe, type Msg } from '../support/ws-probe.ts';
@@ -237,5 +239,51 @@ describe('URI-template selectors: matching work per publish is bounded', () => {
     // Every admitted template swept each long topic once per expression at least.
     assert.ok(steps >= perTopic * 31 * 2040, `${steps} steps: the matcher counted its work`);
     assert.ok(steps <= bound, `${steps} matcher steps, documented bound ${bound}`);
+  });
+});
+
+describe('URI-template selectors: a snapshot scan is bounded', () => {
+  let h: RunningHerald;
+  before(async () => {
+    h = await startTestHub({ anonymous: true });
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  test('templates that keep every matcher busy over thousands of retained states get a truncated snapshot within the step budget', async () => {
+    const token = await publisherToken();
+    // Topics full of `/`, so `{+a}/{+b}/…` runs every pass over each of them.
+    const topic = (i: number) => `https://ex.com/${'a/'.repeat(40)}${i}`;
+    for (let batch = 0; batch < 3; batch++) {
+      const updates = Array.from({ length: 1000 }, (_, i) => ({
+        topic: topic(batch * 1000 + i),
+        data: '1',
+        retain: true,
+      }));
+      const res = await publishJson(h, updates, token);
+      assert.equal(res.status, 200, res.body);
+    }
+    // Eight distinct templates of 16 expressions (the 128 one subscription may hold): each
+    // matches up to the last `/`, where `{.p}` finds no `.`, so none matches.
+    const templates = Array.from({ length: 8 }, (_, i) => {
+      let t = '';
+      for (let j = 0; j < 15; j++) t += `{+v${j}}${(i >> j) & 1 ? 'a/' : '/'}`;
+      return `${t}{.p}`;
+    });
+    const before = h.hub.templateUsage().matchSteps;
+    const c = new SseClient(
+      hubUrl(h, `?${templates.map((s) => `topic=${encodeURIComponent(s)}`).join('&')}&snapshot=1`),
+    );
+    assert.equal(await c.opened, 200);
+    const snapshot = await c.waitFor((e) => e.event === 'herald.snapshot', 30_000, 'the snapshot');
+    c.close();
+    const payload = JSON.parse(snapshot.data) as { states: unknown[]; truncated: boolean };
+    assert.deepEqual(payload, { states: [], truncated: true });
+    const steps = h.hub.templateUsage().matchSteps - before;
+    // One state's worth over the budget at most: its 8 templates, fully matched.
+    const oneState = MATCH_STEPS_PER_WEIGHT * 128 * (topic(2999).length + 1);
+    assert.ok(steps >= SNAPSHOT_MATCH_STEPS, `${steps} steps`);
+    assert.ok(steps <= SNAPSHOT_MATCH_STEPS + oneState, `${steps} steps`);
   });
 });
