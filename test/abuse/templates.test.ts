@@ -90,6 +90,21 @@ describe('URI-template selectors: memory is accounted, linear and shared', () =>
     assert.equal(usage.bytes, before.bytes);
   });
 
+  test('match-anything templates of 16 adjacent expressions, distinct by variable names, compile to one', async () => {
+    const before = h.hub.templateUsage();
+    for (let conn = 0; conn < 20; conn++) {
+      const templates = Array.from({ length: 100 }, (_, i) => {
+        let t = '';
+        for (let j = 0; j < 16; j++) t += `{+c${conn}_${i}_${j}}`;
+        return t;
+      });
+      const { ws, reply } = await wsSubscribe(h, templates);
+      open.push(ws);
+      assert.equal(reply['op'], 'subscribed', JSON.stringify(reply));
+    }
+    assert.equal(h.hub.templateUsage().templates - before.templates, 1);
+  });
+
   test('closing the last subscription of a template frees its budget', async () => {
     for (const c of open.splice(0)) c.close();
     await eventually(() => h.hub.connectionCount === 0, 'all subscriptions closed');
@@ -133,6 +148,7 @@ describe('URI-template selectors: budgets refuse with a code and a one-line reas
     assert.equal(await c.opened, 429);
     assertSseRefused(c, 429, 'HERALD_ERR_TEMPLATE_BUDGET', /URI templates/);
     assert.ok(c.headers['retry-after'], 'Retry-After is set');
+    assert.equal(h.hub.admittedCount, h.hub.connectionCount, 'a refused subscription holds no slot');
 
     const exact = sse(h, ['urn:still-fine']);
     open.push(exact);
