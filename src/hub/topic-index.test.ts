@@ -87,4 +87,21 @@ describe('TopicIndex with URI templates', () => {
     assert.ok(steps >= 4 * 16 * topic.length, `${steps} steps`);
     assert.ok(steps <= INDEX_STEPS_PER_WEIGHT * perTopic * (topic.length + 1), `${steps} steps`);
   });
+
+  test('a topic published again is answered from the match cache; a new or removed template is seen at once', () => {
+    const index = new TopicIndex();
+    const a = newSub();
+    const [sa] = index.addAll(a, [compileSelector('https://x/{+rest}')]);
+    const topic = 'https://x/a/b/c';
+    assert.deepEqual(matched(index, [topic]), new Set([a]));
+    const steps = index.usage().matchSteps;
+    assert.deepEqual(matched(index, [topic]), new Set([a]));
+    assert.equal(index.usage().matchSteps, steps, 'no matching the second time');
+    const b = newSub();
+    index.addAll(b, [compileSelector('https://x/{a}/{b}/{c}')]);
+    assert.deepEqual(matched(index, [topic]), new Set([a, b]), 'the new template is matched');
+    index.remove(a, sa!);
+    assert.deepEqual(matched(index, [topic]), new Set([b]), 'the removed one delivers nothing');
+    assert.equal(index.matchCount(topic), 1);
+  });
 });

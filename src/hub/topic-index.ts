@@ -35,6 +35,9 @@ export const unlimitedPatterns: PatternBudget = {
 export const INDEX_STEPS_PER_WEIGHT = MATCH_STEPS_PER_WEIGHT + 1;
 
 /** A selector matched by a compiled matcher (a URI template, or any later pattern kind). */
+/** Topics whose matching patterns are remembered (at most 2 048 characters each). */
+const MATCH_CACHE_TOPICS = 1024;
+
 type PatternSelector = Extract<Selector, { readonly matcher: TopicMatcher }>;
 
 interface PatternGroup {
@@ -76,6 +79,14 @@ export class TopicIndex {
   readonly meter: MatchMeter = { steps: 0 };
   #bytes = 0;
   #dispatch = 0;
+  /**
+   * Patterns matching each recently seen topic, so a topic published again costs lookups, not
+   * matches. Valid for one set of patterns: adding a pattern bumps `#generation` and empties
+   * it (a removed one just matches no subscription any more).
+   */
+  readonly #matchCache = new Map<string, PatternGroup[]>();
+  #generation = 0;
+  #cacheGeneration = 0;
 
   constructor(budget: Partial<PatternBudget> = {}) {
     this.#budget = { ...unlimitedPatterns, ...budget };
@@ -139,6 +150,7 @@ export class TopicIndex {
     }
     const group: PatternGroup = { matcher: m, subs: new Map(), refs: 0, hit: 0 };
     this.#patterns.set(m.key, group);
+    this.#generation++;
     this.#byPrefix.add(m.prefix, group, m.weight);
     this.#bytes += m.size;
     return group;
@@ -190,15 +202,12 @@ export class TopicIndex {
     }
     if (this.#patterns.size > 0) {
       const stamp = ++this.#dispatch;
-      const meter = this.meter;
       for (const topic of topics) {
-        const walked = this.#byPrefix.forEachPrefixOf(topic, (group) => {
-          if (group.hit === stamp || !group.matcher.match(topic, meter)) return;
+        for (const group of this.#groupsMatching(topic)) {
+          if (group.hit === stamp) continue;
           group.hit = stamp;
           for (const sub of group.subs.keys()) visit(sub);
-        });
-        // Added after the walk: the visits above add their own steps to the meter.
-        meter.steps += walked;
+        }
       }
     }
     for (const sub of this.#all) visit(sub);
@@ -226,11 +235,34 @@ export class TopicIndex {
     let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size;
     // A template never matches its own text (no expression admits `{`), so the exact map's
     // count for a topic equal to a template's text is not counted twice.
-    const walked = this.#byPrefix.forEachPrefixOf(topic, (group) => {
-      if (group.matcher.match(topic, this.meter)) n += group.refs;
-    });
-    this.meter.steps += walked;
+    if (this.#patterns.size > 0) for (const group of this.#groupsMatching(topic)) n += group.refs;
     return n;
+  }
+
+  /** The patterns matching `topic`: from the cache, or the bounded matches of its prefix path. */
+  #groupsMatching(topic: string): PatternGroup[] {
+    const cache = this.#matchCache;
+    if (this.#cacheGeneration !== this.#generation) {
+      cache.clear();
+      this.#cacheGeneration = this.#generation;
+    }
+    let groups = cache.get(topic);
+    if (groups) {
+      // Least recently used goes first: refresh this one.
+      cache.delete(topic);
+      cache.set(topic, groups);
+      return groups;
+    }
+    const found: PatternGroup[] = [];
+    const walked = this.#byPrefix.forEachPrefixOf(topic, (group) => {
+      if (group.matcher.match(topic, this.meter)) found.push(group);
+    });
+    // Added after the walk: the matches above add their own steps to the meter.
+    this.meter.steps += walked;
+    groups = found;
+    if (cache.size >= MATCH_CACHE_TOPICS) cache.delete(cache.keys().next().value!);
+    cache.set(topic, groups);
+    return groups;
   }
 
   usage(): PatternUsage {
