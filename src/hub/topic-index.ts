@@ -145,7 +145,7 @@ export class TopicIndex {
     if (b.maxWeightPerTopic > 0 && this.#byPrefix.loadWith(m.prefix, m.weight) > b.maxWeightPerTopic) {
       const p = m.prefix.length > 40 ? `${m.prefix.slice(0, 40)}…` : m.prefix;
       throw this.#refuse(
-        `one topic could match more than ${b.maxWeightPerTopic} URI-template expressions (literal prefix ${JSON.stringify(p)})`,
+        `one topic could match more than ${b.maxWeightPerTopic} URI-template expressions (literal prefix ${JSON.stringify(p)}; a longer literal prefix helps)`,
       );
     }
     const group: PatternGroup = { matcher: m, subs: new Map(), refs: 0, hit: 0 };
