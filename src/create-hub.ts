@@ -206,6 +206,12 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     state,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
+    maxTemplateExpressions: config.maxTemplateExpressions,
+    templateBudget: {
+      maxPatterns: config.maxTemplates,
+      maxBytes: config.maxTemplateBytes,
+      maxWeightPerTopic: config.maxExpressionsPerTopic,
+    },
     connectionLimits: {
       maxConnections: config.maxConnections,
       maxPerIp: config.maxConnectionsPerIp,

@@ -33,6 +33,14 @@ export interface HeraldConfig {
   maxBody: number;
   maxBuffered: number;
   maxSelectors: number;
+  /** Most URI-template expressions in one subscription (summed over its templates). */
+  maxTemplateExpressions: number;
+  /** Distinct URI templates on this node (identical ones count once); 0 = no cap. */
+  maxTemplates: number;
+  /** Compiled size of those templates, bytes; 0 = no cap. */
+  maxTemplateBytes: number;
+  /** Template expressions one topic can be matched against (bounds CPU per publish); 0 = no cap. */
+  maxExpressionsPerTopic: number;
   /** Most topics with a retained state. */
   maxStates: number;
   /** Largest retained state of one topic, bytes. */
@@ -82,6 +90,10 @@ export const defaults: HeraldConfig = {
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
   maxSelectors: 100,
+  maxTemplateExpressions: 128,
+  maxTemplates: 10_000,
+  maxTemplateBytes: 32 * 1024 * 1024,
+  maxExpressionsPerTopic: 256,
   maxStates: 10_000,
   maxStateBytes: 64 * 1024,
   maxConnections: 20_000,
@@ -192,6 +204,30 @@ export const optionDefs: OptionDef[] = [
     flag: 'max-selectors',
     type: 'number',
     help: 'most topic selectors per subscription',
+  },
+  {
+    key: 'maxTemplateExpressions',
+    flag: 'max-template-expressions',
+    type: 'number',
+    help: 'most URI-template expressions per subscription, over all its templates (0 = no cap); over it: 400',
+  },
+  {
+    key: 'maxTemplates',
+    flag: 'max-templates',
+    type: 'number',
+    help: 'distinct URI templates on this node (0 = no cap); over it: 429',
+  },
+  {
+    key: 'maxTemplateBytes',
+    flag: 'max-template-bytes',
+    type: 'number',
+    help: 'compiled size of the distinct URI templates, bytes (0 = no cap); over it: 429',
+  },
+  {
+    key: 'maxExpressionsPerTopic',
+    flag: 'max-expressions-per-topic',
+    type: 'number',
+    help: 'URI-template expressions one topic can be matched against, bounding CPU per publish (0 = no cap); over it: 429',
   },
   {
     key: 'maxStates',

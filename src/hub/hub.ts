@@ -30,7 +30,7 @@ import { CounterRing, RateWindow } from './rate-window.ts';
 import type { HubCounters, HubStatsSnapshot, TopicStats } from './stats.ts';
 import { Subscription, type ClientInfo } from './subscription.ts';
 import { TopicActivity } from './topic-activity.ts';
-import { TopicIndex } from './topic-index.ts';
+import { TopicIndex, type PatternBudget, type PatternUsage } from './topic-index.ts';
 
 export interface HubOptions {
   broker: Broker;
@@ -40,6 +40,10 @@ export interface HubOptions {
   replayLimit?: number;
   /** Most selectors in one subscription. */
   maxSelectors?: number;
+  /** Most URI-template expressions in one subscription, summed over its templates (0 = no cap). */
+  maxTemplateExpressions?: number;
+  /** Budget for URI templates on this node (all off by default). */
+  templateBudget?: Partial<PatternBudget>;
   /** Interval of `herald.stats` events for admin subscribers (and of rate samples); 0 disables them. */
   statsIntervalMs?: number;
   /** Rates are averaged over this many stats intervals (default 5: a 5 s window at 1 s). */
@@ -97,11 +101,12 @@ export class Hub {
     refusals: {},
     slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
   };
-  readonly #index = new TopicIndex();
+  readonly #index: TopicIndex;
   readonly #subs = new Set<Subscription>();
   readonly #heartbeatMs: number;
   readonly #replayLimit: number;
   readonly #maxSelectors: number;
+  readonly #maxTemplateExpressions: number;
   readonly #statsIntervalMs: number;
   readonly #limits: FieldLimits;
   readonly #observer: HubObserver;
@@ -135,6 +140,8 @@ export class Hub {
     this.#heartbeatMs = options.heartbeatMs ?? 15_000;
     this.#replayLimit = options.replayLimit ?? 10_000;
     this.#maxSelectors = options.maxSelectors ?? 100;
+    this.#maxTemplateExpressions = options.maxTemplateExpressions ?? 0;
+    this.#index = new TopicIndex(options.templateBudget);
     this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#limits = options.fieldLimits ?? defaultFieldLimits;
     this.#observer = options.observer ?? {};
@@ -250,15 +257,38 @@ export class Hub {
     return { ...rest, data, stateVersion: entry.version };
   }
 
-  /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
-  compileSelectors(sources: readonly string[]): Selector[] {
+  /**
+   * Compiles selectors; throws a 400 HeraldError naming the bad one, or saying the set is over
+   * a per-subscription limit (with `kept`, the selectors the subscription already has).
+   */
+  compileSelectors(sources: readonly string[], kept: readonly Selector[] = []): Selector[] {
     if (sources.length === 0) throw new HeraldError(ErrorCode.missingTopic, 'missing "topic" parameter');
     if (sources.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
       );
-    return sources.map(compileSelector);
+    // A template some subscription already holds is taken as compiled (it was validated then).
+    const compiled = sources.map((source) => this.#index.heldTemplate(source) ?? compileSelector(source));
+    if (this.#maxTemplateExpressions > 0) {
+      // Each distinct template once: its weight is what matching it costs per topic character.
+      const weights = new Map<string, number>();
+      for (const sel of [...kept, ...compiled])
+        if ('matcher' in sel) weights.set(sel.source, sel.matcher.weight);
+      let total = 0;
+      for (const w of weights.values()) total += w;
+      if (total > this.#maxTemplateExpressions)
+        throw new HeraldError(
+          ErrorCode.tooManySelectors,
+          `at most ${this.#maxTemplateExpressions} URI-template expressions per subscription (these selectors have ${total})`,
+        );
+    }
+    return compiled;
+  }
+
+  /** What URI templates hold on this node: distinct compiled ones, their bytes, matcher steps. */
+  templateUsage(): PatternUsage {
+    return this.#index.usage();
   }
 
   /**
@@ -322,7 +352,7 @@ export class Hub {
     const throttle = throttleMs === undefined ? undefined : checkThrottle(throttleMs);
     const have = new Set(sub.selectors.map((s) => s.source));
     const fresh = [...new Set(sources)].filter((s) => !have.has(s));
-    const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
+    const compiled = this.compileSelectors(sources, sub.selectors).filter((s) => fresh.includes(s.source));
     assertMayWatchStats(sub.principal, sources);
     if (have.size + compiled.length > this.#maxSelectors)
       throw new HeraldError(
@@ -330,8 +360,8 @@ export class Hub {
         `at most ${this.#maxSelectors} topic selectors per subscription`,
       );
     const prior = sub.selectors;
-    sub.selectors = [...prior, ...compiled];
-    for (const sel of compiled) this.#index.add(sub, sel);
+    const added = this.#index.addAll(sub, compiled);
+    sub.selectors = [...prior, ...added];
     this.#announce(sub, true, compiled);
     if (snapshot || throttle !== undefined) sub.stateMode = true;
     if (throttle !== undefined) {
@@ -400,7 +430,7 @@ export class Hub {
       [page, states] = await Promise.all([
         lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
         snapshot
-          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit).catch(
+          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit, this.#index.meter).catch(
               unavailable('state'),
             )
           : undefined,
@@ -560,9 +590,14 @@ export class Hub {
       seated,
     };
     this.#admission.admit(ticket);
+    try {
+      sub.selectors = this.#index.addAll(sub, sub.selectors);
+    } catch (e) {
+      this.#admission.release(ticket);
+      throw e;
+    }
     sub.ticket = ticket;
     this.#subs.add(sub);
-    for (const sel of sub.selectors) this.#index.add(sub, sel);
     const exp = sub.principal.expiresAt;
     if (exp !== undefined) {
       // setTimeout overflows past ~24.8 days; such tokens are re-checked when the timer fires.

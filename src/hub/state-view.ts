@@ -1,7 +1,8 @@
 import { mayReceivePrivate, type Principal } from '../auth/principal.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import type { EncodedUpdate } from '../protocol/frames.ts';
-import { selectorMatches, type Selector } from '../protocol/selector.ts';
+import type { MatchMeter } from '../protocol/matcher.ts';
+import type { Selector } from '../protocol/selector.ts';
 import type { SnapshotPayload, StatePayload } from '../protocol/state.ts';
 import type { Update } from '../protocol/update.ts';
 import type { Subscription } from './subscription.ts';
@@ -49,29 +50,44 @@ export class LatestStates {
   }
 }
 
+/**
+ * Matcher steps one snapshot may spend scanning retained states for its URI templates (about
+ * a tenth of a second of CPU): past it the snapshot stops there and says it is truncated, so
+ * no subscriber's templates can make a subscribe cost more, however many states are retained.
+ */
+export const SNAPSHOT_MATCH_STEPS = 20_000_000;
+
 /** The retained states a new subscriber may see: exact selectors are looked up, others scan. */
 export async function snapshotFor(
   store: StateStore | undefined,
   selectors: readonly Selector[],
   principal: Principal,
   limit: number,
+  meter: MatchMeter = { steps: 0 },
 ): Promise<SnapshotPayload> {
   if (!store) return { states: [], truncated: false };
   const found = new Map<string, StateEntry>();
+  let truncated = false;
   const exact = selectors.filter((s) => s.kind === 'exact');
   for (const e of await Promise.all(exact.map((s) => store.get(s.source)))) if (e) found.set(e.topic, e);
   if (exact.length < selectors.length) {
+    const budget = meter.steps + SNAPSHOT_MATCH_STEPS;
     for (const e of await store.list(Number.MAX_SAFE_INTEGER)) {
       if (found.has(e.topic)) continue;
-      for (const sel of selectors)
-        if (sel.kind !== 'exact' && selectorMatches(sel, e.topic)) {
+      if (meter.steps > budget) {
+        truncated = true;
+        break;
+      }
+      for (const sel of selectors) {
+        if (sel.kind === 'exact') continue;
+        if (sel.kind === 'all' || sel.source === e.topic || sel.matcher.match(e.topic, meter)) {
           found.set(e.topic, e);
           break;
         }
+      }
     }
   }
   const states: StatePayload[] = [];
-  let truncated = false;
   for (const e of found.values()) {
     if (e.private && !mayReceivePrivate(principal, [e.topic])) continue;
     if (states.length >= limit) {

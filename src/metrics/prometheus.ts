@@ -122,6 +122,31 @@ export class PrometheusMetrics {
         if (h) this.set({ kind: h.kind }, h.ready ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'herald_uri_templates',
+      help: 'Distinct compiled URI templates held (what --max-templates counts)',
+      registers: [registry],
+      collect() {
+        this.set(hub()?.templateUsage().templates ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_uri_template_bytes',
+      help: 'Estimated compiled size of those templates (what --max-template-bytes counts)',
+      registers: [registry],
+      collect() {
+        this.set(hub()?.templateUsage().bytes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_uri_template_match_steps_total',
+      help: 'Characters examined matching topics against URI templates',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.templateUsage().matchSteps ?? 0);
+      },
+    });
     const opened = new Counter({
       name: 'herald_connections_opened_total',
       help: 'Subscriber connections opened, by transport',

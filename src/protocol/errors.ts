@@ -19,6 +19,8 @@ export const ErrorCode = {
   notFound: 'HERALD_ERR_NOT_FOUND',
   methodNotAllowed: 'HERALD_ERR_METHOD_NOT_ALLOWED',
   tooManyConnections: 'HERALD_ERR_TOO_MANY_CONNECTIONS',
+  /** The node's budget for URI templates (count, compiled size, or work per topic) is used up. */
+  templateBudget: 'HERALD_ERR_TEMPLATE_BUDGET',
   rateLimited: 'HERALD_ERR_RATE_LIMITED',
   brokerUnavailable: 'HERALD_ERR_BROKER_UNAVAILABLE',
   shuttingDown: 'HERALD_ERR_SHUTTING_DOWN',
@@ -51,6 +53,7 @@ const statusOf: Record<ErrorCode, number> = {
   HERALD_ERR_NOT_FOUND: 404,
   HERALD_ERR_METHOD_NOT_ALLOWED: 405,
   HERALD_ERR_TOO_MANY_CONNECTIONS: 429,
+  HERALD_ERR_TEMPLATE_BUDGET: 429,
   HERALD_ERR_RATE_LIMITED: 429,
   HERALD_ERR_BROKER_UNAVAILABLE: 503,
   HERALD_ERR_SHUTTING_DOWN: 503,

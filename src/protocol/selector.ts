@@ -1,11 +1,12 @@
 import { ErrorCode, HeraldError } from './errors.ts';
-import { compileTemplate, looksLikeTemplate, type TemplateMatcher } from './uri-template.ts';
+import type { TopicMatcher } from './matcher.ts';
+import { compileTemplate, looksLikeTemplate } from './uri-template.ts';
 
 /** A compiled topic selector: `*`, an exact topic, or a URI template. */
 export type Selector =
   | { readonly kind: 'all'; readonly source: '*' }
   | { readonly kind: 'exact'; readonly source: string }
-  | { readonly kind: 'template'; readonly source: string; readonly matcher: TemplateMatcher };
+  | { readonly kind: 'template'; readonly source: string; readonly matcher: TopicMatcher };
 
 export const MAX_SELECTOR_LENGTH = 2048;
 
