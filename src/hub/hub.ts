@@ -237,10 +237,15 @@ export class Hub {
         { retryAfter: 1 },
       );
     }
-    // `retain` keeps the publisher's data as sent; a patch publishes the merged state.
+    // `retain` keeps the publisher's data as sent; a patch publishes the merged state (the
+    // store's own text when it keeps one, so the two share one string).
     const data =
-      stateOp.kind === 'replace' && stateOp.value !== null ? rest.data : JSON.stringify(entry.state);
-    return { ...rest, data, stateVersion: entry.version };
+      stateOp.kind === 'replace' && stateOp.value !== null
+        ? rest.data
+        : (entry.json ?? JSON.stringify(entry.state));
+    // The store decides the visibility: a patch of a private state is private, whatever the
+    // patch said, or it would republish the whole private state to everyone.
+    return { ...rest, data, private: entry.private, stateVersion: entry.version };
   }
 
   /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
