@@ -398,6 +398,10 @@ export class Hub {
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();
+    // Resuming from a private update this subscriber may not see is answered exactly as an
+    // unknown id: confirming it would tell that the id exists.
+    if (page?.from?.private && !mayReceivePrivate(sub.principal, page.from.topics))
+      page = { found: false, updates: [] };
     if (!page) {
       sub.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       this.#sendSnapshot(sub, states!);
