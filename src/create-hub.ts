@@ -127,7 +127,11 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
 }
 
 async function createStateStore(config: HeraldConfig): Promise<StateStore> {
-  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
+  const limits = {
+    maxTopics: config.maxStates,
+    maxStateBytes: config.maxStateBytes,
+    maxTotalBytes: config.maxStateTotalBytes,
+  };
   if (!config.redis) return new MemoryStateStore({ limits });
   // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
   const { RedisStateStore } = await import('./broker/redis-state.ts');
@@ -151,6 +155,8 @@ function createLogger(level: string): Logger {
         'req.headers.cookie',
         'jwtKey',
         '*.jwtKey',
+        'metricsToken',
+        '*.metricsToken',
       ],
       censor: '[redacted]',
     },
@@ -204,6 +210,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   const hub = new Hub({
     broker,
     state,
+    retainedViewBytes: config.maxStateTotalBytes,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
     connectionLimits: {
@@ -252,7 +259,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
   };
-  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`)]);
+  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`, config.metricsToken)]);
   const websockets = createWsGateway(ctx);
 
   async function publish(update: ServerPublish): Promise<Update>;

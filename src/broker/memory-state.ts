@@ -2,6 +2,7 @@ import { RATES_KEY, type JsonObject, type JsonValue, type StateOp } from '../pro
 import {
   applyStateOp,
   defaultStateLimits,
+  heldTextBytes,
   isJsonObject,
   roundRate,
   setOwn,
@@ -39,14 +40,6 @@ export interface MemoryStateStoreOptions {
 
 /** Map entry, holder object and the topic string, roughly. */
 const ENTRY_OVERHEAD = 160;
-
-/**
- * Heap taken by a string: V8 keeps text within Latin-1 at one byte per character, anything
- * else at two.
- */
-export function heldTextBytes(text: string): number {
-  return 16 + text.length * (/[\u0100-\uffff]/.test(text) ? 2 : 1);
-}
 
 function rateBytes(rates: Map<string, RateWindow> | undefined): number {
   let n = 0;

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import { RATES_KEY, type IncTree, type JsonObject, type JsonValue, type StateOp } from '../protocol/state.ts';
 import {
   defaultStateLimits,
+  incError,
   isJsonObject,
   setOwn,
   stateTooLarge,
@@ -404,5 +404,5 @@ function translate(e: unknown, limits: StateLimits): Error {
   if (!m) return e instanceof Error ? e : new Error(msg);
   if (m[1] === 'TOO_MANY') return tooManyStates(limits.maxTopics);
   if (m[1] === 'TOO_LARGE') return stateTooLarge(Number(m[2]), limits.maxStateBytes);
-  return new HeraldError(ErrorCode.badPatch, m[2]!.replace(/ script: .*$/, ''));
+  return incError(m[2]!.replace(/ script: .*$/, ''));
 }

@@ -59,6 +59,14 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
+/**
+ * Heap taken by a string: V8 keeps text within Latin-1 at one byte per character, anything
+ * else at two.
+ */
+export function heldTextBytes(text: string): number {
+  return 16 + text.length * (/[\u0100-\uffff]/.test(text) ? 2 : 1);
+}
+
 export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -107,8 +115,9 @@ function addInc(obj: JsonObject, inc: IncTree, path: string): JsonObject {
   return out;
 }
 
-function incError(message: string): HeraldError {
-  return new HeraldError(ErrorCode.badPatch, message);
+/** The path a message names is the publisher's (payload): logs get the reason without it. */
+export function incError(message: string): HeraldError {
+  return new HeraldError(ErrorCode.badPatch, message, { logMessage: message.replace(/"[^]*"/, 'a field') });
 }
 
 /** The state after `op` (rates aside): the reference semantics every StateStore follows. */

@@ -58,6 +58,10 @@ export interface HeraldConfig {
   tlsKey: string | undefined;
   /** Hub processes sharing the port (node:cluster); 1 = this process serves alone. */
   workers: number;
+  /** When set, `/metrics` answers only requests with `Authorization: Bearer <this>`. */
+  metricsToken: string | undefined;
+  /** Most bytes all retained states may hold together (memory store). */
+  maxStateTotalBytes: number;
 }
 
 export const defaults: HeraldConfig = {
@@ -97,6 +101,8 @@ export const defaults: HeraldConfig = {
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
+  metricsToken: undefined,
+  maxStateTotalBytes: 128 * 1024 * 1024,
 };
 
 export const optionDefs: OptionDef[] = [
@@ -203,6 +209,12 @@ export const optionDefs: OptionDef[] = [
     help: 'largest retained state of one topic, in bytes',
   },
   {
+    key: 'maxStateTotalBytes',
+    flag: 'max-state-total-bytes',
+    type: 'number',
+    help: 'most bytes all retained states may hold together, whatever their shape (memory store)',
+  },
+  {
     key: 'maxConnections',
     flag: 'max-connections',
     type: 'number',
@@ -268,6 +280,12 @@ export const optionDefs: OptionDef[] = [
     help: 'PEM certificate file: serve HTTPS, HTTP/2 with HTTP/1.1 fallback (with --tls-key)',
   },
   { key: 'tlsKey', flag: 'tls-key', type: 'string', help: 'PEM private key file for --tls-cert' },
+  {
+    key: 'metricsToken',
+    flag: 'metrics-token',
+    type: 'string',
+    help: 'keep /metrics private: answer only "Authorization: Bearer <token>" (else 401)',
+  },
 ];
 
 /** `jwt-key` -> `HERALD_JWT_KEY` */

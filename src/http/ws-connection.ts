@@ -2,7 +2,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
 import type { ClientInfo, Subscription } from '../hub/subscription.ts';
 import { checkThrottle } from '../hub/conflation.ts';
-import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import { ErrorCode, HeraldError, invalidJson, isHeraldError } from '../protocol/errors.ts';
 import { WsCloseCode, type WsClientFrame, type WsRef } from '../protocol/ws.ts';
 import { WsSink } from '../transport/ws.ts';
 import type { HttpContext } from './context.ts';
@@ -239,7 +239,7 @@ function readFrame(data: RawData, isBinary: boolean): RawFrame {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new HeraldError(ErrorCode.badBody, `frame is not valid JSON: ${(e as Error).message}`);
+    throw invalidJson(ErrorCode.badBody, 'frame', e);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new HeraldError(ErrorCode.badBody, 'frame must be a JSON object with an "op"');

@@ -55,6 +55,8 @@ export interface HubOptions {
   state?: StateStore;
   /** Most topics in one snapshot. */
   snapshotLimit?: number;
+  /** Most bytes of retained state text this node keeps for the dashboard's view (default 128 MiB). */
+  retainedViewBytes?: number;
   /**
    * Hub path; when set, the start and end of every subscription is published as a private
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
@@ -101,7 +103,7 @@ export class Hub {
   readonly #observer: HubObserver;
   readonly #state: StateStore | undefined;
   readonly #snapshotLimit: number;
-  readonly #latest = new LatestStates();
+  readonly #latest: LatestStates;
   readonly #admission: ConnectionAdmission;
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
@@ -133,6 +135,7 @@ export class Hub {
     this.#observer = options.observer ?? {};
     this.#state = options.state;
     this.#snapshotLimit = options.snapshotLimit ?? 1000;
+    this.#latest = new LatestStates(options.retainedViewBytes);
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
@@ -210,11 +213,7 @@ export class Hub {
       stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `broker could not store the update: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      throw unavailableError('broker could not store the update', e);
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
@@ -231,11 +230,7 @@ export class Hub {
       entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `state store could not apply the change: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      throw unavailableError('state store could not apply the change', e);
     }
     // `retain` keeps the publisher's data as sent; a patch publishes the merged state (the
     // store's own text when it keeps one, so the two share one string).
@@ -737,12 +732,16 @@ export class Hub {
 
 function unavailable(what: string): (e: unknown) => never {
   return (e) => {
-    throw new HeraldError(
-      ErrorCode.brokerUnavailable,
-      `${what} unavailable: ${e instanceof Error ? e.message : String(e)}`,
-      { retryAfter: 1 },
-    );
+    throw unavailableError(`${what} unavailable`, e);
   };
+}
+
+/** A 503: the cause (an address, a Redis error) goes to the logs, not to the client. */
+function unavailableError(what: string, e: unknown): HeraldError {
+  return new HeraldError(ErrorCode.brokerUnavailable, `${what}; retry shortly`, {
+    retryAfter: 1,
+    logMessage: `${what}: ${e instanceof Error ? e.message : String(e)}`,
+  });
 }
 
 function flushConflation(hub: Hub, sub: Subscription): void {
