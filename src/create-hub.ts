@@ -50,6 +50,8 @@ export interface HeraldOptions extends Partial<HeraldConfig> {
   observer?: HubObserver;
   /** A broker built by the caller (one that outlives this hub). */
   broker?: Broker;
+  /** A retained-state store built by the caller; closed with the hub. */
+  state?: StateStore;
   /** The application's pino logger; default: a new one at `logLevel`. */
   logger?: Logger;
   /** Tuning of the Redis ingest (`redisIngest`): consumer name, read block, reclaim idle time (ms). */
@@ -174,6 +176,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     dashboard = false,
     observer,
     broker: givenBroker,
+    state: givenState,
     logger: givenLogger,
     ingest: ingestTuning = {},
     ...partial
@@ -206,7 +209,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
 
   const metrics = new PrometheusMetrics();
   const broker = givenBroker ?? (await createBroker(config, logger));
-  const state = await createStateStore(config);
+  const state = givenState ?? (await createStateStore(config));
   const hub = new Hub({
     broker,
     state,

@@ -50,7 +50,7 @@ export const defaultStateLimits: StateLimits = {
  * which reveals nothing of the old state, sets the visibility the publisher asks for.
  */
 export interface StateStore {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'cluster';
   /** Applies one change; resolves with the state after it (`state: null` once removed). */
   apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry>;
   get(topic: string): Promise<StateEntry | undefined>;

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, helpText, loadConfig } from '../config/load.ts';
 import { startHerald } from '../start.ts';
-import { isClusterWorker, runPrimary, workerBroker } from './cluster.ts';
+import { isClusterWorker, runPrimary, workerBroker, workerStateStore } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
 /** `herald serve`: start a hub and run until SIGTERM/SIGINT. */
@@ -14,7 +14,11 @@ export async function serve(argv: string[]): Promise<void> {
   const worker = isClusterWorker();
   if (config.workers > 1 && !worker) return runPrimary(config);
   const broker = worker ? workerBroker(config) : undefined;
-  const running = await startHerald(config, undefined, broker ? { broker } : {});
+  const state = worker ? workerStateStore(config) : undefined;
+  const running = await startHerald(config, undefined, {
+    ...(broker ? { broker } : {}),
+    ...(state ? { state } : {}),
+  });
   const { logger } = running;
   logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
   let stopDemo: (() => void) | undefined;
