@@ -103,7 +103,8 @@ export class MemoryStateStore implements StateStore {
       }
       if (rates.size > 0) state = withRates(state as JsonObject, rates, sec);
     }
-    const json = JSON.stringify(state);
+    // A retained text is kept as sent: the update published for it carries the same string.
+    const json = op.kind === 'replace' && op.text !== undefined ? op.text : JSON.stringify(state);
     const bytes = Buffer.byteLength(json);
     if (bytes > this.#limits.maxStateBytes) throw stateTooLarge(bytes, this.#limits.maxStateBytes);
     const kept = rates && rates.size > 0 ? rates : undefined;

@@ -14,7 +14,12 @@ export type IncTree = { [key: string]: number | IncTree };
  *   added (missing ones start at 0), then `rate` windows are (re)configured. One atomic step.
  */
 export type StateOp =
-  | { kind: 'replace'; value: JsonValue }
+  | {
+      kind: 'replace';
+      value: JsonValue;
+      /** The publisher's JSON text of `value`, when it was sent as JSON: a store may keep it as is. */
+      text?: string;
+    }
   | { kind: 'patch'; merge: JsonObject; inc?: IncTree; rate?: Record<string, number> };
 
 /** Key, inside a state, where the hub writes the rolling rates it derives (events/s). */
@@ -121,13 +126,15 @@ function checkRate(v: unknown): Record<string, number> {
 /** The state kept by `retain`: the data's JSON value, or the data string itself when it is not JSON. */
 export function retainedValue(data: string): StateOp {
   let value: JsonValue;
+  let json = true;
   try {
     value = JSON.parse(data) as JsonValue;
   } catch {
     value = data;
+    json = false;
   }
   checkDepth(value, 0, 'retained data');
-  return { kind: 'replace', value };
+  return json ? { kind: 'replace', value, text: data } : { kind: 'replace', value };
 }
 
 /** Parses the data of a publish that asked for `patch`: it must be a JSON merge patch. */
