@@ -168,7 +168,7 @@ export const optionDefs: OptionDef[] = [
     key: 'workers',
     flag: 'workers',
     type: 'number',
-    help: 'hub processes sharing the port, e.g. one per core (without --redis the first process relays updates between them)',
+    help: 'hub processes sharing the port, e.g. one per core (without --redis the first process relays updates and owns the retained state)',
   },
   { key: 'history', flag: 'history', type: 'number', help: 'updates kept for resume (0 = none)' },
   {
