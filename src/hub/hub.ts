@@ -213,7 +213,7 @@ export class Hub {
       stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw unavailableError('broker could not store the update', e);
+      throw unavailableError(`broker ${this.broker.kind} could not store the update`, e);
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
@@ -230,7 +230,7 @@ export class Hub {
       entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw unavailableError('state store could not apply the change', e);
+      throw unavailableError(`state store ${this.#state.kind} could not apply the change`, e);
     }
     // `retain` keeps the publisher's data as sent; a patch publishes the merged state (the
     // store's own text when it keeps one, so the two share one string).
@@ -373,7 +373,7 @@ export class Hub {
         lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
         snapshot
           ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit).catch(
-              unavailable('state'),
+              unavailable(`state (${this.#state?.kind ?? 'none'})`),
             )
           : undefined,
       ]);
@@ -389,7 +389,7 @@ export class Hub {
         this.#drain(sub, new Set());
       }
       if (isHeraldError(e)) throw e;
-      unavailable('history')(e);
+      unavailable(`history (${this.broker.kind})`)(e);
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();
@@ -736,7 +736,7 @@ function unavailable(what: string): (e: unknown) => never {
   };
 }
 
-/** A 503: the cause (an address, a Redis error) goes to the logs, not to the client. */
+/** A 503 naming the broker's kind; the cause (an address, a Redis error) goes to the logs only. */
 function unavailableError(what: string, e: unknown): HeraldError {
   return new HeraldError(ErrorCode.brokerUnavailable, `${what}; retry shortly`, {
     retryAfter: 1,
