@@ -212,7 +212,7 @@ export const optionDefs: OptionDef[] = [
     key: 'maxStateTotalBytes',
     flag: 'max-state-total-bytes',
     type: 'number',
-    help: 'most bytes all retained states may hold together, whatever their shape (memory store)',
+    help: 'most bytes of heap all retained states may hold together, whatever their shape (507 above)',
   },
   {
     key: 'maxConnections',
