@@ -50,6 +50,8 @@ export interface HeraldOptions extends Partial<HeraldConfig> {
   observer?: HubObserver;
   /** A broker built by the caller (one that outlives this hub). */
   broker?: Broker;
+  /** A retained-state store built by the caller; closed with the hub. */
+  state?: StateStore;
   /** The application's pino logger; default: a new one at `logLevel`. */
   logger?: Logger;
   /** Tuning of the Redis ingest (`redisIngest`): consumer name, read block, reclaim idle time (ms). */
@@ -127,7 +129,11 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
 }
 
 async function createStateStore(config: HeraldConfig): Promise<StateStore> {
-  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
+  const limits = {
+    maxTopics: config.maxStates,
+    maxStateBytes: config.maxStateBytes,
+    maxTotalBytes: config.maxStateTotalBytes,
+  };
   if (!config.redis) return new MemoryStateStore({ limits });
   // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
   const { RedisStateStore } = await import('./broker/redis-state.ts');
@@ -151,6 +157,8 @@ function createLogger(level: string): Logger {
         'req.headers.cookie',
         'jwtKey',
         '*.jwtKey',
+        'metricsToken',
+        '*.metricsToken',
       ],
       censor: '[redacted]',
     },
@@ -168,6 +176,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     dashboard = false,
     observer,
     broker: givenBroker,
+    state: givenState,
     logger: givenLogger,
     ingest: ingestTuning = {},
     ...partial
@@ -200,10 +209,11 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
 
   const metrics = new PrometheusMetrics();
   const broker = givenBroker ?? (await createBroker(config, logger));
-  const state = await createStateStore(config);
+  const state = givenState ?? (await createStateStore(config));
   const hub = new Hub({
     broker,
     state,
+    retainedViewBytes: config.maxStateTotalBytes,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
     maxTemplateExpressions: config.maxTemplateExpressions,
@@ -259,7 +269,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
   };
-  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`)]);
+  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`, config.metricsToken)]);
   const websockets = createWsGateway(ctx);
 
   async function publish(update: ServerPublish): Promise<Update>;

@@ -6,6 +6,11 @@ export interface HistoryPage {
   found: boolean;
   /** Updates after the id, oldest first. */
   updates: Update[];
+  /**
+   * The update the id names, when found: the hub checks that the subscriber may see it
+   * before it confirms the id (a private one must look unknown to others).
+   */
+  from?: Update;
 }
 
 export interface BrokerHealth {

@@ -82,18 +82,20 @@ return ids
 // Resolves an update id to its stream position and reads what follows, atomically, so an
 // entry cannot be trimmed between the look-up and the read.
 // KEYS: stream, id index. ARGV: lastEventId ('' = from the start), limit, maxlen, ttlMs.
-// Returns {found (0/1), sid1, payload1, sid2, payload2, ...}.
+// Returns {found (0/1), payload of the update the id names ('' for none), sid1, payload1, ...}.
 const HISTORY_SCRIPT = `${TRIM}
 local stream, idx = KEYS[1], KEYS[2]
 local after, limit = ARGV[1], tonumber(ARGV[2])
 trim(stream, idx, tonumber(ARGV[3]), tonumber(ARGV[4]))
-local start = '-'
+local start, anchor = '-', ''
 if after ~= '' then
   local sid = redis.call('HGET', idx, after)
   if not sid then return {0} end
   start = '(' .. sid
+  local a = redis.call('XRANGE', stream, sid, sid)
+  if a[1] then anchor = a[1][2][4] end
 end
-local out = {1}
+local out = {1, anchor}
 if limit <= 0 then return out end
 for _, e in ipairs(redis.call('XRANGE', stream, start, '+', 'COUNT', limit)) do
   out[#out + 1] = e[1]
@@ -241,7 +243,7 @@ export class RedisConnection {
     limit: number,
     maxLen: number,
     ttlMs: number,
-  ): Promise<{ found: boolean; entries: StreamEntry[] }> {
+  ): Promise<{ found: boolean; entries: StreamEntry[]; from?: StreamEntry }> {
     const k = this.#keys;
     const reply = (await this.#eval(
       historyScript,
@@ -250,9 +252,12 @@ export class RedisConnection {
     )) as (number | string)[];
     if (reply[0] === 0) return { found: false, entries: [] };
     const entries: StreamEntry[] = [];
-    for (let i = 1; i + 1 < reply.length; i += 2)
+    for (let i = 2; i + 1 < reply.length; i += 2)
       entries.push({ streamId: String(reply[i]), payload: String(reply[i + 1]) });
-    return { found: true, entries };
+    const anchor = String(reply[1] ?? '');
+    return anchor === ''
+      ? { found: true, entries }
+      : { found: true, entries, from: { streamId: '', payload: anchor } };
   }
 
   /** Up to `count` entries strictly after stream id `after`, oldest first. */

@@ -4,7 +4,7 @@ import { ErrorCode } from '../protocol/errors.ts';
 import { startHerald } from '../start.ts';
 import { containProcessErrors } from './contain-errors.ts';
 import { descriptorWarning, openFilesLimit } from './descriptor-limit.ts';
-import { isClusterWorker, runPrimary, workerBroker } from './cluster.ts';
+import { isClusterWorker, runPrimary, workerBroker, workerStateStore } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
 /** `herald serve`: start a hub and run until SIGTERM/SIGINT. */
@@ -17,7 +17,11 @@ export async function serve(argv: string[]): Promise<void> {
   const worker = isClusterWorker();
   if (config.workers > 1 && !worker) return runPrimary(config);
   const broker = worker ? workerBroker(config) : undefined;
-  const running = await startHerald(config, undefined, broker ? { broker } : {});
+  const state = worker ? workerStateStore(config) : undefined;
+  const running = await startHerald(config, undefined, {
+    ...(broker ? { broker } : {}),
+    ...(state ? { state } : {}),
+  });
   const { logger } = running;
   // From here on, an error escaping one connection's code path is logged, never fatal.
   containProcessErrors(logger, () => running.hub.recordRefusal(ErrorCode.internal));

@@ -68,6 +68,10 @@ export interface HeraldConfig {
   tlsKey: string | undefined;
   /** Hub processes sharing the port (node:cluster); 1 = this process serves alone. */
   workers: number;
+  /** When set, `/metrics` answers only requests with `Authorization: Bearer <this>`. */
+  metricsToken: string | undefined;
+  /** Most bytes all retained states may hold together (memory store). */
+  maxStateTotalBytes: number;
 }
 
 export const defaults: HeraldConfig = {
@@ -112,6 +116,8 @@ export const defaults: HeraldConfig = {
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
+  metricsToken: undefined,
+  maxStateTotalBytes: 128 * 1024 * 1024,
 };
 
 export const optionDefs: OptionDef[] = [
@@ -177,7 +183,7 @@ export const optionDefs: OptionDef[] = [
     key: 'workers',
     flag: 'workers',
     type: 'number',
-    help: 'hub processes sharing the port, e.g. one per core (without --redis the first process relays updates between them)',
+    help: 'hub processes sharing the port, e.g. one per core (without --redis the first process relays updates and owns the retained state)',
   },
   { key: 'history', flag: 'history', type: 'number', help: 'updates kept for resume (0 = none)' },
   {
@@ -240,6 +246,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'max-state-bytes',
     type: 'number',
     help: 'largest retained state of one topic, in bytes',
+  },
+  {
+    key: 'maxStateTotalBytes',
+    flag: 'max-state-total-bytes',
+    type: 'number',
+    help: 'most bytes of heap all retained states may hold together, whatever their shape (507 above)',
   },
   {
     key: 'maxConnections',
@@ -313,6 +325,12 @@ export const optionDefs: OptionDef[] = [
     help: 'PEM certificate file: serve HTTPS, HTTP/2 with HTTP/1.1 fallback (with --tls-key)',
   },
   { key: 'tlsKey', flag: 'tls-key', type: 'string', help: 'PEM private key file for --tls-cert' },
+  {
+    key: 'metricsToken',
+    flag: 'metrics-token',
+    type: 'string',
+    help: 'keep /metrics private: answer only "Authorization: Bearer <token>" (else 401)',
+  },
 ];
 
 /** `jwt-key` -> `HERALD_JWT_KEY` */

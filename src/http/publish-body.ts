@@ -1,4 +1,4 @@
-import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { ErrorCode, HeraldError, invalidJson } from '../protocol/errors.ts';
 import { parseStatePatch, patchFromData, retainedValue } from '../protocol/state.ts';
 import type { PublishInput } from '../protocol/update.ts';
 import { assertFormEncodedUtf8 } from './request.ts';
@@ -40,7 +40,7 @@ export function parseJsonPublish(body: string): PublishInput[] {
   try {
     value = JSON.parse(body);
   } catch (e) {
-    throw new HeraldError(ErrorCode.badBody, `body is not valid JSON: ${(e as Error).message}`);
+    throw invalidJson(ErrorCode.badBody, 'body', e);
   }
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) throw new HeraldError(ErrorCode.badBody, 'batch must contain at least one update');

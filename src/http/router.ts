@@ -42,7 +42,7 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
       ctx.hub.recordRefusal(e.code);
       ctx.logger[e.status >= 500 ? 'warn' : 'info'](
         { event: 'refused', status: e.status, code: e.code, ...where },
-        e.message,
+        e.logMessage,
       );
       // Refusals carry CORS headers too, or a cross-origin browser sees a 401/403 as a network
       // error and retries forever instead of reading the reason.
@@ -84,7 +84,12 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
       const health = ctx.hub.broker.health();
       if (ctx.hub.closing) sendText(ex, 503, 'shutting down\n');
       else if (health.ready) sendText(ex, 200, `ready (${health.kind})\n`);
-      else sendText(ex, 503, `broker ${health.kind} not ready${health.detail ? `: ${health.detail}` : ''}\n`);
+      else {
+        // The detail names the broker's address: for the logs (the broker logs the outage), not
+        // for whoever polls this endpoint.
+        ctx.logger.debug({ event: 'not-ready', broker: health.kind, detail: health.detail }, 'not ready');
+        sendText(ex, 503, `broker ${health.kind} not ready\n`);
+      }
       return true;
     }
     // The dashboard's assets are built for `/dashboard/`: it is only served by a hub at the root.

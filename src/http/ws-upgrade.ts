@@ -82,7 +82,7 @@ export function createWsGateway(ctx: HttpContext): WsGateway {
   const refuse = (socket: Duplex, e: unknown, requestId: string): void => {
     const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.internal, 'internal error');
     if (!isHeraldError(e)) ctx.logger.error({ requestId, err: e }, 'unhandled error in ws upgrade');
-    else ctx.logger.debug({ requestId, code: error.code }, error.message);
+    else ctx.logger.debug({ requestId, code: error.code }, error.logMessage);
     ctx.hub.recordRefusal(error.code);
     refuseUpgrade(socket, error);
   };

@@ -60,6 +60,8 @@ export interface HubOptions {
   state?: StateStore;
   /** Most topics in one snapshot. */
   snapshotLimit?: number;
+  /** Most bytes of retained state text this node keeps for the dashboard's view (default 128 MiB). */
+  retainedViewBytes?: number;
   /**
    * Hub path; when set, the start and end of every subscription is published as a private
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
@@ -112,7 +114,7 @@ export class Hub {
   readonly #observer: HubObserver;
   readonly #state: StateStore | undefined;
   readonly #snapshotLimit: number;
-  readonly #latest = new LatestStates();
+  readonly #latest: LatestStates;
   readonly #admission: ConnectionAdmission;
   readonly #released = new WeakSet<AdmissionTicket>();
   readonly #publishRate: PublishRateLimiter;
@@ -147,6 +149,7 @@ export class Hub {
     this.#observer = options.observer ?? {};
     this.#state = options.state;
     this.#snapshotLimit = options.snapshotLimit ?? 1000;
+    this.#latest = new LatestStates(options.retainedViewBytes);
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
@@ -224,11 +227,7 @@ export class Hub {
       stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `broker could not store the update: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      throw unavailableError(`broker ${this.broker.kind} could not store the update`, e);
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
@@ -245,16 +244,17 @@ export class Hub {
       entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `state store could not apply the change: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      throw unavailableError(`state store ${this.#state.kind} could not apply the change`, e);
     }
-    // `retain` keeps the publisher's data as sent; a patch publishes the merged state.
+    // `retain` keeps the publisher's data as sent; a patch publishes the merged state (the
+    // store's own text when it keeps one, so the two share one string).
     const data =
-      stateOp.kind === 'replace' && stateOp.value !== null ? rest.data : JSON.stringify(entry.state);
-    return { ...rest, data, stateVersion: entry.version };
+      stateOp.kind === 'replace' && stateOp.value !== null
+        ? rest.data
+        : (entry.json ?? JSON.stringify(entry.state));
+    // The store decides the visibility: a patch of a private state is private, whatever the
+    // patch said, or it would republish the whole private state to everyone.
+    return { ...rest, data, private: entry.private, stateVersion: entry.version };
   }
 
   /**
@@ -431,7 +431,7 @@ export class Hub {
         lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
         snapshot
           ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit, this.#index.meter).catch(
-              unavailable('state'),
+              unavailable(`state (${this.#state?.kind ?? 'none'})`),
             )
           : undefined,
       ]);
@@ -447,10 +447,14 @@ export class Hub {
         this.#drain(sub, new Set());
       }
       if (isHeraldError(e)) throw e;
-      unavailable('history')(e);
+      unavailable(`history (${this.broker.kind})`)(e);
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();
+    // Resuming from a private update this subscriber may not see is answered exactly as an
+    // unknown id: confirming it would tell that the id exists.
+    if (page?.from?.private && !mayReceivePrivate(sub.principal, page.from.topics))
+      page = { found: false, updates: [] };
     if (!page) {
       sub.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       this.#sendSnapshot(sub, states!);
@@ -814,12 +818,16 @@ export class Hub {
 
 function unavailable(what: string): (e: unknown) => never {
   return (e) => {
-    throw new HeraldError(
-      ErrorCode.brokerUnavailable,
-      `${what} unavailable: ${e instanceof Error ? e.message : String(e)}`,
-      { retryAfter: 1 },
-    );
+    throw unavailableError(`${what} unavailable`, e);
   };
+}
+
+/** A 503 naming the broker's kind; the cause (an address, a Redis error) goes to the logs only. */
+function unavailableError(what: string, e: unknown): HeraldError {
+  return new HeraldError(ErrorCode.brokerUnavailable, `${what}; retry shortly`, {
+    retryAfter: 1,
+    logMessage: `${what}: ${e instanceof Error ? e.message : String(e)}`,
+  });
 }
 
 function flushConflation(hub: Hub, sub: Subscription): void {

@@ -68,20 +68,38 @@ const statusOf: Record<ErrorCode, number> = {
 /**
  * An error meant for the caller: a stable code, the HTTP status it maps to and a one-line
  * reason that says what to fix.
+ *
+ * `message` goes to the client; `logMessage` is what logs get. They differ in two ways: a
+ * reason that quotes what the client sent (a body, a patch's keys) gets a log line without
+ * it, since nothing of a payload may reach the logs; and a reason that names the hub's own
+ * infrastructure (a broker's address) keeps that detail in the log line only.
  */
 export class HeraldError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   /** Seconds a client should wait before retrying (429/503). */
   readonly retryAfter: number | undefined;
+  /** The reason as logs may show it (see above); the message itself unless set. */
+  readonly logMessage: string;
 
-  constructor(code: ErrorCode, message: string, options: { retryAfter?: number } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryAfter?: number; logMessage?: string } = {}) {
     super(message);
     this.name = 'HeraldError';
     this.code = code;
     this.status = statusOf[code];
     this.retryAfter = options.retryAfter;
+    this.logMessage = options.logMessage ?? message;
   }
+}
+
+/** A JSON parse failure, for the client (with the parser's words) and for logs (position only). */
+export function invalidJson(code: ErrorCode, what: string, e: unknown): HeraldError {
+  const detail = e instanceof Error ? e.message : String(e);
+  // The parser quotes the text around the error; only the position may be logged.
+  const at = /position (\d+)/.exec(detail);
+  return new HeraldError(code, `${what} is not valid JSON: ${detail}`, {
+    logMessage: `${what} is not valid JSON${at ? ` (at position ${at[1]})` : ''}`,
+  });
 }
 
 export function isHeraldError(e: unknown): e is HeraldError {
