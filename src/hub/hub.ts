@@ -4,7 +4,15 @@ import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
-import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import { ReservedNamespace } from '../protocol/reserved.ts';
+import {
+  compileMatcher,
+  compileSelector,
+  DEFAULT_HUB_URL,
+  selectorMatches,
+  type MatcherSpec,
+  type Selector,
+} from '../protocol/selector.ts';
 import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
 import {
@@ -60,10 +68,19 @@ export interface HubOptions {
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
    */
   subscriptionEventsPath?: string;
+  /**
+   * The hub's public URL (origin and path): relative URL patterns and topics resolve against
+   * it, and its path is the reserved namespace publishers may not use. Default
+   * `http://localhost/.well-known/mercure`.
+   */
+  hubUrl?: string;
 }
 
 export interface SubscribeRequest {
+  /** Draft-07 selectors (`topic=`): exact topics or URI templates. */
   selectors: readonly string[];
+  /** Draft-08 matchers (`match=`, `match_exact=`, `match_urlpattern=`). */
+  matchers?: readonly MatcherSpec[];
   principal: Principal;
   /** Resume cursor: an update id, or `earliest`. */
   lastEventId?: string;
@@ -105,6 +122,8 @@ export class Hub {
   readonly #admission: ConnectionAdmission;
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
+  readonly #hubUrl: string;
+  readonly #reserved: ReservedNamespace;
   /** Id of the last update dispatched on this node (the subscriptions API cursor). */
   lastEventId = 'earliest';
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -136,6 +155,8 @@ export class Hub {
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
+    this.#hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
+    this.#reserved = new ReservedNamespace(this.#hubUrl);
     this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
     this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
     this.#publishedRing = new CounterRing(this.#rateWindow);
@@ -178,7 +199,7 @@ export class Hub {
     client: ClientInfo = {},
   ): Promise<Update[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const valid = inputs.map((i) => validatePublishInput(i, this.#limits));
+    const valid = inputs.map((i) => validatePublishInput(i, this.#limits, this.#reserved));
     for (const input of valid) {
       if (!mayPublish(principal, input.topics)) {
         const denied = input.topics.find((t) => !principal.publish?.matchesTopic(t)) ?? input.topics[0];
@@ -243,15 +264,24 @@ export class Hub {
     return { ...rest, data, stateVersion: entry.version };
   }
 
-  /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
-  compileSelectors(sources: readonly string[]): Selector[] {
-    if (sources.length === 0) throw new HeraldError(ErrorCode.missingTopic, 'missing "topic" parameter');
-    if (sources.length > this.#maxSelectors)
+  /**
+   * Compiles draft-07 selectors and draft-08 matchers; throws a 400 HeraldError naming the
+   * bad one.
+   */
+  compileSelectors(sources: readonly string[], matchers: readonly MatcherSpec[] = []): Selector[] {
+    if (sources.length + matchers.length === 0)
+      throw new HeraldError(
+        ErrorCode.missingTopic,
+        matchers.length === 0 && sources.length === 0
+          ? 'missing "topic" (draft-07) or "match" (draft-08) parameter'
+          : 'missing "topic" parameter',
+      );
+    if (sources.length + matchers.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
       );
-    return sources.map(compileSelector);
+    return [...sources.map(compileSelector), ...matchers.map((m) => compileMatcher(m, this.#hubUrl))];
   }
 
   /**
@@ -261,8 +291,10 @@ export class Hub {
    */
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const selectors = this.compileSelectors(request.selectors);
-    assertMayWatchStats(request.principal, request.selectors);
+    const matchers = request.matchers ?? [];
+    const selectors = this.compileSelectors(request.selectors, matchers);
+    const sources = [...request.selectors, ...matchers.map((m) => m.match)];
+    assertMayWatchStats(request.principal, sources);
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const throttle = request.throttleMs === undefined ? undefined : checkThrottle(request.throttleMs);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
@@ -275,10 +307,10 @@ export class Hub {
     this.#register(sub);
 
     if (!resuming && !snapshot) {
-      request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
+      request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       return sub;
     }
-    await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
+    await this.#replay(sub, request.lastEventId, snapshot, sources, selectors, []);
     return sub;
   }
 
@@ -525,9 +557,13 @@ export class Hub {
 
   /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
   #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
-    if (this.#eventsPath === undefined || selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
-      return;
-    const view = selectors === sub.selectors ? sub : ({ ...sub, selectors } as Subscription);
+    if (this.#eventsPath === undefined) return;
+    // Watching subscription events is not itself announced (that would echo forever).
+    const announced = selectors.filter(
+      (s) => !s.source.startsWith(this.#eventsPath!) && !this.#reserved.contains(s.source),
+    );
+    if (announced.length === 0) return;
+    const view = { ...sub, selectors: announced } as Subscription;
     // Presence is best effort: a broker hiccup must not fail the subscription itself.
     this.broker
       .publish(subscriptionEvents(this.#eventsPath, view, active))

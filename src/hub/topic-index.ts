@@ -1,4 +1,5 @@
 import type { Selector } from '../protocol/selector.ts';
+import { PatternGroups } from './pattern-groups.ts';
 import type { Subscription } from './subscription.ts';
 
 interface TemplateGroup {
@@ -15,12 +16,14 @@ export class TopicIndex {
   readonly #exact = new Map<string, Set<Subscription>>();
   readonly #templates = new Map<string, TemplateGroup>();
   readonly #all = new Set<Subscription>();
+  readonly #patterns = new PatternGroups();
 
   add(sub: Subscription, selector: Selector): void {
     if (selector.kind === 'all') {
       this.#all.add(sub);
       return;
     }
+    if (selector.kind === 'urlpattern') return this.#patterns.add(sub, selector);
     // A template selector also matches a topic equal to its own text (Mercure 07), which the
     // exact map covers.
     let exact = this.#exact.get(selector.source);
@@ -38,6 +41,7 @@ export class TopicIndex {
       this.#all.delete(sub);
       return;
     }
+    if (selector.kind === 'urlpattern') return this.#patterns.remove(sub, selector);
     const exact = this.#exact.get(selector.source);
     if (exact) {
       exact.delete(sub);
@@ -68,6 +72,7 @@ export class TopicIndex {
       }
       if (hit) for (const sub of group.subs) visit(sub);
     }
+    this.#patterns.forEachMatch(topics, visit);
     for (const sub of this.#all) visit(sub);
   }
 
@@ -76,12 +81,13 @@ export class TopicIndex {
     const out = new Map<string, number>();
     for (const [topic, subs] of this.#exact) out.set(topic, subs.size);
     if (this.#all.size > 0) out.set('*', this.#all.size);
+    this.#patterns.counts(out);
     return out;
   }
 
   /** Whether `source` is a selector that is not itself a topic (`*` or a URI template). */
   isPattern(source: string): boolean {
-    return source === '*' || this.#templates.has(source);
+    return source === '*' || this.#templates.has(source) || this.#patterns.has(source);
   }
 
   /**
@@ -90,7 +96,7 @@ export class TopicIndex {
    * one match per distinct template, never a walk over subscribers.
    */
   matchCount(topic: string): number {
-    let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size;
+    let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size + this.#patterns.matchCount(topic);
     for (const [source, group] of this.#templates) {
       // The exact map already counted a template's subscribers for a topic equal to its text.
       if (source !== topic && group.selector.matcher.match(topic)) n += group.subs.size;

@@ -63,6 +63,12 @@ const statusOf: Record<ErrorCode, number> = {
 };
 
 /**
+ * The RFC 6750 `error` of a `WWW-Authenticate: Bearer` challenge; `none` is a challenge
+ * without one (no token was presented).
+ */
+export type BearerError = 'none' | 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+
+/**
  * An error meant for the caller: a stable code, the HTTP status it maps to and a one-line
  * reason that says what to fix.
  */
@@ -71,13 +77,23 @@ export class HeraldError extends Error {
   readonly status: number;
   /** Seconds a client should wait before retrying (429/503). */
   readonly retryAfter: number | undefined;
+  /**
+   * The Bearer challenge's error, when it is not the one the status implies (401:
+   * `invalid_token`, 403 on a topic: `insufficient_scope`, others: no challenge).
+   */
+  readonly bearer: BearerError | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retryAfter?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryAfter?: number; bearer?: BearerError } = {},
+  ) {
     super(message);
     this.name = 'HeraldError';
     this.code = code;
     this.status = statusOf[code];
     this.retryAfter = options.retryAfter;
+    this.bearer = options.bearer;
   }
 }
 
