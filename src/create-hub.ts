@@ -209,7 +209,8 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   if (parsedHubUrl.pathname !== config.path)
     throw new ConfigError(`hub-url path ${parsedHubUrl.pathname} differs from path ${config.path}`);
   const resource = config.resource ?? hubUrl;
-  if (!URL.canParse(resource)) throw new ConfigError(`resource ${JSON.stringify(resource)} is not an absolute URL`);
+  if (!URL.canParse(resource))
+    throw new ConfigError(`resource ${JSON.stringify(resource)} is not an absolute URL`);
   const issuers = new Map<string, IssuerKeys>();
   for (const iss of config.tokenIssuers)
     issuers.set(iss, { kind: 'static', publisher: publisherKey, subscriber: subscriberKey });

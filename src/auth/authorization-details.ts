@@ -1,10 +1,5 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
-import {
-  SelectorSet,
-  selectorMatches,
-  type MatcherSpec,
-  type Selector,
-} from '../protocol/selector.ts';
+import { SelectorSet, selectorMatches, type MatcherSpec, type Selector } from '../protocol/selector.ts';
 
 /** The RFC 9396 `type` of a Mercure authorization detail (draft-08). */
 export const MERCURE_DETAIL_TYPE = 'https://mercure.rocks/authorization-detail';
@@ -92,7 +87,9 @@ export function parseAuthorizationDetails(claim: unknown, hubUrl: string): Detai
     payloadFor(selector: Selector): unknown {
       // The subscription's own matcher string is matched as if it were a topic.
       for (const d of subscribeDetails)
-        if (d.topics.selectors.some((s) => s.source === selector.source || selectorMatches(s, selector.source)))
+        if (
+          d.topics.selectors.some((s) => s.source === selector.source || selectorMatches(s, selector.source))
+        )
           return d.payload;
       return undefined;
     },

@@ -4,7 +4,18 @@ import type { Role } from './authorizer.ts';
 import type { VerificationKey } from './keys.ts';
 
 /** Asymmetric algorithms accepted with keys from a JWK Set (never `none`, never HMAC). */
-export const JWKS_ALGORITHMS = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+export const JWKS_ALGORITHMS = [
+  'EdDSA',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+];
 
 /** How the tokens of one trusted issuer (`iss`) are verified: its own keys, never another's. */
 export type IssuerKeys =

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
-import { DEFAULT_HUB_URL, SelectorSet } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/selector.ts';
 import { parseAuthorizationDetails } from './authorization-details.ts';
 import type { Authorizer, Role } from './authorizer.ts';
 import { keyForRole, type IssuerKeys } from './issuers.ts';
@@ -155,9 +155,11 @@ export class JwtAuthorizer implements Authorizer {
     }
     if (typeof iss !== 'string') throw unauthorized('access token has no iss claim');
     const issuer = access.issuers.get(iss);
-    if (!issuer) throw unauthorized(`access token issuer ${JSON.stringify(iss.slice(0, 100))} is not trusted`);
+    if (!issuer)
+      throw unauthorized(`access token issuer ${JSON.stringify(iss.slice(0, 100))} is not trusted`);
     const key = keyForRole(issuer, role);
-    if (!key) throw unauthorized(`no ${role} key is configured for issuer ${JSON.stringify(iss.slice(0, 100))}`);
+    if (!key)
+      throw unauthorized(`no ${role} key is configured for issuer ${JSON.stringify(iss.slice(0, 100))}`);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, key.key as Parameters<typeof jwtVerify>[1], {
@@ -181,7 +183,9 @@ export class JwtAuthorizer implements Authorizer {
       payloadFor: grants.payloadFor,
       expiresAt: payload.exp! * 1000,
       admin:
-        typeof herald === 'object' && herald !== null && (herald as Record<string, unknown>)['admin'] === true,
+        typeof herald === 'object' &&
+        herald !== null &&
+        (herald as Record<string, unknown>)['admin'] === true,
       dialect: 'draft-08',
     };
   }

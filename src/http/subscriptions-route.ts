@@ -47,7 +47,8 @@ export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange):
   const base = `${ctx.options.path}/subscriptions`;
   const rest = url.pathname.slice(base.length).split('/').filter(Boolean);
   const headers = corsHeaders(ex, ctx.options.corsOrigins);
-  if (principal.dialect === 'draft-08' || looksLikeAccessToken(token)) return answer08(ctx, ex, rest, headers);
+  if (principal.dialect === 'draft-08' || looksLikeAccessToken(token))
+    return answer08(ctx, ex, rest, headers);
 
   if (rest.length > 2) throw new HeraldError(ErrorCode.notFound, 'no such subscriptions resource');
   const [topic, subscriber] = decodeParts(rest);
@@ -84,13 +85,19 @@ export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange):
 
 function answer08(ctx: HttpContext, ex: HeraldExchange, rest: string[], cors: Record<string, string>): void {
   if (rest.length > 3 || (rest[0] !== undefined && rest[0] !== 'exact' && rest[0] !== 'urlpattern'))
-    throw new HeraldError(ErrorCode.notFound, 'no such subscriptions resource (matcher types: exact, urlpattern)');
+    throw new HeraldError(
+      ErrorCode.notFound,
+      'no such subscriptions resource (matcher types: exact, urlpattern)',
+    );
   const [matchType, match, subscriber] = decodeParts(rest);
   const docs: SubscriptionDoc08[] = [];
   for (const sub of ctx.hub.subscriptions()) {
     if (subscriber !== undefined && sub.id !== subscriber) continue;
     for (const doc of subscriptionDocs08(ctx.options.path, sub, true))
-      if ((matchType === undefined || doc.match_type === matchType) && (match === undefined || doc.match === match))
+      if (
+        (matchType === undefined || doc.match_type === matchType) &&
+        (match === undefined || doc.match === match)
+      )
         docs.push(doc);
   }
   const cursor = ctx.hub.lastEventId;

@@ -83,11 +83,7 @@ export class HeraldError extends Error {
    */
   readonly bearer: BearerError | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { retryAfter?: number; bearer?: BearerError } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { retryAfter?: number; bearer?: BearerError } = {}) {
     super(message);
     this.name = 'HeraldError';
     this.code = code;

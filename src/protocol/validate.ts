@@ -44,7 +44,10 @@ export function validateTopic(
   if (CONTROL.test(topic))
     throw new HeraldError(ErrorCode.badTopic, `topic ${describe(topic)} contains a control character`);
   if (FORMAT.test(topic))
-    throw new HeraldError(ErrorCode.badTopic, `topic ${describe(topic)} contains a Unicode format (Cf) character`);
+    throw new HeraldError(
+      ErrorCode.badTopic,
+      `topic ${describe(topic)} contains a Unicode format (Cf) character`,
+    );
   if (reserved.contains(topic))
     throw new HeraldError(ErrorCode.badTopic, `topic ${describe(topic)} is in the hub's reserved namespace`);
   return topic;
