@@ -270,12 +270,7 @@ export class Hub {
    */
   compileSelectors(sources: readonly string[], matchers: readonly MatcherSpec[] = []): Selector[] {
     if (sources.length + matchers.length === 0)
-      throw new HeraldError(
-        ErrorCode.missingTopic,
-        matchers.length === 0 && sources.length === 0
-          ? 'missing "topic" (draft-07) or "match" (draft-08) parameter'
-          : 'missing "topic" parameter',
-      );
+      throw new HeraldError(ErrorCode.missingTopic, 'missing "topic" (draft-07) or "match" (draft-08) parameter');
     if (sources.length + matchers.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
