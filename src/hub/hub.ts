@@ -270,7 +270,10 @@ export class Hub {
    */
   compileSelectors(sources: readonly string[], matchers: readonly MatcherSpec[] = []): Selector[] {
     if (sources.length + matchers.length === 0)
-      throw new HeraldError(ErrorCode.missingTopic, 'missing "topic" (draft-07) or "match" (draft-08) parameter');
+      throw new HeraldError(
+        ErrorCode.missingTopic,
+        'missing "topic" (draft-07) or "match" (draft-08) parameter',
+      );
     if (sources.length + matchers.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
@@ -326,16 +329,24 @@ export class Hub {
     lastEventId?: string,
     snapshot = false,
     throttleMs?: number,
+    matchers: readonly MatcherSpec[] = [],
   ): Promise<string[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
     const throttle = throttleMs === undefined ? undefined : checkThrottle(throttleMs);
-    const have = new Set(sub.selectors.map((s) => s.source));
-    const fresh = [...new Set(sources)].filter((s) => !have.has(s));
-    const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
-    assertMayWatchStats(sub.principal, sources);
-    if (have.size + compiled.length > this.#maxSelectors)
+    // A selector is known by its text and how it is read (`topic=x` and `match=x` differ).
+    const keyOf = (s: Selector): string => `${s.type} ${s.source}`;
+    const have = new Set(sub.selectors.map(keyOf));
+    const compiled: Selector[] = [];
+    for (const s of this.compileSelectors(sources, matchers)) {
+      if (have.has(keyOf(s))) continue;
+      have.add(keyOf(s));
+      compiled.push(s);
+    }
+    const fresh = compiled.map((s) => s.source);
+    assertMayWatchStats(sub.principal, [...sources, ...matchers.map((m) => m.match)]);
+    if (have.size > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
