@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { jwksFrom, parseIssuerJwks, type IssuerKeys } from './auth/issuers.ts';
+import { DEV_ISSUER, jwksFrom, parseIssuerJwks, type IssuerKeys } from './auth/issuers.ts';
 import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
 import type { VerificationKey } from './auth/keys.ts';
 import { publicKeyFromFile, secretKey } from './auth/keys.ts';
@@ -183,6 +183,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   if (config.dev) {
     if (!config.jwtKey && !config.jwtKeyFile) config.jwtKey = DEV_JWT_KEY;
     config.anonymous = true;
+    if (config.tokenIssuers.length === 0) config.tokenIssuers = [DEV_ISSUER];
   }
   const logger = givenLogger ?? createLogger(config.logLevel);
   const publisherKey = keyFor(
