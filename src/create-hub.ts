@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { DEV_ISSUER, jwksFrom, parseIssuerJwks, type IssuerKeys } from './auth/issuers.ts';
 import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
 import type { VerificationKey } from './auth/keys.ts';
 import { publicKeyFromFile, secretKey } from './auth/keys.ts';
@@ -191,6 +192,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   if (config.dev) {
     if (!config.jwtKey && !config.jwtKeyFile) config.jwtKey = DEV_JWT_KEY;
     config.anonymous = true;
+    if (config.tokenIssuers.length === 0) config.tokenIssuers = [DEV_ISSUER];
   }
   const logger = givenLogger ?? createLogger(config.logLevel);
   const publisherKey = keyFor(
@@ -206,6 +208,30 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   if (!publisherKey) logger.warn('no publisher JWT key configured: nobody can publish over HTTP');
   if (!subscriberKey && !config.anonymous)
     logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
+
+  const hubUrl = config.hubUrl ?? `http://localhost${config.path}`;
+  let parsedHubUrl: URL;
+  try {
+    parsedHubUrl = new URL(hubUrl);
+  } catch {
+    throw new ConfigError(`hub-url ${JSON.stringify(hubUrl)} is not an absolute URL`);
+  }
+  if (parsedHubUrl.pathname !== config.path)
+    throw new ConfigError(`hub-url path ${parsedHubUrl.pathname} differs from path ${config.path}`);
+  const resource = config.resource ?? hubUrl;
+  if (!URL.canParse(resource))
+    throw new ConfigError(`resource ${JSON.stringify(resource)} is not an absolute URL`);
+  const issuers = new Map<string, IssuerKeys>();
+  for (const iss of config.tokenIssuers)
+    issuers.set(iss, { kind: 'static', publisher: publisherKey, subscriber: subscriberKey });
+  for (const entry of config.issuerJwks) {
+    try {
+      const [iss, location] = parseIssuerJwks(entry);
+      issuers.set(iss, jwksFrom(location));
+    } catch (e) {
+      throw new ConfigError(`issuer-jwks: ${(e as Error).message}`);
+    }
+  }
 
   const metrics = new PrometheusMetrics();
   const broker = givenBroker ?? (await createBroker(config, logger));
@@ -230,6 +256,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     },
     publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
     ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
+    hubUrl,
     observer: combineObservers(metrics.observer, connectionLogObserver(logger), observer),
   });
   metrics.attach(hub);
@@ -251,11 +278,19 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
   const ctx: HttpContext = {
     hub,
-    authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
+    authorizer: new JwtAuthorizer({
+      publisherKey,
+      subscriberKey,
+      anonymous: config.anonymous,
+      accessTokens: { resource, issuers, hubUrl },
+    }),
     logger,
     options: {
       ...defaultHttpOptions,
       path: config.path,
+      hubUrl,
+      resource,
+      subscriptions: config.subscriptions,
       basePath,
       dashboard,
       corsOrigins: config.corsOrigins,

@@ -1,9 +1,14 @@
 import { parseArgs } from 'node:util';
 import { mintToken } from '../auth/mint.ts';
+import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
 import { signingSecret } from './key-from-env.ts';
 
 export const tokenHelp = `Usage: herald token [--publish SEL]... [--subscribe SEL]... [--sub NAME] [--ttl 1h] [--admin] [--jwt-key K]
-Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).`;
+Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).
+  --access: a Mercure draft-08 access token instead (typ at+jwt, authorization_details):
+    --issuer ISS (default ${DEV_ISSUER}; the hub must list it in --token-issuers),
+    --audience AUD (default: read from the hub at --url / HERALD_URL), --ttl (default 1h),
+    --publish/--subscribe take exact topics, --publish-pattern/--subscribe-pattern URL patterns.`;
 
 /** `herald token`: print a JWT for the given grants. */
 export async function token(argv: string[]): Promise<void> {
@@ -17,6 +22,13 @@ export async function token(argv: string[]): Promise<void> {
       admin: { type: 'boolean' },
       'jwt-key': { type: 'string' },
       payload: { type: 'string' },
+      access: { type: 'boolean' },
+      issuer: { type: 'string' },
+      audience: { type: 'string' },
+      url: { type: 'string' },
+      path: { type: 'string' },
+      'publish-pattern': { type: 'string', multiple: true },
+      'subscribe-pattern': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -33,6 +45,32 @@ export async function token(argv: string[]): Promise<void> {
     } catch {
       throw new Error('--payload must be JSON');
     }
+  }
+  if (values.access) {
+    if (payload !== undefined && (typeof payload !== 'object' || payload === null || Array.isArray(payload)))
+      throw new Error('--payload must be a JSON object for an access token');
+    const hub = new URL(
+      values.path ?? process.env['HERALD_PATH'] ?? '/.well-known/mercure',
+      values.url ?? process.env['HERALD_URL'] ?? 'http://localhost:3000',
+    );
+    console.log(
+      await mintAccessToken({
+        secret: signingSecret(values['jwt-key']),
+        issuer: values.issuer ?? process.env['HERALD_TOKEN_ISSUER'] ?? DEV_ISSUER,
+        audience: values.audience ?? (await discoverResource(hub)),
+        details: cliDetails({
+          ...(values.publish ? { publish: values.publish } : {}),
+          ...(values.subscribe ? { subscribe: values.subscribe } : {}),
+          ...(values['publish-pattern'] ? { publishPattern: values['publish-pattern'] } : {}),
+          ...(values['subscribe-pattern'] ? { subscribePattern: values['subscribe-pattern'] } : {}),
+          ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}),
+        }),
+        ...(values.sub ? { subject: values.sub } : {}),
+        ...(values.ttl ? { ttl: values.ttl } : {}),
+        ...(values.admin ? { admin: true } : {}),
+      }),
+    );
+    return;
   }
   const jwt = await mintToken({
     secret: signingSecret(values['jwt-key']),

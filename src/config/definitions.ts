@@ -21,6 +21,14 @@ export interface HeraldConfig {
   publisherJwtKeyFile: string | undefined;
   subscriberJwtKeyFile: string | undefined;
   anonymous: boolean;
+  /** Public URL of the hub (origin and path): base of relative URL patterns, reserved namespace. */
+  hubUrl: string | undefined;
+  /** Resource identifier draft-08 access tokens must name in `aud`; default hubUrl. */
+  resource: string | undefined;
+  /** Draft-08 issuers (`iss`) whose tokens are verified with the hub's JWT keys above. */
+  tokenIssuers: string[];
+  /** Draft-08 issuers with their own JWK Set: `ISSUER=FILE_OR_HTTPS_URL`. */
+  issuerJwks: string[];
   corsOrigins: string[];
   redis: string | undefined;
   /** With --redis: publish what other processes XADD to `herald:ingest`. */
@@ -85,6 +93,10 @@ export const defaults: HeraldConfig = {
   publisherJwtKeyFile: undefined,
   subscriberJwtKeyFile: undefined,
   anonymous: false,
+  hubUrl: undefined,
+  resource: undefined,
+  tokenIssuers: [],
+  issuerJwks: [],
   corsOrigins: [],
   redis: undefined,
   redisIngest: false,
@@ -165,6 +177,30 @@ export const optionDefs: OptionDef[] = [
     flag: 'anonymous',
     type: 'boolean',
     help: 'let subscribers without a token receive public updates',
+  },
+  {
+    key: 'hubUrl',
+    flag: 'hub-url',
+    type: 'string',
+    help: 'public URL of the hub (default http://localhost{path}): relative URL patterns resolve against it',
+  },
+  {
+    key: 'resource',
+    flag: 'resource',
+    type: 'string',
+    help: 'resource identifier draft-08 access tokens must have in aud (default: --hub-url)',
+  },
+  {
+    key: 'tokenIssuers',
+    flag: 'token-issuers',
+    type: 'list',
+    help: 'draft-08 issuers (iss) whose access tokens are signed with the JWT keys above',
+  },
+  {
+    key: 'issuerJwks',
+    flag: 'issuer-jwks',
+    type: 'list',
+    help: 'draft-08 issuers with their own keys: ISSUER=JWKS_FILE_OR_HTTPS_URL, comma-separated',
   },
   {
     key: 'corsOrigins',

@@ -4,6 +4,7 @@ import { corsHeaders, handlePreflight } from './cors.ts';
 import { handleDashboard } from './dashboard-route.ts';
 import type { HeraldExchange, Route } from './exchange.ts';
 import { handlePublish } from './publish-route.ts';
+import { handleResourceMetadata, resourceUrls } from './resource-metadata.ts';
 import { sendError, sendText } from './respond.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions } from './subscriptions-route.ts';
@@ -22,6 +23,7 @@ export interface Router {
 
 export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
   const { path, basePath } = ctx.options;
+  const urls = resourceUrls(ctx.options);
   return {
     async handle(ex) {
       try {
@@ -46,7 +48,7 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
       );
       // Refusals carry CORS headers too, or a cross-origin browser sees a 401/403 as a network
       // error and retries forever instead of reading the reason.
-      sendError(ex, e, corsHeaders(ex, ctx.options.corsOrigins));
+      sendError(ex, e, corsHeaders(ex, ctx.options.corsOrigins), urls.metadataUrl);
       return;
     }
     ctx.hub.recordRefusal(ErrorCode.internal);
@@ -64,10 +66,16 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
   async function route(ex: HeraldExchange): Promise<boolean> {
     const p = ex.url.pathname;
     if (p === path) {
-      if (ex.method === 'GET') await handleSubscribe(ctx, ex);
+      // QUERY: a draft-08 subscribe whose matchers are in a form body.
+      if (ex.method === 'GET' || ex.method === 'QUERY') await handleSubscribe(ctx, ex);
       else if (ex.method === 'POST') await handlePublish(ctx, ex);
       else if (ex.method === 'OPTIONS') handlePreflight(ex, ctx.options.corsOrigins);
-      else throw methodNotAllowed(ex, 'GET, POST, OPTIONS');
+      else throw methodNotAllowed(ex, 'GET, QUERY, POST, OPTIONS');
+      return true;
+    }
+    if (p === urls.metadataPath) {
+      if (ex.method !== 'GET' && ex.method !== 'HEAD') throw methodNotAllowed(ex, 'GET');
+      handleResourceMetadata(ctx, ex, urls);
       return true;
     }
     if (p === `${path}/subscriptions` || p.startsWith(`${path}/subscriptions/`)) {

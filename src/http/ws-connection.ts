@@ -4,6 +4,7 @@ import type { AdmissionTicket } from '../hub/limits.ts';
 import type { ClientInfo, Subscription } from '../hub/subscription.ts';
 import { checkThrottle } from '../hub/conflation.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import type { MatcherSpec } from '../protocol/selector.ts';
 import { WsCloseCode, type WsClientFrame, type WsRef } from '../protocol/ws.ts';
 import { WsSink } from '../transport/ws.ts';
 import type { HttpContext } from './context.ts';
@@ -141,11 +142,13 @@ export class WsConnection {
       case 'subscribe': {
         const principal = await this.#subscriber();
         const topics = [...new Set(frame.topics)];
+        const matchers = wsMatchers(frame);
         this.sink.ref = frame.ref;
         try {
           if (!this.#sub) {
             const sub = await hub.subscribe({
               selectors: topics,
+              matchers,
               principal,
               sink: this.sink,
               client: this.#client,
@@ -171,14 +174,24 @@ export class WsConnection {
                 },
                 'subscription opened',
               );
-          } else await hub.addSelectors(this.#sub, topics, frame.lastEventId, frame.snapshot, frame.throttle);
+          } else
+            await hub.addSelectors(
+              this.#sub,
+              topics,
+              frame.lastEventId,
+              frame.snapshot,
+              frame.throttle,
+              matchers,
+            );
         } finally {
           this.sink.ref = undefined;
         }
         return;
       }
       case 'unsubscribe': {
-        const removed = this.#sub ? hub.removeSelectors(this.#sub, frame.topics) : [];
+        const removed = this.#sub
+          ? hub.removeSelectors(this.#sub, [...frame.topics, ...wsMatchers(frame).map((m) => m.match)])
+          : [];
         this.sink.reply(withRef({ op: 'unsubscribed', topics: removed }, frame.ref));
         return;
       }
@@ -327,10 +340,20 @@ function checkFrame(o: RawFrame): WsClientFrame {
       return o as WsClientFrame;
     case 'subscribe':
     case 'unsubscribe': {
+      // Draft-08 matchers may stand in for draft-07 topics: `topics` is then optional.
+      let count = 0;
+      for (const field of ['match', 'match_urlpattern']) {
+        const list = o[field];
+        if (list === undefined) continue;
+        if (!Array.isArray(list) || !list.every((t) => typeof t === 'string'))
+          throw new HeraldError(ErrorCode.badSelector, `"${field}" must be an array of strings`);
+        count += list.length;
+      }
+      if (o['topics'] === undefined && count > 0) o['topics'] = [];
       const topics = o['topics'];
       if (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string'))
         throw new HeraldError(ErrorCode.badTopic, `"${o['op']}" needs "topics": an array of strings`);
-      if (topics.length === 0)
+      if (topics.length + count === 0)
         throw new HeraldError(ErrorCode.missingTopic, `"${o['op']}" needs at least one topic`);
       const last = o['lastEventId'];
       if (o['op'] === 'subscribe' && last !== undefined && (typeof last !== 'string' || last === ''))
@@ -352,4 +375,12 @@ function checkFrame(o: RawFrame): WsClientFrame {
         `unknown op ${JSON.stringify(String(o['op'])).slice(0, 40)}; use auth, subscribe, unsubscribe or publish`,
       );
   }
+}
+
+/** The draft-08 matchers of a subscribe or unsubscribe frame. */
+function wsMatchers(frame: { match?: string[]; match_urlpattern?: string[] }): MatcherSpec[] {
+  return [
+    ...(frame.match ?? []).map((match) => ({ match, type: 'exact' as const })),
+    ...(frame.match_urlpattern ?? []).map((match) => ({ match, type: 'urlpattern' as const })),
+  ];
 }

@@ -4,7 +4,15 @@ import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
-import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import { ReservedNamespace } from '../protocol/reserved.ts';
+import {
+  compileMatcher,
+  compileSelector,
+  DEFAULT_HUB_URL,
+  selectorMatches,
+  type MatcherSpec,
+  type Selector,
+} from '../protocol/selector.ts';
 import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
 import {
@@ -67,10 +75,19 @@ export interface HubOptions {
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
    */
   subscriptionEventsPath?: string;
+  /**
+   * The hub's public URL (origin and path): relative URL patterns and topics resolve against
+   * it, and its path is the reserved namespace publishers may not use. Default
+   * `http://localhost/.well-known/mercure`.
+   */
+  hubUrl?: string;
 }
 
 export interface SubscribeRequest {
+  /** Draft-07 selectors (`topic=`): exact topics or URI templates. */
   selectors: readonly string[];
+  /** Draft-08 matchers (`match=`, `match_exact=`, `match_urlpattern=`). */
+  matchers?: readonly MatcherSpec[];
   principal: Principal;
   /** Resume cursor: an update id, or `earliest`. */
   lastEventId?: string;
@@ -119,6 +136,8 @@ export class Hub {
   readonly #released = new WeakSet<AdmissionTicket>();
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
+  readonly #hubUrl: string;
+  readonly #reserved: ReservedNamespace;
   /** Id of the last update dispatched on this node (the subscriptions API cursor). */
   lastEventId = 'earliest';
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -153,6 +172,8 @@ export class Hub {
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
+    this.#hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
+    this.#reserved = new ReservedNamespace(this.#hubUrl);
     this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
     this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
     this.#publishedRing = new CounterRing(this.#rateWindow);
@@ -195,7 +216,7 @@ export class Hub {
     client: ClientInfo = {},
   ): Promise<Update[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const valid = inputs.map((i) => validatePublishInput(i, this.#limits));
+    const valid = inputs.map((i) => validatePublishInput(i, this.#limits, this.#reserved));
     for (const input of valid) {
       if (!mayPublish(principal, input.topics)) {
         const denied = input.topics.find((t) => !principal.publish?.matchesTopic(t)) ?? input.topics[0];
@@ -258,23 +279,35 @@ export class Hub {
   }
 
   /**
-   * Compiles selectors; throws a 400 HeraldError naming the bad one, or saying the set is over
-   * a per-subscription limit (with `kept`, the selectors the subscription already has).
+   * Compiles draft-07 selectors and draft-08 matchers; throws a 400 HeraldError naming the
+   * bad one, or saying the set is over a per-subscription limit (with `kept`, the selectors
+   * the subscription already has).
    */
-  compileSelectors(sources: readonly string[], kept: readonly Selector[] = []): Selector[] {
-    if (sources.length === 0) throw new HeraldError(ErrorCode.missingTopic, 'missing "topic" parameter');
-    if (sources.length > this.#maxSelectors)
+  compileSelectors(
+    sources: readonly string[],
+    matchers: readonly MatcherSpec[] = [],
+    kept: readonly Selector[] = [],
+  ): Selector[] {
+    if (sources.length + matchers.length === 0)
+      throw new HeraldError(
+        ErrorCode.missingTopic,
+        'missing "topic" (draft-07) or "match" (draft-08) parameter',
+      );
+    if (sources.length + matchers.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
       );
     // A template some subscription already holds is taken as compiled (it was validated then).
-    const compiled = sources.map((source) => this.#index.heldTemplate(source) ?? compileSelector(source));
+    const compiled = [
+      ...sources.map((source) => this.#index.heldTemplate(source) ?? compileSelector(source)),
+      ...matchers.map((m) => compileMatcher(m, this.#hubUrl)),
+    ];
     if (this.#maxTemplateExpressions > 0) {
       // Each distinct template once: its weight is what matching it costs per topic character.
       const weights = new Map<string, number>();
       for (const sel of [...kept, ...compiled])
-        if ('matcher' in sel) weights.set(sel.source, sel.matcher.weight);
+        if (sel.kind === 'template') weights.set(sel.source, sel.matcher.weight);
       let total = 0;
       for (const w of weights.values()) total += w;
       if (total > this.#maxTemplateExpressions)
@@ -299,8 +332,10 @@ export class Hub {
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     assertNotExpired(request.principal);
-    const selectors = this.compileSelectors(request.selectors);
-    assertMayWatchStats(request.principal, request.selectors);
+    const matchers = request.matchers ?? [];
+    const selectors = this.compileSelectors(request.selectors, matchers);
+    const sources = [...request.selectors, ...matchers.map((m) => m.match)];
+    assertMayWatchStats(request.principal, sources);
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const throttle = request.throttleMs === undefined ? undefined : checkThrottle(request.throttleMs);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
@@ -315,8 +350,8 @@ export class Hub {
     // in the index or a pending queue that grows with every matching update.
     try {
       if (!resuming && !snapshot)
-        request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
-      else await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
+        request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
+      else await this.#replay(sub, request.lastEventId, snapshot, sources, selectors, []);
     } catch (e) {
       if (!sub.closed) {
         this.#unregister(sub);
@@ -344,17 +379,25 @@ export class Hub {
     lastEventId?: string,
     snapshot = false,
     throttleMs?: number,
+    matchers: readonly MatcherSpec[] = [],
   ): Promise<string[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
     assertNotExpired(sub.principal);
     const throttle = throttleMs === undefined ? undefined : checkThrottle(throttleMs);
-    const have = new Set(sub.selectors.map((s) => s.source));
-    const fresh = [...new Set(sources)].filter((s) => !have.has(s));
-    const compiled = this.compileSelectors(sources, sub.selectors).filter((s) => fresh.includes(s.source));
-    assertMayWatchStats(sub.principal, sources);
-    if (have.size + compiled.length > this.#maxSelectors)
+    // A selector is known by its text and how it is read (`topic=x` and `match=x` differ).
+    const keyOf = (s: Selector): string => `${s.type} ${s.source}`;
+    const have = new Set(sub.selectors.map(keyOf));
+    const compiled: Selector[] = [];
+    for (const s of this.compileSelectors(sources, matchers, sub.selectors)) {
+      if (have.has(keyOf(s))) continue;
+      have.add(keyOf(s));
+      compiled.push(s);
+    }
+    const fresh = compiled.map((s) => s.source);
+    assertMayWatchStats(sub.principal, [...sources, ...matchers.map((m) => m.match)]);
+    if (have.size > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
@@ -615,9 +658,13 @@ export class Hub {
 
   /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
   #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
-    if (this.#eventsPath === undefined || selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
-      return;
-    const view = selectors === sub.selectors ? sub : ({ ...sub, selectors } as Subscription);
+    if (this.#eventsPath === undefined) return;
+    // Watching subscription events is not itself announced (that would echo forever).
+    const announced = selectors.filter(
+      (s) => !s.source.startsWith(this.#eventsPath!) && !this.#reserved.contains(s.source),
+    );
+    if (announced.length === 0) return;
+    const view = { ...sub, selectors: announced } as Subscription;
     // Presence is best effort: a broker hiccup must not fail the subscription itself.
     this.broker
       .publish(subscriptionEvents(this.#eventsPath, view, active))

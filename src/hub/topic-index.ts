@@ -3,6 +3,7 @@ import { MATCH_STEPS_PER_WEIGHT, type MatchMeter, type TopicMatcher } from '../p
 import { looksLikeTemplate } from '../protocol/uri-template.ts';
 import type { Selector } from '../protocol/selector.ts';
 import { PrefixTree } from './prefix-tree.ts';
+import { PatternGroups } from './pattern-groups.ts';
 import type { Subscription } from './subscription.ts';
 
 /** Budget for pattern selectors (URI templates) on this node; 0 means "no cap". */
@@ -38,7 +39,7 @@ export const INDEX_STEPS_PER_WEIGHT = MATCH_STEPS_PER_WEIGHT + 1;
 /** Topics whose matching patterns are remembered (at most 2 048 characters each). */
 const MATCH_CACHE_TOPICS = 1024;
 
-type PatternSelector = Extract<Selector, { readonly matcher: TopicMatcher }>;
+type PatternSelector = Extract<Selector, { readonly kind: 'template' }>;
 
 interface PatternGroup {
   readonly matcher: TopicMatcher;
@@ -87,6 +88,8 @@ export class TopicIndex {
   readonly #matchCache = new Map<string, PatternGroup[]>();
   #generation = 0;
   #cacheGeneration = 0;
+  /** Draft-08 URL patterns: matched apart from URI templates (see pattern-groups.ts). */
+  readonly #urlPatterns = new PatternGroups();
 
   constructor(budget: Partial<PatternBudget> = {}) {
     this.#budget = { ...unlimitedPatterns, ...budget };
@@ -113,7 +116,7 @@ export class TopicIndex {
       this.#all.add(sub);
       return selector;
     }
-    if ('matcher' in selector) {
+    if (selector.kind === 'template') {
       const group = this.#patterns.get(selector.matcher.key) ?? this.#admit(selector);
       group.subs.set(sub, (group.subs.get(sub) ?? 0) + 1);
       group.refs++;
@@ -125,6 +128,10 @@ export class TopicIndex {
           selector = held.selector;
         } else this.#templates.set(selector.source, { selector, refs: 1 });
       }
+    }
+    if (selector.kind === 'urlpattern') {
+      this.#urlPatterns.add(sub, selector);
+      return selector;
     }
     // A template selector also matches a topic equal to its own text (Mercure 07), which the
     // exact map covers.
@@ -170,12 +177,13 @@ export class TopicIndex {
       this.#all.delete(sub);
       return;
     }
+    if (selector.kind === 'urlpattern') return this.#urlPatterns.remove(sub, selector);
     const exact = this.#exact.get(selector.source);
     if (exact) {
       exact.delete(sub);
       if (exact.size === 0) this.#exact.delete(selector.source);
     }
-    if ('matcher' in selector) {
+    if (selector.kind === 'template') {
       const group = this.#patterns.get(selector.matcher.key);
       const n = group?.subs.get(sub);
       if (!group || n === undefined) return;
@@ -210,6 +218,7 @@ export class TopicIndex {
         }
       }
     }
+    this.#urlPatterns.forEachMatch(topics, visit);
     for (const sub of this.#all) visit(sub);
   }
 
@@ -218,12 +227,13 @@ export class TopicIndex {
     const out = new Map<string, number>();
     for (const [topic, subs] of this.#exact) out.set(topic, subs.size);
     if (this.#all.size > 0) out.set('*', this.#all.size);
+    this.#urlPatterns.counts(out);
     return out;
   }
 
   /** Whether `source` is a selector that is not itself a topic (`*` or a URI template). */
   isPattern(source: string): boolean {
-    return source === '*' || looksLikeTemplate(source);
+    return source === '*' || looksLikeTemplate(source) || this.#urlPatterns.has(source);
   }
 
   /**
@@ -232,7 +242,7 @@ export class TopicIndex {
    * the bounded match of the patterns filed under the topic's prefixes.
    */
   matchCount(topic: string): number {
-    let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size;
+    let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size + this.#urlPatterns.matchCount(topic);
     // A template never matches its own text (no expression admits `{`), so the exact map's
     // count for a topic equal to a template's text is not counted twice.
     if (this.#patterns.size > 0) for (const group of this.#groupsMatching(topic)) n += group.refs;

@@ -66,6 +66,12 @@ const statusOf: Record<ErrorCode, number> = {
 };
 
 /**
+ * The RFC 6750 `error` of a `WWW-Authenticate: Bearer` challenge; `none` is a challenge
+ * without one (no token was presented).
+ */
+export type BearerError = 'none' | 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+
+/**
  * An error meant for the caller: a stable code, the HTTP status it maps to and a one-line
  * reason that says what to fix.
  *
@@ -81,14 +87,24 @@ export class HeraldError extends Error {
   readonly retryAfter: number | undefined;
   /** The reason as logs may show it (see above); the message itself unless set. */
   readonly logMessage: string;
+  /**
+   * The Bearer challenge's error, when it is not the one the status implies (401:
+   * `invalid_token`, 403 on a topic: `insufficient_scope`, others: no challenge).
+   */
+  readonly bearer: BearerError | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retryAfter?: number; logMessage?: string } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryAfter?: number; logMessage?: string; bearer?: BearerError } = {},
+  ) {
     super(message);
     this.name = 'HeraldError';
     this.code = code;
     this.status = statusOf[code];
     this.retryAfter = options.retryAfter;
     this.logMessage = options.logMessage ?? message;
+    this.bearer = options.bearer;
   }
 }
 

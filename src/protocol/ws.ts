@@ -32,7 +32,12 @@ export type WsClientFrame =
   | { op: 'auth'; token: string; ref?: WsRef }
   | {
       op: 'subscribe';
+      /** Draft-07 selectors (exact topics, URI templates). */
       topics: string[];
+      /** Draft-08 `exact` matchers. */
+      match?: string[];
+      /** Draft-08 `urlpattern` matchers (relative ones resolve against the hub URL). */
+      match_urlpattern?: string[];
       lastEventId?: string;
       /** State topics: a `herald.snapshot` event with the retained states of these topics first. */
       snapshot?: boolean;
@@ -40,7 +45,7 @@ export type WsClientFrame =
       throttle?: number;
       ref?: WsRef;
     }
-  | { op: 'unsubscribe'; topics: string[]; ref?: WsRef }
+  | { op: 'unsubscribe'; topics: string[]; match?: string[]; match_urlpattern?: string[]; ref?: WsRef }
   | {
       op: 'publish';
       topics: string[] | string;

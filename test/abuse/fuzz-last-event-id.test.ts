@@ -3,6 +3,7 @@ import { validateHeaderValue } from 'node:http';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { requestedLastEventId } from '../../src/http/subscribe-route.ts';
+import { subscribeParams } from '../../src/http/subscribe-params.ts';
 import { isHeraldError } from '../../src/protocol/errors.ts';
 import { idFromHeader, idToHeader } from '../../src/protocol/header-value.ts';
 import { validateLastEventId } from '../../src/protocol/validate.ts';
@@ -24,7 +25,7 @@ describe('fuzzing Last-Event-ID values', () => {
         const header = asHeader ? Buffer.from(value, 'utf8').toString('latin1') : undefined;
         const url = new URL('http://hub.invalid/.well-known/mercure');
         if (!asHeader) url.searchParams.set('lastEventID', value);
-        const id = requestedLastEventId({ header: () => header }, url);
+        const id = requestedLastEventId({ header: () => header }, subscribeParams(url.searchParams));
         if (value === '') return assert.equal(id, asHeader ? undefined : '');
         assert.equal(typeof id, 'string');
         try {
