@@ -143,12 +143,14 @@ describe('URI-template selectors: budgets refuse with a code and a one-line reas
     assert.match(String(second.reply['message']), /URI templates/);
     assert.equal(h.hub.templateUsage().templates, 100, 'nothing of the refused frame is kept');
 
+    // Every open WebSocket holds a seat (the refused one too); a refused SSE request adds none.
+    const seats = h.hub.admittedCount;
     const c = sse(h, Array.from({ length: 6 }, (_, i) => longTemplate(2000 + i)).concat(['urn:x']));
     open.push(c);
     assert.equal(await c.opened, 429);
     assertSseRefused(c, 429, 'HERALD_ERR_TEMPLATE_BUDGET', /URI templates/);
     assert.ok(c.headers['retry-after'], 'Retry-After is set');
-    assert.equal(h.hub.admittedCount, h.hub.connectionCount, 'a refused subscription holds no slot');
+    assert.equal(h.hub.admittedCount, seats, 'a refused subscription holds no slot');
 
     const exact = sse(h, ['urn:still-fine']);
     open.push(exact);
