@@ -1,9 +1,10 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from './args.ts';
 import { mintToken } from '../auth/mint.ts';
 import { signingSecret } from './key-from-env.ts';
 
 export const tokenHelp = `Usage: herald token [--publish SEL]... [--subscribe SEL]... [--sub NAME] [--ttl 1h] [--admin] [--jwt-key K]
-Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).`;
+Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).
+The token never expires unless --ttl is given (30m, 1h, 7d). --admin opens the dashboard.`;
 
 /** `herald token`: print a JWT for the given grants. */
 export async function token(argv: string[]): Promise<void> {
@@ -26,6 +27,10 @@ export async function token(argv: string[]): Promise<void> {
   }
   if (values.ttl !== undefined && !/^\d+(s|m|h|d)?$/.test(values.ttl))
     throw new Error(`--ttl: "${values.ttl}" is not a duration like 30m, 1h or 7d`);
+  if (!values.publish && !values.subscribe && !values.admin)
+    process.stderr.write(
+      'herald token: warning: this token grants nothing (no --publish, --subscribe or --admin)\n',
+    );
   let payload: unknown;
   if (values.payload !== undefined) {
     try {
