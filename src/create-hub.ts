@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import { DEV_ISSUER, jwksFrom, parseIssuerJwks, type IssuerKeys } from './auth/issuers.ts';
 import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
 import type { VerificationKey } from './auth/keys.ts';
@@ -141,8 +141,9 @@ async function createStateStore(config: HeraldConfig): Promise<StateStore> {
   return new RedisStateStore({ redis: config.redis, limits });
 }
 
-function createLogger(level: string): Logger {
-  return pino({
+/** pino JSON lines; with `readable` (dev mode on a terminal) pino-pretty's coloured lines instead. */
+async function createLogger(level: string, readable: boolean): Promise<Logger> {
+  const options: LoggerOptions = {
     level,
     base: { service: 'herald' },
     // Defence in depth: nothing logs tokens, and these paths are censored if something ever does.
@@ -163,7 +164,11 @@ function createLogger(level: string): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  if (!readable) return pino(options);
+  // Loaded only here: a production hub never loads the prettifier.
+  const { default: pretty } = await import('pino-pretty');
+  return pino(options, pretty({ colorize: true, ignore: 'pid,hostname,service', translateTime: 'HH:MM:ss' }));
 }
 
 /**
@@ -194,7 +199,8 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     config.anonymous = true;
     if (config.tokenIssuers.length === 0) config.tokenIssuers = [DEV_ISSUER];
   }
-  const logger = givenLogger ?? createLogger(config.logLevel);
+  const logger =
+    givenLogger ?? (await createLogger(config.logLevel, config.dev && process.stdout.isTTY === true));
   const publisherKey = keyFor(
     config.publisherJwtKey ?? config.jwtKey,
     config.publisherJwtKeyFile ?? config.jwtKeyFile,

@@ -150,7 +150,7 @@ describe('herald configuration', () => {
       [['--port', 'abc'], {}, /--port: "abc" is not a non-negative integer/],
       [['--heartbeat', 'soon'], {}, /heartbeat: "soon" is not a duration/],
       [['--redis', 'http://x'], {}, /must be a redis:\/\/ or rediss:\/\/ URL/],
-      [['--nope'], {}, /Unknown option '--nope'/],
+      [['--nope'], {}, /unknown option --nope$/m],
       [['--port', '0'], { HERALD_HISTORY: '-4' }, /HERALD_HISTORY.*not a non-negative integer/],
       [['--port', '0', '--jwt-key-file', '/nonexistent.pem'], {}, /cannot read JWT key file/],
       [['--port', '0', '--jwt-key', 'short'], {}, /at least 8 characters/],

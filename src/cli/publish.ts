@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from './args.ts';
 import { mintToken } from '../auth/mint.ts';
 import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
 import { signingSecret } from './key-from-env.ts';

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from './args.ts';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export const tailHelp = `Usage: herald tail SELECTOR... [--url URL] [--token JWT] [--last-event-id ID] [--draft-08] [--pattern P]...

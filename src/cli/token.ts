@@ -1,10 +1,11 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from './args.ts';
 import { mintToken } from '../auth/mint.ts';
 import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
 import { signingSecret } from './key-from-env.ts';
 
 export const tokenHelp = `Usage: herald token [--publish SEL]... [--subscribe SEL]... [--sub NAME] [--ttl 1h] [--admin] [--jwt-key K]
 Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).
+The token never expires unless --ttl is given (30m, 1h, 7d). --admin opens the dashboard.
   --access: a Mercure draft-08 access token instead (typ at+jwt, authorization_details):
     --issuer ISS (default ${DEV_ISSUER}; the hub must list it in --token-issuers),
     --audience AUD (default: read from the hub at --url / HERALD_URL), --ttl (default 1h),
@@ -38,6 +39,10 @@ export async function token(argv: string[]): Promise<void> {
   }
   if (values.ttl !== undefined && !/^\d+(s|m|h|d)?$/.test(values.ttl))
     throw new Error(`--ttl: "${values.ttl}" is not a duration like 30m, 1h or 7d`);
+  if (!values.publish && !values.subscribe && !values.admin)
+    process.stderr.write(
+      'herald token: warning: this token grants nothing (no --publish, --subscribe or --admin)\n',
+    );
   let payload: unknown;
   if (values.payload !== undefined) {
     try {
