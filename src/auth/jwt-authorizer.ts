@@ -208,7 +208,7 @@ export class JwtAuthorizer implements Authorizer {
       subscribe: grants.subscribe,
       payload: undefined,
       payloadFor: grants.payloadFor,
-      expiresAt: payload.exp! * 1000,
+      expiresAt: expiryMs(payload.exp!),
       admin:
         typeof herald === 'object' &&
         herald !== null &&
@@ -267,8 +267,16 @@ export class JwtAuthorizer implements Authorizer {
       publish: selectorList(mercure.publish, 'publish'),
       subscribe: selectorList(mercure.subscribe, 'subscribe'),
       payload: mercure.payload,
-      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+      expiresAt: typeof payload.exp === 'number' ? expiryMs(payload.exp) : undefined,
       admin,
     };
   }
+}
+
+/**
+ * `exp` in milliseconds. A claim near Number.MAX_VALUE would overflow to Infinity, which
+ * timers and arithmetic downstream do not expect: such a token never expires in practice.
+ */
+function expiryMs(exp: number): number {
+  return Math.min(exp * 1000, Number.MAX_SAFE_INTEGER);
 }
