@@ -1,7 +1,10 @@
 // Runs the whole suite the way CI does: type-check, lint, then every *.test.ts under
 // src/, test/, examples/ and dashboard/ with node's own test runner (through tsx).
+// Before the tests: builds dist/ and the dashboard when stale (`npx herald` runs dist/), and,
+// when package tests are among them, packs the tarball once (HERALD_TARBALL) for all of them.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function findTests(dir, out = []) {
@@ -33,6 +36,24 @@ if (only.length === 0) {
 const files = only.length
   ? only
   : ['src', 'test', 'examples', 'dashboard'].flatMap((d) => findTests(d)).sort();
+run(process.execPath, ['scripts/build.mjs', '--if-stale']);
+run(process.execPath, ['--import', 'tsx', 'dashboard/build.ts', '--if-stale']);
+
+// Package tests (test/package/, examples/next-*) install the packed tarball, never the tree.
+const packDir = files.some((f) => /(^|\/)(test\/package|examples\/next-)/.test(f))
+  ? mkdtempSync(join(tmpdir(), 'herald-pack-'))
+  : undefined;
+if (packDir) {
+  // --ignore-scripts: dist/ was just built; prepack would build it all again.
+  const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (pack.status !== 0) process.exit(pack.status ?? 1);
+  process.env.HERALD_TARBALL = join(packDir, pack.stdout.trim().split('\n').pop());
+}
+process.on('exit', () => packDir && rmSync(packDir, { recursive: true, force: true }));
+
 run(process.execPath, [
   '--import',
   'tsx',
