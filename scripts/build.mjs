@@ -50,10 +50,14 @@ function retarget(text, ext) {
 
 async function buildAll() {
   rmSync(dist, { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
   // Declarations: tsc keeps the sources' `.ts` specifiers; consumers resolve `.js` (ESM) and,

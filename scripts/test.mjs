@@ -54,11 +54,20 @@ if (packDir) {
 }
 process.on('exit', () => packDir && rmSync(packDir, { recursive: true, force: true }));
 
-run(process.execPath, [
-  '--import',
-  'tsx',
-  '--test',
-  '--test-concurrency=2',
-  '--test-timeout=120000',
-  ...files,
-]);
+// The runner's timeout also bounds a whole file: package tests install from the registry and
+// build a Next.js app, so they get their own run with a longer one (each of their hooks and
+// tests still has its own bound).
+const isPackageTest = (f) => /(^|\/)(test\/package|examples\/next-)/.test(f);
+const groups = [
+  { timeout: 120_000, files: files.filter((f) => !isPackageTest(f)) },
+  { timeout: 600_000, files: files.filter(isPackageTest) },
+];
+for (const group of groups.filter((g) => g.files.length > 0))
+  run(process.execPath, [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    `--test-timeout=${group.timeout}`,
+    ...group.files,
+  ]);

@@ -9,7 +9,8 @@ import { freshApp, stopProcess, waitForOutput, type FreshApp } from './fresh-app
 
 const KEY = 'frameworks-fresh-app-key-0123456789abcdef';
 const HUB = '/hub/.well-known/mercure';
-const snippet = (file: string) => readFileSync(new URL(`../../docs/snippets/${file}`, import.meta.url), 'utf8');
+const snippet = (file: string) =>
+  readFileSync(new URL(`../../docs/snippets/${file}`, import.meta.url), 'utf8');
 
 // Starts a docs snippet's app on a free port inside the fresh app, and stops it on SIGTERM.
 const runner = `const [file, name, key] = process.argv.slice(2);
@@ -39,8 +40,20 @@ describe('Herald in fresh Express and Fastify apps, installed from the tarball',
   after(() => app?.remove());
 
   const frameworks = [
-    { name: 'Express', file: './express-app.js', start: 'startShop', route: '/orders', topic: 'https://shop.example/orders/{id}' },
-    { name: 'Fastify', file: './fastify-app.js', start: 'startFeed', route: '/posts', topic: 'https://feed.example/posts/{id}' },
+    {
+      name: 'Express',
+      file: './express-app.js',
+      start: 'startShop',
+      route: '/orders',
+      topic: 'https://shop.example/orders/{id}',
+    },
+    {
+      name: 'Fastify',
+      file: './fastify-app.js',
+      start: 'startFeed',
+      route: '/posts',
+      topic: 'https://feed.example/posts/{id}',
+    },
   ];
   for (const fw of frameworks) {
     describe(`${fw.name}: hub.handle for HTTP, hub.attach for WebSocket`, () => {
@@ -111,7 +124,10 @@ describe('Herald in fresh Express and Fastify apps, installed from the tarball',
         assert.equal(sse.updates.length, 1, 'refused publishes delivered nothing');
         sse.close();
         assert.equal(await (await fetch(`${base}/hub/healthz`)).text(), 'ok\n');
-        assert.match(await (await fetch(`${base}/hub/metrics`)).text(), /^herald_updates_published_total [1-9]/m);
+        assert.match(
+          await (await fetch(`${base}/hub/metrics`)).text(),
+          /^herald_updates_published_total [1-9]/m,
+        );
       });
     });
   }

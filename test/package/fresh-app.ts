@@ -22,7 +22,10 @@ export function packedTarball(): string {
   if (packed) return packed;
   const dir = mkdtempSync(join(tmpdir(), 'herald-pack-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const r = spawnSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: repo, encoding: 'utf8' });
+  const r = spawnSync('npm', ['pack', '--silent', '--pack-destination', dir], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`npm pack failed: ${r.stderr}`);
   packed = join(dir, r.stdout.trim().split('\n').pop()!);
   return packed;
@@ -66,9 +69,12 @@ export async function freshApp(name: string, options: FreshAppOptions = {}): Pro
         });
       } catch (e) {
         const err = e as Error & { stdout?: string; stderr?: string };
-        throw new Error(`${cmd} ${args.join(' ')} failed in ${dir}: ${err.message}\n${err.stdout}\n${err.stderr}`, {
-          cause: e,
-        });
+        throw new Error(
+          `${cmd} ${args.join(' ')} failed in ${dir}: ${err.message}\n${err.stdout}\n${err.stderr}`,
+          {
+            cause: e,
+          },
+        );
       }
     },
     start(cmd, args, env = {}) {
@@ -91,7 +97,13 @@ export async function freshApp(name: string, options: FreshAppOptions = {}): Pro
   };
   app.write({
     'package.json': JSON.stringify(
-      { name: `fresh-${name}`, private: true, version: '1.0.0', type: options.type ?? 'module', ...options.packageJson },
+      {
+        name: `fresh-${name}`,
+        private: true,
+        version: '1.0.0',
+        type: options.type ?? 'module',
+        ...options.packageJson,
+      },
       null,
       2,
     ),
@@ -111,16 +123,31 @@ export async function freshApp(name: string, options: FreshAppOptions = {}): Pro
   return app;
 }
 
-/** SIGTERM to the process group of a `start`ed command, and its exit. */
-export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+const groupAlive = (pid: number): boolean => {
   try {
-    process.kill(-child.pid!, 'SIGTERM');
+    process.kill(-pid, 0);
+    return true;
   } catch {
-    child.kill('SIGTERM');
+    return false;
   }
-  await exited;
+};
+
+/**
+ * SIGTERM to the process group of a `start`ed command (npx and what it started), then waits
+ * until no process of the group is left; SIGKILL to those still there after `graceMs`.
+ */
+export async function stopProcess(child: ChildProcess, graceMs = 30_000): Promise<void> {
+  const pid = child.pid!;
+  if (!groupAlive(pid)) return;
+  process.kill(-pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(-pid, 'SIGKILL');
+      throw new Error(`process group ${pid} still ran ${graceMs} ms after SIGTERM (killed)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Resolves with the first stdout/stderr match of `pattern` (rejects if the process exits first). */
@@ -133,7 +160,8 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, ms = 60_000)
       const m = pattern.exec(seen);
       if (m) done(undefined, m);
     };
-    const onExit = (code: number | null): void => done(new Error(`exited (${code}) before ${pattern}: ${seen}`));
+    const onExit = (code: number | null): void =>
+      done(new Error(`exited (${code}) before ${pattern}: ${seen}`));
     function done(err?: Error, m?: RegExpMatchArray): void {
       clearTimeout(timer);
       child.stdout?.off('data', onData);

@@ -66,9 +66,7 @@ const cjs = roundTrip(`'use strict';
 const { createHub, startHerald, mintToken } = require('herald');
 const { subscribe, createPublisher } = require('herald/client');
 const IMPORT = require;
-const KEY = '${KEY}';`).concat(
-  "main().catch((e) => { console.error(e); process.exit(1); });\n",
-);
+const KEY = '${KEY}';`).concat('main().catch((e) => { console.error(e); process.exit(1); });\n');
 
 /** What a strict TypeScript app writes; the @ts-expect-error lines fail if the types were `any`. */
 const consumerTs = `import { createHub, mintToken, HeraldError, type HeraldHub, type HeraldOptions, type Update } from 'herald';
@@ -145,7 +143,10 @@ describe('Herald installed from its tarball into a new Node app', () => {
   after(() => app?.remove());
 
   const check = (out: string) => {
-    const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, { id: string; data: string } | string>;
+    const r = JSON.parse(out.trim().split('\n').pop()!) as Record<
+      string,
+      { id: string; data: string } | string
+    >;
     // JSON drops the update's undefined `type` and `topics` (SSE carries neither).
     assert.deepEqual(r['standalone'], { id: r['id'], data: '{"n":1}' });
     assert.equal((r['embedded'] as { id: string }).id, r['embeddedId']);
@@ -240,7 +241,10 @@ describe('Herald installed from its tarball into a new Node app', () => {
 
   test('herald/client bundles for the browser with Vite, no Node module, within its size budget', async () => {
     const { gzipped, loaded } = await browserBundle("export * from 'herald/client';\n", []);
-    assert.ok(loaded.some((id) => id.includes('/node_modules/herald/dist/client/')), 'built from the package');
+    assert.ok(
+      loaded.some((id) => id.includes('/node_modules/herald/dist/client/')),
+      'built from the package',
+    );
     assert.ok(gzipped <= CLIENT_BUDGET, `herald/client is ${gzipped} B gzipped, budget ${CLIENT_BUDGET} B`);
   });
 
