@@ -2,7 +2,7 @@
 // src/, test/, examples/ and dashboard/ with node's own test runner (through tsx).
 // Before the tests: builds dist/ and the dashboard when stale (`npx herald` runs dist/), and,
 // when package tests are among them, packs the tarball once (HERALD_TARBALL) for all of them.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,18 +56,40 @@ process.on('exit', () => packDir && rmSync(packDir, { recursive: true, force: tr
 
 // The runner's timeout also bounds a whole file: package tests install from the registry and
 // build a Next.js app, so they get their own run with a longer one (each of their hooks and
-// tests still has its own bound).
+// tests still has its own bound). That run goes on beside the main one, mostly waiting on
+// npm and `next build`; its report is printed when it ends.
 const isPackageTest = (f) => /(^|\/)(test\/package|examples\/next-)/.test(f);
-const groups = [
-  { timeout: 120_000, files: files.filter((f) => !isPackageTest(f)) },
-  { timeout: 600_000, files: files.filter(isPackageTest) },
+const testArgs = (timeout, list) => [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  `--test-timeout=${timeout}`,
+  ...list,
 ];
-for (const group of groups.filter((g) => g.files.length > 0))
-  run(process.execPath, [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=2',
-    `--test-timeout=${group.timeout}`,
-    ...group.files,
-  ]);
+const packageFiles = files.filter(isPackageTest);
+const mainFiles = files.filter((f) => !isPackageTest(f));
+const packageRun = packageFiles.length
+  ? new Promise((resolve) => {
+      const child = spawn(process.execPath, testArgs(600_000, packageFiles), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('exit', (code) => resolve({ code, out }));
+    })
+  : undefined;
+let status = 0;
+if (mainFiles.length) {
+  const main = await new Promise((resolve) =>
+    spawn(process.execPath, testArgs(120_000, mainFiles), { stdio: 'inherit' }).on('exit', resolve),
+  );
+  if (main !== 0) status = main ?? 1;
+}
+if (packageRun) {
+  const { code, out } = await packageRun;
+  process.stdout.write(`\n# package tests (${packageFiles.join(', ')})\n${out}`);
+  if (code !== 0) status = code ?? 1;
+}
+process.exit(status);
