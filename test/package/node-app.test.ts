@@ -65,6 +65,8 @@ const KEY = '${KEY}';`).concat('await main();\n');
 const cjs = roundTrip(`'use strict';
 const { createHub, startHerald, mintToken } = require('herald');
 const { subscribe, createPublisher } = require('herald/client');
+// herald/react loads through require too, with the app's React.
+if (typeof require('herald/react').useTopic !== 'function') throw new Error('herald/react: no useTopic');
 const IMPORT = require;
 const KEY = '${KEY}';`).concat('main().catch((e) => { console.error(e); process.exit(1); });\n');
 
