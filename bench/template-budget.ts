@@ -22,7 +22,7 @@ import { defaults } from '../src/config/definitions.ts';
 import { Hub } from '../src/hub/hub.ts';
 import type { Sink } from '../src/hub/sink.ts';
 import { INDEX_STEPS_PER_WEIGHT } from '../src/hub/topic-index.ts';
-import { SelectorSet } from '../src/protocol/selector.ts';
+import { SelectorSet } from '../src/protocol/matchers.ts';
 import { startHubProcess, type HubProcess } from '../test/support/hub-process.ts';
 
 const PATH = '/.well-known/mercure';

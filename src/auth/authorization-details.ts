@@ -1,5 +1,6 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
-import { SelectorSet, selectorMatches, type MatcherSpec, type Selector } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/matchers.ts';
+import { selectorMatches, type MatcherSpec, type Selector } from '../protocol/selector.ts';
 
 /** The RFC 9396 `type` of a Mercure authorization detail (draft-08). */
 export const MERCURE_DETAIL_TYPE = 'https://mercure.rocks/authorization-detail';

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
-import { SelectorSet } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/matchers.ts';
 import { parseAuthorizationDetails } from './authorization-details.ts';
 import type { Authorizer, Role } from './authorizer.ts';
 import { keyForRole, type IssuerKeys } from './issuers.ts';

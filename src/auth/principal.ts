@@ -1,4 +1,5 @@
-import { SelectorSet, type Selector } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/matchers.ts';
+import type { Selector } from '../protocol/selector.ts';
 
 /** Who is connected and what their token lets them do. Only the auth layer builds these. */
 export interface Principal {

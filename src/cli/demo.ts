@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.ts';
 import type { Hub } from '../hub/hub.ts';
-import { SelectorSet } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/matchers.ts';
 
 /** Topics the demo publisher uses; `curl -N '.../.well-known/mercure?topic=*'` shows them. */
 export const DEMO_TOPICS = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SelectorSet } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/matchers.ts';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { MemoryBroker } from '../broker/memory.ts';
 import { MemoryStateStore } from '../broker/memory-state.ts';

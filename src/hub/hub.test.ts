@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { MemoryBroker } from '../broker/memory.ts';
 import type { EncodedUpdate } from '../protocol/frames.ts';
-import { SelectorSet } from '../protocol/selector.ts';
+import { SelectorSet } from '../protocol/matchers.ts';
 import { Hub } from './hub.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 

@@ -6,13 +6,13 @@ import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
 import { ReservedNamespace } from '../protocol/reserved.ts';
 import {
-  compileMatcher,
   compileSelector,
   DEFAULT_HUB_URL,
   selectorMatches,
   type MatcherSpec,
   type Selector,
 } from '../protocol/selector.ts';
+import { compileMatcher } from '../protocol/matchers.ts';
 import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
 import {

@@ -1,6 +1,6 @@
 import { ErrorCode, HeraldError } from './errors.ts';
 import { exactMatches } from './match-exact.ts';
-import { compileUrlPattern, type TopicMatcher as UrlPatternMatcher } from './url-pattern.ts';
+import type { TopicMatcher as UrlPatternMatcher } from './url-pattern.ts';
 import { compileTemplate, looksLikeTemplate, type TemplateMatcher } from './uri-template.ts';
 
 /**
@@ -43,7 +43,8 @@ export const DEFAULT_HUB_URL = 'http://localhost/.well-known/mercure';
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const FORMAT = /\p{Cf}/u;
 
-function checkSource(source: string): void {
+/** Refuses an empty, over-long or control-character selector with a 400. */
+export function checkSource(source: string): void {
   if (source === '') throw new HeraldError(ErrorCode.badSelector, 'topic selector must not be empty');
   if (source.length > MAX_SELECTOR_LENGTH)
     throw new HeraldError(
@@ -66,19 +67,13 @@ export function compileSelector(source: string): Selector {
 }
 
 /**
- * Compiles a draft-08 matcher. `*` is the wildcard whatever the type; `exact` compares bytes
- * (a `{` is just a character); `urlpattern` resolves relative patterns against `hubUrl`.
+ * A draft-08 `exact` matcher: `*` is the wildcard, anything else compares bytes. Kept apart
+ * from URL patterns (matchers.ts) so browser bundles never carry the URL Pattern polyfill.
  */
-export function compileMatcher(spec: MatcherSpec, hubUrl: string = DEFAULT_HUB_URL): Selector {
-  checkSource(spec.match);
-  if (spec.match === '*') return { kind: 'all', source: '*', type: spec.type };
-  if (spec.type === 'exact') return { kind: 'exact', source: spec.match, type: 'exact' };
-  return {
-    kind: 'urlpattern',
-    source: spec.match,
-    type: 'urlpattern',
-    matcher: compileUrlPattern(spec.match, hubUrl),
-  };
+export function compileExactMatcher(match: string): Selector {
+  checkSource(match);
+  if (match === '*') return { kind: 'all', source: '*', type: 'exact' };
+  return { kind: 'exact', source: match, type: 'exact' };
 }
 
 /**
@@ -95,34 +90,5 @@ export function selectorMatches(selector: Selector, topic: string): boolean {
       return selector.source === topic || selector.matcher.match(topic);
     case 'urlpattern':
       return selector.matcher.match(topic);
-  }
-}
-
-/** A set of selectors as granted by a token (draft-07 claim strings or draft-08 matchers). */
-export class SelectorSet {
-  readonly selectors: readonly Selector[];
-  /** Stable key for caching decisions per distinct claim set. */
-  readonly key: string;
-
-  constructor(sources: readonly (string | MatcherSpec)[], hubUrl: string = DEFAULT_HUB_URL) {
-    this.selectors = sources.map((s) =>
-      typeof s === 'string' ? compileSelector(s) : compileMatcher(s, hubUrl),
-    );
-    this.key = JSON.stringify(sources.some((s) => typeof s !== 'string') ? [hubUrl, sources] : sources);
-  }
-
-  matchesTopic(topic: string): boolean {
-    for (const s of this.selectors) if (selectorMatches(s, topic)) return true;
-    return false;
-  }
-
-  matchesAny(topics: readonly string[]): boolean {
-    for (const t of topics) if (this.matchesTopic(t)) return true;
-    return false;
-  }
-
-  matchesAll(topics: readonly string[]): boolean {
-    for (const t of topics) if (!this.matchesTopic(t)) return false;
-    return true;
   }
 }

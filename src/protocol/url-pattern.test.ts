@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isHeraldError } from './errors.ts';
 import { ReservedNamespace } from './reserved.ts';
-import { compileMatcher, selectorMatches } from './selector.ts';
+import { compileMatcher } from './matchers.ts';
+import { selectorMatches } from './selector.ts';
 import { compileUrlPattern } from './url-pattern.ts';
 
 const HUB = 'https://hub.example/.well-known/mercure';

@@ -9,7 +9,7 @@ import {
 import type { HeraldUpdate } from '../client/transport.ts';
 import type { WebSocketCtor } from '../client/ws.ts';
 import { StateCache } from '../client/state-cache.ts';
-import { compileMatcher, compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import { compileExactMatcher, compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
 import type { JsonValue, SnapshotPayload, StatePayload } from '../protocol/state.ts';
 
 /** How a registry reaches hubs; a provider's props, overridable per hook. */
@@ -152,7 +152,7 @@ export class ConnectionRegistry {
     ]);
     const compile =
       settings.dialect === 'draft-08'
-        ? (t: string) => compileMatcher({ match: t, type: 'exact' })
+        ? compileExactMatcher
         : compileSelector;
     const entry: Entry = { selectors: unique.map(compile), topics: unique, listener };
     let conn = this.#conns.get(key);

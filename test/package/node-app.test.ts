@@ -236,10 +236,12 @@ describe('Herald installed from its tarball into a new Node app', () => {
     return { gzipped: gzipSync(js).length, loaded };
   }
 
-  // Budgets: the sizes when the package was first built (9 640 and 10 747 bytes gzipped), plus
-  // about 1.5 %. A bigger client must be a decision: raise the number here and say why.
-  const CLIENT_BUDGET = 9_800;
-  const REACT_BUDGET = 10_900;
+  // Budgets: the sizes when the package was first built were 9 640 and 10 747 bytes gzipped.
+  // Raised to 10 619 and 11 780 (plus about 1.5 %) when the client gained draft-08 (match,
+  // match_urlpattern) and the linear URI-template matcher it shares with the hub; issue 16
+  // asks for the old figures back (a lighter client-side template matcher is the way).
+  const CLIENT_BUDGET = 10_800;
+  const REACT_BUDGET = 11_950;
 
   test('herald/client bundles for the browser with Vite, no Node module, within its size budget', async () => {
     const { gzipped, loaded } = await browserBundle("export * from 'herald/client';\n", []);
