@@ -25,6 +25,8 @@ export interface HeraldConfig {
   redis: string | undefined;
   /** With --redis: publish what other processes XADD to `herald:ingest`. */
   redisIngest: boolean;
+  /** With a `redis+cluster://` URL: partitions of the update log (same on every node). */
+  redisPartitions: number;
   history: number;
   /** ms */
   historyTtl: number;
@@ -74,6 +76,7 @@ export const defaults: HeraldConfig = {
   corsOrigins: [],
   redis: undefined,
   redisIngest: false,
+  redisPartitions: 16,
   history: 1000,
   historyTtl: 0,
   heartbeat: 15_000,
@@ -151,7 +154,18 @@ export const optionDefs: OptionDef[] = [
     type: 'list',
     help: 'comma-separated origins allowed from browsers',
   },
-  { key: 'redis', flag: 'redis', type: 'string', help: 'Redis URL: use the Redis broker (several nodes)' },
+  {
+    key: 'redis',
+    flag: 'redis',
+    type: 'string',
+    help: 'Redis URL: use the Redis broker (several nodes); redis+cluster://h1:p1,h2:p2 or redis+sentinel://s1:26379/service (docs/scaling.md)',
+  },
+  {
+    key: 'redisPartitions',
+    flag: 'redis-partitions',
+    type: 'number',
+    help: 'with a redis+cluster:// URL: partitions of the update log, same on every node (default 16)',
+  },
   {
     key: 'redisIngest',
     flag: 'redis-ingest',
