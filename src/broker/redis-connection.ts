@@ -165,7 +165,12 @@ export function redactUrl(url: string): string {
 }
 
 /** The broker's keys and channel for a prefix (one cluster per prefix). */
-export function brokerKeys(prefix: string): { stream: string; ids: string; channel: string; trimmed: string } {
+export function brokerKeys(prefix: string): {
+  stream: string;
+  ids: string;
+  channel: string;
+  trimmed: string;
+} {
   return {
     stream: `{${prefix}}:stream`,
     ids: `{${prefix}}:ids`,

@@ -39,7 +39,10 @@ export function createRedisStateStore(url: string, limits: StateLimits): StateSt
   if (target.kind === 'single') return new RedisStateStore({ redis: url, limits });
   const client =
     target.kind === 'cluster'
-      ? new Cluster(target.seeds, { ...clusterOptions(target, { maxRetriesPerRequest: 2 }), enableOfflineQueue: true })
+      ? new Cluster(target.seeds, {
+          ...clusterOptions(target, { maxRetriesPerRequest: 2 }),
+          enableOfflineQueue: true,
+        })
       : new Redis({ ...target.options, maxRetriesPerRequest: 2 });
   client.on('error', () => {}); // each command reports its own failure
   const store = new RedisStateStore({

@@ -32,7 +32,13 @@ const target = () => {
 brokerContract(
   'ShardedRedisBroker',
   async (options) =>
-    new ShardedRedisBroker({ ...options, target: target(), logger, prefix: `contract${++prefixes}`, partitions: 6 }),
+    new ShardedRedisBroker({
+      ...options,
+      target: target(),
+      logger,
+      prefix: `contract${++prefixes}`,
+      partitions: 6,
+    }),
 );
 
 const brokers: ShardedRedisBroker[] = [];

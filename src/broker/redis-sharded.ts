@@ -198,7 +198,12 @@ export class ShardedRedisBroker implements Broker {
     }
     this.#detail = undefined;
     this.#log.info(
-      { event: 'broker-ready', broker: 'redis-cluster', url: this.#o.target.url, partitions: this.#parts.length },
+      {
+        event: 'broker-ready',
+        broker: 'redis-cluster',
+        url: this.#o.target.url,
+        partitions: this.#parts.length,
+      },
       'redis cluster broker ready',
     );
   }
@@ -221,7 +226,11 @@ export class ShardedRedisBroker implements Broker {
           const p = this.#parts[part]!.p;
           const args = [p.channel, String(this.#size), String(this.#ttl), this.#clock];
           for (const i of idx) args.push(updates[i]!.id, JSON.stringify(updates[i]));
-          const sids = (await this.#eval(publishScript, [p.stream, p.ids, p.last, p.trimmed], args)) as string[];
+          const sids = (await this.#eval(
+            publishScript,
+            [p.stream, p.ids, p.last, p.trimmed],
+            args,
+          )) as string[];
           sids.forEach((sid, n) => {
             positions[idx[n]!] = position(sid, part);
             this.#clock = maxStreamId(this.#clock, sid);
@@ -289,12 +298,14 @@ export class ShardedRedisBroker implements Broker {
   health(): BrokerHealth {
     if (this.#closed) return { kind: 'redis', ready: false, detail: 'closed' };
     const down = this.#parts.filter((s) => s.syncing).length;
-    const ready = this.#started && this.#detail === undefined && down === 0 && this.#cluster.status === 'ready';
+    const ready =
+      this.#started && this.#detail === undefined && down === 0 && this.#cluster.status === 'ready';
     if (ready) return { kind: 'redis', ready };
     return {
       kind: 'redis',
       ready,
-      detail: this.#detail ?? (down > 0 ? `${down} partition(s) catching up` : `cluster ${this.#cluster.status}`),
+      detail:
+        this.#detail ?? (down > 0 ? `${down} partition(s) catching up` : `cluster ${this.#cluster.status}`),
     };
   }
 
@@ -391,13 +402,19 @@ export class ShardedRedisBroker implements Broker {
         s.up = true;
         if (lost) this.#gap(s, lost);
         if (caughtUp > 0 && retry)
-          this.#log.info({ event: 'broker-caught-up', partition: s.p.index, updates: caughtUp }, 'read updates missed while away');
+          this.#log.info(
+            { event: 'broker-caught-up', partition: s.p.index, updates: caughtUp },
+            'read updates missed while away',
+          );
         this.#pump();
         return;
       } catch (e) {
         if (!current()) return;
         if (attempt % 20 === 0)
-          this.#log.warn({ err: errorMessage(e), partition: s.p.index }, 'partition resubscribe failed; retrying');
+          this.#log.warn(
+            { err: errorMessage(e), partition: s.p.index },
+            'partition resubscribe failed; retrying',
+          );
         if (!retry && attempt >= 3) throw e;
         await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** Math.min(attempt, 5))));
         await new Promise<void>((resolve) => this.#cluster.refreshSlotsCache(() => resolve()));
@@ -411,7 +428,10 @@ export class ShardedRedisBroker implements Broker {
     s.sub?.disconnect();
     s.sub = undefined;
     if (s.up)
-      this.#log.warn({ event: 'broker-disconnected', partition: s.p.index, reason: why }, 'partition subscriber lost');
+      this.#log.warn(
+        { event: 'broker-disconnected', partition: s.p.index, reason: why },
+        'partition subscriber lost',
+      );
     s.up = false;
     void this.#resync(s, s.generation);
   }
@@ -556,7 +576,10 @@ export class ShardedRedisBroker implements Broker {
     this.#lastPart = h.part;
     const update = decode(h);
     if (!update) {
-      this.#log.warn({ event: 'broker-bad-message', position: position(h.sid, h.part) }, 'ignored an undecodable update');
+      this.#log.warn(
+        { event: 'broker-bad-message', position: position(h.sid, h.part) },
+        'ignored an undecodable update',
+      );
       return;
     }
     try {

@@ -33,14 +33,17 @@ export function parseRedisTarget(url: string): RedisTarget {
   const params = new URLSearchParams(query);
   const redacted = redactUrl(url);
   if (kind === 'cluster') {
-    if (path !== '' && path !== '/') throw new Error('a cluster URL names no database (Redis Cluster has only 0)');
+    if (path !== '' && path !== '/')
+      throw new Error('a cluster URL names no database (Redis Cluster has only 0)');
     return { kind: 'cluster', url: redacted, seeds: hosts, options };
   }
   const parts = path.split('/').filter((p) => p !== '');
   const service = parts[0];
-  if (!service) throw new Error('a sentinel URL names the monitored service: redis+sentinel://host:26379/<service>');
+  if (!service)
+    throw new Error('a sentinel URL names the monitored service: redis+sentinel://host:26379/<service>');
   if (parts[1] !== undefined) {
-    if (!/^\d{1,5}$/.test(parts[1])) throw new Error(`database must be a number, got ${JSON.stringify(parts[1])}`);
+    if (!/^\d{1,5}$/.test(parts[1]))
+      throw new Error(`database must be a number, got ${JSON.stringify(parts[1])}`);
     options.db = Number(parts[1]);
   }
   options.sentinels = hosts;
@@ -60,7 +63,10 @@ function parseHostPort(text: string, defaultPort: number): { host: string; port:
 }
 
 /** ioredis Cluster options for a cluster target, with Herald's fail-fast command settings. */
-export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, base: RedisOptions): ClusterOptions {
+export function clusterOptions(
+  target: Extract<RedisTarget, { kind: 'cluster' }>,
+  base: RedisOptions,
+): ClusterOptions {
   return {
     redisOptions: { ...base, ...target.options },
     // A command either runs now or fails now (see RedisConnection): no offline queue, and a

@@ -122,7 +122,9 @@ describe('RedisBroker never loses updates silently', () => {
     const admin = new Redis(redis.url);
     try {
       const list = (await admin.client('LIST')) as string;
-      const bId = /id=(\d+)/.exec(list.split('\n').find((l) => l.includes(' name=trimgap-b-sub ')) ?? '')?.[1];
+      const bId = /id=(\d+)/.exec(
+        list.split('\n').find((l) => l.includes(' name=trimgap-b-sub ')) ?? '',
+      )?.[1];
       assert.ok(bId);
       await admin.client('KILL', 'ID', bId);
       // Sent at once, before b's first reconnect attempt (100 ms later): b comes back to a
@@ -131,7 +133,10 @@ describe('RedisBroker never loses updates silently', () => {
       const seen = await b.received(4);
       assert.deepEqual(
         seen.slice(1).map((u) => u.id),
-        sent.flat().slice(-3).map((u) => u.id),
+        sent
+          .flat()
+          .slice(-3)
+          .map((u) => u.id),
       );
       assert.deepEqual(b.gaps, ['trimmed']);
       assert.deepEqual(a.gaps, []);

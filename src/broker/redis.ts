@@ -67,7 +67,8 @@ export class RedisBroker implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     const target = parseRedisTarget(options.url); // throws a one-line reason for a URL it cannot use
-    if (target.kind === 'cluster') throw new Error('a Redis Cluster needs the sharded broker (createRedisBroker)');
+    if (target.kind === 'cluster')
+      throw new Error('a Redis Cluster needs the sharded broker (createRedisBroker)');
     this.#size = Math.max(0, options.historySize);
     this.#ttl = Math.max(0, options.historyTtlMs);
     this.#log = options.logger;
@@ -140,7 +141,11 @@ export class RedisBroker implements Broker {
   async historyAfter(lastEventId: string, limit: number): Promise<HistoryPage> {
     if (this.#closed) throw new Error('redis broker is closed');
     if (!this.#conn.commandReady) throw new Error(`redis at ${this.#url} is unreachable`);
-    const page = await this.#conn.history(lastEventId === 'earliest' ? undefined : lastEventId, limit, this.#ttl);
+    const page = await this.#conn.history(
+      lastEventId === 'earliest' ? undefined : lastEventId,
+      limit,
+      this.#ttl,
+    );
     const updates: Update[] = [];
     for (const e of page.entries) {
       // The page comes over the command connection, the live feed over the Pub/Sub one, and

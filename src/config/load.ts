@@ -100,8 +100,10 @@ export function loadConfig(
   if (!config.path.startsWith('/')) throw new ConfigError(`--path must start with "/"`);
   if (config.workers < 1 || config.workers > 64)
     throw new ConfigError(`--workers: ${config.workers} is not between 1 and 64`);
-  if (config.redis !== undefined && !/^rediss?:\/\//.test(config.redis))
-    throw new ConfigError(`--redis: "${config.redis}" must be a redis:// or rediss:// URL`);
+  if (config.redis !== undefined && !/^rediss?(\+(cluster|sentinel))?:\/\//.test(config.redis))
+    throw new ConfigError(
+      `--redis: "${config.redis}" must be a redis:// or rediss:// URL (or redis+cluster://, redis+sentinel://)`,
+    );
   return { config, rest: parsed.positionals };
 }
 

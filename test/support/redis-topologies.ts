@@ -125,7 +125,8 @@ export async function startRedisCluster(
       stop,
     };
     await until(async () => {
-      for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
+      for (const n of nodes)
+        if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
       return true;
     }, 'every node to report cluster_state:ok');
     return cluster;
@@ -199,7 +200,8 @@ export async function startSentinel(): Promise<TestSentinel> {
     }
     for (const port of ports)
       await until(
-        async () => (await cli(port, 'sentinel', 'replicas', SENTINEL_SERVICE)).includes(String(replica.port)),
+        async () =>
+          (await cli(port, 'sentinel', 'replicas', SENTINEL_SERVICE)).includes(String(replica.port)),
         `sentinel on ${port} to see the replica`,
       );
     const primaryPort = async () => {
