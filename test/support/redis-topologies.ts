@@ -18,7 +18,7 @@ async function cli(port: number, ...args: string[]): Promise<string> {
 }
 
 /** Polls `check` (a redis-cli probe, no event exists for it) until true; bounded. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
