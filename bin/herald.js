@@ -2,8 +2,15 @@
 // A 2 MB young-generation semi-space (V8's default grows to 16 MB) keeps an idle SSE
 // connection near 11 KB instead of 13 KB of RSS, for ~5 % more CPU per delivery under load
 // (bench/README.md). NODE_OPTIONS or `node --max-semi-space-size=N bin/herald.js` override it.
-// Runs the TypeScript sources directly through tsx, so `npx herald` never serves a stale build.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI from dist/ (`npm run build`); the published package ships it built.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(
+    'herald: dist/ is missing: this is a source checkout. Run `npm run build` first\n' +
+      '(or `node --import tsx src/cli/main.ts ...` to run the TypeScript sources).\n',
+  );
+  process.exit(1);
+}
+await import(main.href);

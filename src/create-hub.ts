@@ -5,7 +5,8 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { DEV_ISSUER, jwksFrom, parseIssuerJwks, type IssuerKeys } from './auth/issuers.ts';
 import { JwtAuthorizer } from './auth/jwt-authorizer.ts';
 import type { VerificationKey } from './auth/keys.ts';
 import { publicKeyFromFile, secretKey } from './auth/keys.ts';
@@ -50,6 +51,8 @@ export interface HeraldOptions extends Partial<HeraldConfig> {
   observer?: HubObserver;
   /** A broker built by the caller (one that outlives this hub). */
   broker?: Broker;
+  /** A retained-state store built by the caller; closed with the hub. */
+  state?: StateStore;
   /** The application's pino logger; default: a new one at `logLevel`. */
   logger?: Logger;
   /** Tuning of the Redis ingest (`redisIngest`): consumer name, read block, reclaim idle time (ms). */
@@ -128,15 +131,20 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
 }
 
 async function createStateStore(config: HeraldConfig): Promise<StateStore> {
-  const limits = { maxTopics: config.maxStates, maxStateBytes: config.maxStateBytes };
+  const limits = {
+    maxTopics: config.maxStates,
+    maxStateBytes: config.maxStateBytes,
+    maxTotalBytes: config.maxStateTotalBytes,
+  };
   if (!config.redis) return new MemoryStateStore({ limits });
   // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
   const { createRedisStateStore } = await import('./broker/redis-factory.ts');
   return createRedisStateStore(config.redis, limits);
 }
 
-function createLogger(level: string): Logger {
-  return pino({
+/** pino JSON lines; with `readable` (dev mode on a terminal) pino-pretty's coloured lines instead. */
+async function createLogger(level: string, readable: boolean): Promise<Logger> {
+  const options: LoggerOptions = {
     level,
     base: { service: 'herald' },
     // Defence in depth: nothing logs tokens, and these paths are censored if something ever does.
@@ -152,10 +160,16 @@ function createLogger(level: string): Logger {
         'req.headers.cookie',
         'jwtKey',
         '*.jwtKey',
+        'metricsToken',
+        '*.metricsToken',
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  if (!readable) return pino(options);
+  // Loaded only here: a production hub never loads the prettifier.
+  const { default: pretty } = await import('pino-pretty');
+  return pino(options, pretty({ colorize: true, ignore: 'pid,hostname,service', translateTime: 'HH:MM:ss' }));
 }
 
 /**
@@ -169,6 +183,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     dashboard = false,
     observer,
     broker: givenBroker,
+    state: givenState,
     logger: givenLogger,
     ingest: ingestTuning = {},
     ...partial
@@ -183,8 +198,10 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   if (config.dev) {
     if (!config.jwtKey && !config.jwtKeyFile) config.jwtKey = DEV_JWT_KEY;
     config.anonymous = true;
+    if (config.tokenIssuers.length === 0) config.tokenIssuers = [DEV_ISSUER];
   }
-  const logger = givenLogger ?? createLogger(config.logLevel);
+  const logger =
+    givenLogger ?? (await createLogger(config.logLevel, config.dev && process.stdout.isTTY === true));
   const publisherKey = keyFor(
     config.publisherJwtKey ?? config.jwtKey,
     config.publisherJwtKeyFile ?? config.jwtKeyFile,
@@ -199,14 +216,45 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   if (!subscriberKey && !config.anonymous)
     logger.warn('no subscriber key and --anonymous off: nobody can subscribe');
 
+  const hubUrl = config.hubUrl ?? `http://localhost${config.path}`;
+  let parsedHubUrl: URL;
+  try {
+    parsedHubUrl = new URL(hubUrl);
+  } catch {
+    throw new ConfigError(`hub-url ${JSON.stringify(hubUrl)} is not an absolute URL`);
+  }
+  if (parsedHubUrl.pathname !== config.path)
+    throw new ConfigError(`hub-url path ${parsedHubUrl.pathname} differs from path ${config.path}`);
+  const resource = config.resource ?? hubUrl;
+  if (!URL.canParse(resource))
+    throw new ConfigError(`resource ${JSON.stringify(resource)} is not an absolute URL`);
+  const issuers = new Map<string, IssuerKeys>();
+  for (const iss of config.tokenIssuers)
+    issuers.set(iss, { kind: 'static', publisher: publisherKey, subscriber: subscriberKey });
+  for (const entry of config.issuerJwks) {
+    try {
+      const [iss, location] = parseIssuerJwks(entry);
+      issuers.set(iss, jwksFrom(location));
+    } catch (e) {
+      throw new ConfigError(`issuer-jwks: ${(e as Error).message}`);
+    }
+  }
+
   const metrics = new PrometheusMetrics();
   const broker = givenBroker ?? (await createBroker(config, logger));
-  const state = await createStateStore(config);
+  const state = givenState ?? (await createStateStore(config));
   const hub = new Hub({
     broker,
     state,
+    retainedViewBytes: config.maxStateTotalBytes,
     heartbeatMs: config.heartbeat,
     maxSelectors: config.maxSelectors,
+    maxTemplateExpressions: config.maxTemplateExpressions,
+    templateBudget: {
+      maxPatterns: config.maxTemplates,
+      maxBytes: config.maxTemplateBytes,
+      maxWeightPerTopic: config.maxExpressionsPerTopic,
+    },
     connectionLimits: {
       maxConnections: config.maxConnections,
       maxPerIp: config.maxConnectionsPerIp,
@@ -215,6 +263,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     },
     publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
     ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
+    hubUrl,
     observer: combineObservers(metrics.observer, connectionLogObserver(logger), observer),
   });
   metrics.attach(hub);
@@ -236,24 +285,33 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   const builtDashboard = config.dashboardDir ?? join(repoRoot, 'dashboard', 'dist');
   const ctx: HttpContext = {
     hub,
-    authorizer: new JwtAuthorizer({ publisherKey, subscriberKey, anonymous: config.anonymous }),
+    authorizer: new JwtAuthorizer({
+      publisherKey,
+      subscriberKey,
+      anonymous: config.anonymous,
+      accessTokens: { resource, issuers, hubUrl },
+    }),
     logger,
     options: {
       ...defaultHttpOptions,
       path: config.path,
+      hubUrl,
+      resource,
+      subscriptions: config.subscriptions,
       basePath,
       dashboard,
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBody,
       maxBufferedBytes: config.maxBuffered,
       slowConsumer: config.slowConsumer,
+      wsSubscribeTimeoutMs: config.wsSubscribeTimeout,
       dev: config.dev,
       dashboardDir: dashboard && existsSync(builtDashboard) ? builtDashboard : undefined,
       ...(devToken ? { devAdminToken: devToken } : {}),
       ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
   };
-  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`)]);
+  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`, config.metricsToken)]);
   const websockets = createWsGateway(ctx);
 
   async function publish(update: ServerPublish): Promise<Update>;

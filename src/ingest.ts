@@ -35,6 +35,7 @@ export function decodeIngestMessage(fields: readonly [string, string][], entryId
       throw new HeraldError(
         ErrorCode.badBody,
         `unknown field ${JSON.stringify(unknown[0].slice(0, 50))}; use "update" (JSON) or topic/data/id/type/retry/private`,
+        { logMessage: 'unknown field; use "update" (JSON) or topic/data/id/type/retry/private' },
       );
     inputs = [parseFormPublish(new URLSearchParams(fields as [string, string][]).toString())];
   }
@@ -68,7 +69,7 @@ export function ingestHandler(
     counters.rejected++;
     logger.warn(
       { event: 'ingest-rejected', entryId: message.entryId, code: error.code },
-      `ingest message refused: ${error.message}`,
+      `ingest message refused: ${error.logMessage}`,
     );
     return 'ack';
   };
@@ -89,7 +90,7 @@ export function ingestHandler(
       return 'ack';
     } catch (e) {
       if (isHeraldError(e) && TRANSIENT.has(e.code)) {
-        logger.info({ event: 'ingest-deferred', entryId: message.entryId, code: e.code }, e.message);
+        logger.info({ event: 'ingest-deferred', entryId: message.entryId, code: e.code }, e.logMessage);
         return 'retry';
       }
       if (!isHeraldError(e) && !hub.closing) {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Broker } from './broker/broker.ts';
+import type { StateStore } from './broker/state-store.ts';
 import type { HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
 import { createHub, DEV_JWT_KEY, type HeraldHub } from './create-hub.ts';
@@ -43,6 +44,8 @@ export interface RunningHerald {
 export interface HeraldDeps {
   /** A broker that outlives this hub (tests: a node restarting on a durable broker). */
   broker?: Broker;
+  /** A retained-state store built by the caller (a `--workers` worker: the primary's). */
+  state?: StateStore;
 }
 
 /** The standalone server: `createHub` served by its own node:http server, listening. */
@@ -59,6 +62,7 @@ export async function startHerald(
     dashboard: true,
     ...(extraObserver ? { observer: extraObserver } : {}),
     ...(deps.broker ? { broker: deps.broker } : {}),
+    ...(deps.state ? { state: deps.state } : {}),
   });
   const { config, hub } = herald;
   const server = tls

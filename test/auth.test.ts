@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -113,6 +113,7 @@ describe('the stream closes when the token expires', () => {
 
 describe('asymmetric keys and separate publisher/subscriber keys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-keys-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const pair = (type: 'rsa' | 'ec' | 'ed25519') => {
     const kp =
       type === 'rsa'

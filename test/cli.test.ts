@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { SseConnection } from './support/sse-client.ts';
-import { runCli, startHubProcess, type HubProcess } from './support/hub-process.ts';
+import { HERALD_CLI, runCli, startHubProcess, type HubProcess } from './support/hub-process.ts';
 
 const KEY = 'cli-test-secret-123';
 
@@ -67,8 +67,8 @@ describe('npx herald serve', () => {
     assert.ok(claims.exp! - claims.iat! === 3600);
 
     const tail = spawn(
-      process.execPath,
-      ['bin/herald.js', 'tail', 'https://example.com/cli/{id}', '--url', hub.url, '--token', jwt],
+      HERALD_CLI[0]!,
+      [...HERALD_CLI.slice(1), 'tail', 'https://example.com/cli/{id}', '--url', hub.url, '--token', jwt],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
@@ -150,7 +150,7 @@ describe('herald configuration', () => {
       [['--port', 'abc'], {}, /--port: "abc" is not a non-negative integer/],
       [['--heartbeat', 'soon'], {}, /heartbeat: "soon" is not a duration/],
       [['--redis', 'http://x'], {}, /must be a redis:\/\/ or rediss:\/\/ URL/],
-      [['--nope'], {}, /Unknown option '--nope'/],
+      [['--nope'], {}, /unknown option --nope$/m],
       [['--port', '0'], { HERALD_HISTORY: '-4' }, /HERALD_HISTORY.*not a non-negative integer/],
       [['--port', '0', '--jwt-key-file', '/nonexistent.pem'], {}, /cannot read JWT key file/],
       [['--port', '0', '--jwt-key', 'short'], {}, /at least 8 characters/],

@@ -10,12 +10,12 @@ test('every snippet shown in docs/embedding.md is the file the tests run, unchan
   const shown = blocks.map((m) => m[1]);
   assert.deepEqual(shown.sort(), [
     'docs/snippets/express-app.ts',
+    'docs/snippets/fastify-app.js',
     'docs/snippets/hono-app.ts',
     'docs/snippets/ingest.sh',
     'docs/snippets/ingest_publisher.py',
-    'docs/snippets/next/app/actions.ts',
-    'docs/snippets/next/app/api/mercure/route.ts',
-    'docs/snippets/next/lib/herald.ts',
+    'examples/next-url-indexing-stats/app/api/mercure/route.ts',
+    'examples/next-url-indexing-stats/lib/herald.ts',
   ]);
   for (const [, file, body] of blocks)
     assert.equal(

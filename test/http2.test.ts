@@ -352,12 +352,17 @@ describe('HTTPS with HTTP/2: limits and lifecycle', () => {
       startTestHub({ tlsCert: cert.certFile, tlsKey: join(tmpdir(), 'herald-no-such-key.pem') }),
       (e: unknown) => e instanceof ConfigError && /--tls-key: cannot read .*ENOENT/.test(e.message),
     );
-    const notPem = join(mkdtempSync(join(tmpdir(), 'herald-badpem-')), 'key.pem');
+    const badPemDir = mkdtempSync(join(tmpdir(), 'herald-badpem-'));
+    const notPem = join(badPemDir, 'key.pem');
     writeFileSync(notPem, 'not a key');
-    await assert.rejects(
-      startTestHub({ tlsCert: cert.certFile, tlsKey: notPem }),
-      (e: unknown) => e instanceof ConfigError && /--tls-cert\/--tls-key/.test(e.message),
-    );
+    try {
+      await assert.rejects(
+        startTestHub({ tlsCert: cert.certFile, tlsKey: notPem }),
+        (e: unknown) => e instanceof ConfigError && /--tls-cert\/--tls-key/.test(e.message),
+      );
+    } finally {
+      rmSync(badPemDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -368,7 +368,7 @@ describe('bad requests get a status and a one-line reason', () => {
 
   test('subscribe with no topic, a malformed template or too many selectors → 400 naming the problem', async () => {
     const auth = { Authorization: `Bearer ${await subscriberToken()}` };
-    assert.deepEqual(await getStatus(hub, '', auth), [400, 'missing "topic" parameter']);
+    assert.deepEqual(await getStatus(hub, '', auth), [400, 'missing "topic" (draft-07) or "match" (draft-08) parameter']);
     const [s1, r1] = await getStatus(hub, `?topic=${encodeURIComponent('https://x/{id')}`, auth);
     assert.equal(s1, 400);
     assert.match(r1, /unclosed "\{"/);

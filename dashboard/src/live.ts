@@ -2,13 +2,13 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { subscribe, type ConnectionStatus, type HeraldClientError, type HeraldUpdate } from 'herald/client';
 import {
   STATS_EVENT,
-  STATS_TOPIC,
   appendSample,
   emptySeries,
   parseStats,
   type RateSeries,
   type Stats,
 } from './stats.ts';
+import { liveSelectors } from './dialect.ts';
 
 /** One update in the live tail. `seq` is a local counter, stable as a React key. */
 export interface TailItem {
@@ -152,7 +152,7 @@ export function useLive(options: LiveOptions): Live {
   const { hubUrl, token, selector, enabled, generation } = options;
   useEffect(() => {
     if (!enabled) return;
-    const topics = selector === '' || selector === STATS_TOPIC ? [STATS_TOPIC] : [STATS_TOPIC, selector];
+    const { dialect, topics, patterns } = liveSelectors(token, selector);
     let statsSeen = false;
     // The SDK reports changes only; a fresh stream starts as connecting.
     setStatus('connecting');
@@ -160,6 +160,8 @@ export function useLive(options: LiveOptions): Live {
     const subscription = subscribe({
       url: hubUrl,
       topics,
+      dialect,
+      ...(patterns.length > 0 ? { patterns } : {}),
       ...(token ? { token } : {}),
       transport: 'sse',
       idleTimeoutMs: SILENCE_LIMIT_MS,

@@ -65,7 +65,11 @@ export async function start(opts: { port?: number } = {}): Promise<{ url: string
         ['topic', PRESENCE],
         ['topic', assignmentsOf(me)],
       ]);
-      topics.set('lastEventID', hub.cursor); // the snapshot below ends exactly there
+      // The snapshot below ends exactly there (at the last update this user may see).
+      topics.set(
+        'lastEventID',
+        hub.cursorFor((t) => t === assignmentsOf(me)),
+      );
       return sendJson(res, 200, {
         me: person(me),
         users: USERS,

@@ -74,8 +74,10 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
   }
 
   /** The hub URL a page subscribes to: its topics, resuming right after the snapshot it got. */
-  function streamUrl(req: IncomingMessage, topic: string): string {
-    const q = new URLSearchParams({ topic, lastEventID: hub.cursor });
+  function streamUrl(req: IncomingMessage, topic: string, tenant: string): string {
+    // From the tenant's own last update: another tenant's private id would be answered as unknown.
+    const own = `https://recon.example/tenants/${tenant}/`;
+    const q = new URLSearchParams({ topic, lastEventID: hub.cursorFor((t) => t.startsWith(own)) });
     return `${hub.hubUrl(req)}?${q}`;
   }
 
@@ -112,7 +114,7 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
       return sendJson(res, 200, {
         tenant: TENANTS[tenant],
         jobs: mine,
-        stream: streamUrl(req, topicOf(tenant)),
+        stream: streamUrl(req, topicOf(tenant), tenant),
       });
     }
     if (path === '/api/jobs' && method === 'POST') {
@@ -128,7 +130,7 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
       return sendJson(res, 200, {
         tenant: TENANTS[tenant],
         jobs: [job],
-        stream: streamUrl(req, topicOf(tenant, job.id)),
+        stream: streamUrl(req, topicOf(tenant, job.id), tenant),
       });
     }
     throw new AppError(404, `no route for ${method} ${path.slice(0, 80)}`);

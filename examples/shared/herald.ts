@@ -29,6 +29,13 @@ export interface ExampleHub {
   commit(updates: Publication[], apply: () => void): Promise<void>;
   /** Id of the last committed update (`earliest` before the first). */
   readonly cursor: string;
+  /**
+   * `cursor` for one subscriber: the id of the last committed update it may see (public, or
+   * private on a topic `sees` accepts), `earliest` when none is recent. The hub answers a
+   * resume from a private id the subscriber may not see as an unknown id (a gap), so as not
+   * to reveal it exists: a page must resume from an update of its own.
+   */
+  cursorFor(sees: (topic: string) => boolean): string;
   /** Signs a subscriber token for one user of the app. */
   subscriberToken(subject: string, subscribe: string[], payload?: unknown): Promise<string>;
   /** The hub's subscribe URL as the browser on `req` reaches it (same host name, the hub's port). */
@@ -57,6 +64,9 @@ export async function startExampleHub(
   });
   const publisherToken = await mintToken({ secret, publish: ['*'], subject: 'example-app' });
   let cursor = 'earliest';
+  // Recent commits, newest last, as many as the hub's history keeps (older ones cannot be resumed from).
+  const recent: { id: string; topics: string[]; private: boolean }[] = [];
+  const keep = config.history ?? 1000;
   let queue = Promise.resolve();
   async function publish(updates: Publication[]): Promise<string[]> {
     const res = await fetch(`${herald.url}${herald.config.path}`, {
@@ -78,9 +88,20 @@ export async function startExampleHub(
         const ids = await publish(updates);
         apply();
         cursor = ids.at(-1) ?? cursor;
+        updates.forEach((u, i) =>
+          recent.push({ id: ids[i]!, topics: u.topics, private: u.private === true }),
+        );
+        if (recent.length > keep) recent.splice(0, recent.length - keep);
       });
       queue = next.catch(() => undefined);
       return next;
+    },
+    cursorFor(sees) {
+      for (let i = recent.length - 1; i >= 0; i--) {
+        const c = recent[i]!;
+        if (!c.private || c.topics.some(sees)) return c.id;
+      }
+      return 'earliest';
     },
     subscriberToken: (subject, subscribe, payload) =>
       mintToken({ secret, subject, subscribe, payload, ttl: '12h' }),

@@ -1,4 +1,4 @@
-import { SelectorSet } from '../protocol/selector.ts';
+import { SelectorSet, type Selector } from '../protocol/selector.ts';
 
 /** Who is connected and what their token lets them do. Only the auth layer builds these. */
 export interface Principal {
@@ -11,6 +11,13 @@ export interface Principal {
   readonly subscribe: SelectorSet | undefined;
   /** `mercure.payload`, shown in presence. */
   readonly payload: unknown;
+  /**
+   * Draft-08 tokens: the payload shown for one subscription (that of the first `subscribe`
+   * authorization detail matching the subscription's matcher); `payload` is then unused.
+   */
+  readonly payloadFor?: (selector: Selector) => unknown;
+  /** Which Mercure revision the token follows; undefined for draft-07 and anonymous. */
+  readonly dialect?: 'draft-08';
   /** Token expiry in ms since epoch; the hub closes the stream then. */
   readonly expiresAt: number | undefined;
   /** May see the dashboard and hub statistics. */
@@ -37,6 +44,11 @@ export const SERVER_PRINCIPAL: Principal = Object.freeze({
   expiresAt: undefined,
   admin: false,
 });
+
+/** The payload presence shows for one of the principal's subscriptions. */
+export function payloadOf(p: Principal, selector: Selector): unknown {
+  return p.payloadFor ? p.payloadFor(selector) : p.payload;
+}
 
 export function mayReceivePrivate(p: Principal, topics: readonly string[]): boolean {
   return p.subscribe !== undefined && p.subscribe.matchesAny(topics);

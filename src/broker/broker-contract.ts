@@ -99,7 +99,19 @@ export function brokerContract(
         ['h2', 'h3'],
       );
       const last = await broker.historyAfter('h4', 100);
-      assert.deepEqual(last, { found: true, updates: [] });
+      assert.equal(last.found, true);
+      assert.deepEqual(last.updates, []);
+      assert.equal(last.from?.id, 'h4', 'the page names the update the id points at');
+      assert.equal(after1.from?.id, 'h1');
+      assert.equal(all.from, undefined);
+    });
+
+    it('names the private update a resume id points at, so the hub can hide it', async () => {
+      const { broker } = await started();
+      await broker.publish([input('p', { id: 'secret-1', private: true })]);
+      const page = await broker.historyAfter('secret-1', 10);
+      assert.equal(page.from?.private, true);
+      assert.deepEqual(page.from?.topics, input('p').topics);
     });
 
     it('says not found for an id it never stored', async () => {

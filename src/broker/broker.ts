@@ -7,6 +7,11 @@ export interface HistoryPage {
   /** Updates after the id, oldest first. */
   updates: Update[];
   /**
+   * The update the id names, when found: the hub checks that the subscriber may see it
+   * before it confirms the id (a private one must look unknown to others).
+   */
+  from?: Update;
+  /**
    * True when the id was found but some updates after it are gone (trimmed by count or age
    * in a part of the log): the page is what is left, and the caller missed the rest.
    */

@@ -67,6 +67,8 @@ export class ClusterBroker implements Broker {
         }
         return;
       }
+      // The link also carries other parts' answers (retained state): only ours are looked up.
+      if (m.herald !== 'published' && m.herald !== 'history') return;
       const answer = this.#waiting.get(m.id);
       this.#waiting.delete(m.id);
       answer?.(m);

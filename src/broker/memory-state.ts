@@ -2,11 +2,14 @@ import { RATES_KEY, type JsonObject, type JsonValue, type StateOp } from '../pro
 import {
   applyStateOp,
   defaultStateLimits,
+  heldTextBytes,
   isJsonObject,
   roundRate,
   setOwn,
+  stateBudgetExceeded,
   stateTooLarge,
   tooManyStates,
+  visibilityAfter,
   type StateEntry,
   type StateLimits,
   type StateStore,
@@ -20,9 +23,14 @@ interface RateWindow {
   sums: number[];
 }
 
+/** One topic's state as held: its JSON text (compact, whatever its shape) and rate windows. */
 interface Held {
-  entry: StateEntry;
+  json: string;
+  version: number;
+  private: boolean;
   rates: Map<string, RateWindow> | undefined;
+  /** What this topic costs in the hub-wide budget. */
+  cost: number;
 }
 
 export interface MemoryStateStoreOptions {
@@ -30,28 +38,58 @@ export interface MemoryStateStoreOptions {
   now?: () => number;
 }
 
-/** Retained state in this process only (single node). The reference StateStore. */
+/** Map entry, holder object and the topic string, roughly. */
+const ENTRY_OVERHEAD = 160;
+
+function rateBytes(rates: Map<string, RateWindow> | undefined): number {
+  let n = 0;
+  // Two arrays of `window` numbers per field (8 bytes each), plus the field's objects.
+  for (const [field, w] of rates ?? []) n += 96 + 2 * field.length + 16 * w.window;
+  return n;
+}
+
+/**
+ * Retained state in this process only (single node). The reference StateStore.
+ *
+ * States are held as JSON text, not as parsed objects: a 63 KB state of a thousand tiny
+ * objects would otherwise take over a megabyte of heap. What each topic really holds (text,
+ * rate windows, bookkeeping) counts against `maxTotalBytes`.
+ */
 export class MemoryStateStore implements StateStore {
   readonly kind = 'memory' as const;
   readonly #topics = new Map<string, Held>();
   readonly #limits: StateLimits;
+  readonly #maxTotal: number;
   readonly #now: () => number;
   #version = 0;
+  #total = 0;
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.#limits = options.limits ?? defaultStateLimits;
+    this.#maxTotal = this.#limits.maxTotalBytes ?? this.#limits.maxTopics * this.#limits.maxStateBytes;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Bytes all retained states hold now, as counted against `maxTotalBytes`. */
+  get heldBytes(): number {
+    return this.#total;
   }
 
   async apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry> {
     const held = this.#topics.get(topic);
+    const priv = visibilityAfter(op, held?.private, options.private);
     if (op.kind === 'replace' && op.value === null) {
-      this.#topics.delete(topic);
-      return { topic, state: null, version: ++this.#version, private: options.private };
+      if (held) {
+        this.#topics.delete(topic);
+        this.#total -= held.cost;
+      }
+      return { topic, state: null, version: ++this.#version, private: priv };
     }
     if (!held && this.#topics.size >= this.#limits.maxTopics) throw tooManyStates(this.#limits.maxTopics);
-    let state = applyStateOp(held?.entry.state, op);
-    let rates = held?.rates;
+    let state = applyStateOp(held ? (JSON.parse(held.json) as JsonValue) : undefined, op);
+    // A replacement that makes a private state public starts its rate windows afresh: the
+    // old counts would tell what the private state was.
+    let rates = held?.private && !priv ? undefined : held?.rates;
     if (op.kind === 'patch') {
       // Counting happens on copies, so a rejected change leaves the windows as they were.
       rates = cloneRates(rates);
@@ -65,27 +103,50 @@ export class MemoryStateStore implements StateStore {
       }
       if (rates.size > 0) state = withRates(state as JsonObject, rates, sec);
     }
-    const bytes = Buffer.byteLength(JSON.stringify(state));
+    // A retained text is kept as sent: the update published for it carries the same string.
+    const json = op.kind === 'replace' && op.text !== undefined ? op.text : JSON.stringify(state);
+    const bytes = Buffer.byteLength(json);
     if (bytes > this.#limits.maxStateBytes) throw stateTooLarge(bytes, this.#limits.maxStateBytes);
-    const entry: StateEntry = { topic, state, version: ++this.#version, private: options.private };
-    this.#topics.set(topic, { entry, rates: rates && rates.size > 0 ? rates : undefined });
-    return entry;
+    const kept = rates && rates.size > 0 ? rates : undefined;
+    const cost = ENTRY_OVERHEAD + 2 * topic.length + heldTextBytes(json) + rateBytes(kept);
+    const total = this.#total - (held?.cost ?? 0) + cost;
+    if (total > this.#maxTotal) throw stateBudgetExceeded(total, this.#maxTotal);
+    const version = ++this.#version;
+    this.#topics.set(topic, { json, version, private: priv, rates: kept, cost });
+    this.#total = total;
+    return { topic, state, json, version, private: priv };
   }
 
   async get(topic: string): Promise<StateEntry | undefined> {
-    return this.#topics.get(topic)?.entry;
+    const held = this.#topics.get(topic);
+    return held && entryOf(topic, held);
   }
 
   async list(limit: number): Promise<StateEntry[]> {
     const out: StateEntry[] = [];
-    for (const held of this.#topics.values()) {
+    for (const [topic, held] of this.#topics) {
       if (out.length >= limit) break;
-      out.push(held.entry);
+      out.push(entryOf(topic, held));
     }
     return out;
   }
 
   async close(): Promise<void> {}
+}
+
+/** An entry whose state is parsed only when read: a snapshot reads few of the listed ones. */
+function entryOf(topic: string, held: Held): StateEntry {
+  const { json, version } = held;
+  let parsed: JsonValue | undefined;
+  return {
+    topic,
+    version,
+    private: held.private,
+    json,
+    get state(): JsonValue {
+      return (parsed ??= JSON.parse(json) as JsonValue);
+    },
+  };
 }
 
 function newWindow(window: number, sec: number): RateWindow {

@@ -118,7 +118,8 @@ export class MemoryBroker implements Broker {
     const oldest = Number(this.#ring[this.#head]!.position);
     for (let i = Math.max(0, after - oldest + 1); i < this.#count && updates.length < limit; i++)
       updates.push(this.#ring[(this.#head + i) % this.#size]!);
-    return { found: true, updates };
+    const from = after >= oldest ? this.#ring[(this.#head + after - oldest) % this.#size] : undefined;
+    return from ? { found: true, updates, from } : { found: true, updates };
   }
 
   health(): BrokerHealth {

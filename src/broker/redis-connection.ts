@@ -100,13 +100,15 @@ end
 local function expired(sid)
   return cutoff ~= nil and tonumber(string.sub(sid, 1, string.find(sid, '-', 1, true) - 1)) < cutoff
 end
-local start = '-'
+local start, anchor = '-', ''
 if after ~= '' then
   local sid = redis.call('HGET', idx, after)
   if not sid or expired(sid) then return {0} end
   start = '(' .. sid
+  local a = redis.call('XRANGE', stream, sid, sid)
+  if a[1] then anchor = a[1][2][4] end
 end
-local out = {1}
+local out = {1, anchor}
 if limit <= 0 then return out end
 for _, e in ipairs(redis.call('XRANGE', stream, start, '+', 'COUNT', limit)) do
   if not expired(e[1]) then
@@ -265,7 +267,7 @@ export class RedisConnection {
     lastEventId: string | undefined,
     limit: number,
     ttlMs: number,
-  ): Promise<{ found: boolean; entries: StreamEntry[] }> {
+  ): Promise<{ found: boolean; entries: StreamEntry[]; from?: StreamEntry }> {
     const k = this.#keys;
     const reply = (await this.#eval(
       historyScript,
@@ -274,9 +276,12 @@ export class RedisConnection {
     )) as (number | string)[];
     if (reply[0] === 0) return { found: false, entries: [] };
     const entries: StreamEntry[] = [];
-    for (let i = 1; i + 1 < reply.length; i += 2)
+    for (let i = 2; i + 1 < reply.length; i += 2)
       entries.push({ streamId: String(reply[i]), payload: String(reply[i + 1]) });
-    return { found: true, entries };
+    const anchor = String(reply[1] ?? '');
+    return anchor === ''
+      ? { found: true, entries }
+      : { found: true, entries, from: { streamId: '', payload: anchor } };
   }
 
   /** Up to `count` entries strictly after stream id `after`, oldest first. */

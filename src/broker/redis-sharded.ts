@@ -251,6 +251,7 @@ export class ShardedRedisBroker implements Broker {
     // Where each partition's part of the page starts: after the key of the resume id.
     let startSid = '-';
     let startPart = -1;
+    let from: Update | undefined;
     if (lastEventId !== 'earliest') {
       const found = await Promise.all(
         this.#parts.map((s) => this.#eval(lookupScript, [s.p.ids], [lastEventId, String(this.#ttl)])),
@@ -264,6 +265,13 @@ export class ShardedRedisBroker implements Broker {
         }
       });
       if (startPart < 0) return { found: false, updates: [] };
+      // The update the id names, so the hub can answer a resume from a private one as unknown.
+      const at = (await this.#cluster.xrange(this.#parts[startPart]!.p.stream, startSid, startSid)) as [
+        string,
+        string[],
+      ][];
+      const payload = at[0]?.[1][3];
+      if (payload !== undefined) from = decode({ sid: startSid, part: startPart, payload });
     }
     const pages = await Promise.all(
       this.#parts.map((s, part) => {
@@ -292,7 +300,7 @@ export class ShardedRedisBroker implements Broker {
       const u = decode(e);
       if (u) updates.push(u);
     }
-    return truncated ? { found: true, updates, truncated: true } : { found: true, updates };
+    return { found: true, updates, ...(truncated ? { truncated: true } : {}), ...(from ? { from } : {}) };
   }
 
   health(): BrokerHealth {

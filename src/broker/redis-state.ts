@@ -1,8 +1,8 @@
 import { Redis, type Cluster } from 'ioredis';
-import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import { RATES_KEY, type IncTree, type JsonObject, type JsonValue, type StateOp } from '../protocol/state.ts';
 import {
   defaultStateLimits,
+  incError,
   isJsonObject,
   setOwn,
   stateTooLarge,
@@ -31,10 +31,12 @@ local doc, topics, seqKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local topic, priv, maxTopics, maxBytes, isPatch = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local ops = cjson.decode(ARGV[6])
 
+-- A patch or a removal never lowers the visibility of a private state.
 if ops[1] and ops[1].o == 'drop' then
+  if redis.call('HGET', doc, '#p') == '1' then priv = '1' end
   redis.call('DEL', doc, rateKey)
   redis.call('SREM', topics, topic)
-  return { redis.call('INCR', seqKey), {} }
+  return { redis.call('INCR', seqKey), {}, priv }
 end
 if redis.call('EXISTS', doc) == 0 and redis.call('SCARD', topics) >= maxTopics then
   return redis.error_reply('HERALD_TOO_MANY')
@@ -43,6 +45,10 @@ end
 local T, before = {}, {}
 local flat = redis.call('HGETALL', doc)
 for i = 1, #flat, 2 do T[flat[i]] = flat[i + 1]; before[flat[i]] = flat[i + 1] end
+local lowered = false
+if before['#p'] == '1' and priv ~= '1' then
+  if isPatch == '1' then priv = '1' else lowered = true end
+end
 
 local function fmt(n)
   if n ~= n or n == math.huge or n == -math.huge then return nil end
@@ -184,13 +190,15 @@ end
 chunked('HDEL', doc, gone, 1000)
 chunked('HSET', doc, set, 1000)
 redis.call('SADD', topics, topic)
+-- A replacement that makes a private state public starts without the old rate windows.
+if lowered then redis.call('DEL', rateKey) end
 if ratesDirty then
   redis.call('DEL', rateKey)
   local rs = {}
   for k, v in pairs(R) do rs[#rs + 1] = k; rs[#rs + 1] = v end
   chunked('HSET', rateKey, rs, 1000)
 end
-return { version, out }
+return { version, out, priv }
 `;
 
 type Op =
@@ -296,7 +304,7 @@ type StateCommand = (
   isPatch: string,
   ops: string,
   ratesField: string,
-) => Promise<[number, string[]]>;
+) => Promise<[number, string[], string]>;
 
 /**
  * Retained state in Redis, shared by every node. Each change is one Lua script run, so
@@ -329,7 +337,7 @@ export class RedisStateStore implements StateStore {
 
   async apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry> {
     const p = this.#prefix;
-    let reply: [number, string[]];
+    let reply: [number, string[], string];
     try {
       reply = await this.#run(
         `${p}doc:${topic}`,
@@ -347,13 +355,13 @@ export class RedisStateStore implements StateStore {
     } catch (e) {
       throw translate(e, this.#limits);
     }
-    const [version, flat] = reply;
+    const [version, flat, priv] = reply;
     const removed = op.kind === 'replace' && op.value === null;
     return {
       topic,
       state: removed ? null : unflatten(flat),
       version: Number(version),
-      private: options.private,
+      private: priv === '1',
     };
   }
 
@@ -396,5 +404,5 @@ function translate(e: unknown, limits: StateLimits): Error {
   if (!m) return e instanceof Error ? e : new Error(msg);
   if (m[1] === 'TOO_MANY') return tooManyStates(limits.maxTopics);
   if (m[1] === 'TOO_LARGE') return stateTooLarge(Number(m[2]), limits.maxStateBytes);
-  return new HeraldError(ErrorCode.badPatch, m[2]!.replace(/ script: .*$/, ''));
+  return incError(m[2]!.replace(/ script: .*$/, ''));
 }

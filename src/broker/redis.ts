@@ -156,7 +156,8 @@ export class RedisBroker implements Broker {
       const u = decode(e);
       if (u) updates.push(u);
     }
-    return { found: page.found, updates };
+    const from = page.from && decode(page.from);
+    return from ? { found: page.found, updates, from } : { found: page.found, updates };
   }
 
   health(): BrokerHealth {

@@ -24,7 +24,10 @@ export function stateStoreContract(name: string, make: (limits?: StateLimits) =>
     assert.equal(b.state, 'just text');
     assert.ok(b.version > a.version);
     const got = await s.get('/t');
-    assert.deepEqual(got, { topic: '/t', state: 'just text', version: b.version, private: true });
+    assert.deepEqual(
+      got && { topic: got.topic, state: got.state, version: got.version, private: got.private },
+      { topic: '/t', state: 'just text', version: b.version, private: true },
+    );
     assert.equal((await s.apply('/t', retainedValue('not json'), pub)).state, 'not json');
     await s.close();
   });
@@ -90,6 +93,34 @@ export function stateStoreContract(name: string, make: (limits?: StateLimits) =>
     const c = await s.apply('/gone', patch({ a: 2 }), pub);
     assert.ok(c.version > b.version);
     assert.deepEqual(c.state, { a: 2 });
+    await s.close();
+  });
+
+  test(`${name}: a patch never makes a private state public; a replacement sets the visibility`, async () => {
+    const s = await make();
+    const priv = { private: true };
+    await s.apply('/v', retainedValue('{"secret":"s3"}'), priv);
+    const patched = await s.apply('/v', patch({ $inc: { n: 1 } }), pub);
+    assert.equal(patched.private, true, 'a public patch of a private state is private');
+    assert.equal((await s.get('/v'))?.private, true);
+    assert.equal((await s.list(10)).find((e) => e.topic === '/v')?.private, true);
+    const removed = await s.apply('/v', patch(null), pub);
+    assert.equal(removed.private, true, 'removing a private state is private');
+    await s.apply('/w', retainedValue('{"a":1}'), pub);
+    assert.equal((await s.apply('/w', patch({ b: 2 }), priv)).private, true, 'a private patch raises it');
+    assert.equal((await s.apply('/w', patch({ c: 3 }), pub)).private, true, 'and it stays raised');
+    const replaced = await s.apply('/w', retainedValue('{"fresh":true}'), pub);
+    assert.equal(replaced.private, false, 'a full replacement may lower it');
+    assert.deepEqual((await s.get('/w'))?.state, { fresh: true });
+    await s.close();
+  });
+
+  test(`${name}: making a private state public by replacement forgets its rate windows`, async () => {
+    const s = await make();
+    await s.apply('/rw', patch({ $rate: { m: 60 }, $inc: { m: 1000 } }), { private: true });
+    await s.apply('/rw', retainedValue('{}'), pub);
+    const after = await s.apply('/rw', patch({ $inc: { m: 1 } }), pub);
+    assert.deepEqual(after.state, { m: 1 }, 'no rate derived from the private counts');
     await s.close();
   });
 

@@ -8,8 +8,13 @@ export interface StateEntry {
   state: JsonValue;
   /** Hub-wide increasing number of the change that produced this state. */
   version: number;
-  /** Only subscribers allowed to receive private updates on the topic may see it. */
+  /**
+   * Only subscribers allowed to receive private updates on the topic may see it. After an
+   * `apply`, the visibility the change must be published with: a patch never lowers it.
+   */
   private: boolean;
+  /** The state as JSON text, when the store holds it in that form (shared, not copied again). */
+  json?: string;
 }
 
 /** Bounds that keep retained state from growing without limit. */
@@ -18,9 +23,18 @@ export interface StateLimits {
   maxTopics: number;
   /** Largest state of one topic, in bytes of its stored form (about its JSON size). */
   maxStateBytes: number;
+  /**
+   * Most bytes all retained states may hold together (in-memory store: the heap they take,
+   * text and rate windows), whatever their shape. Unset: maxTopics × maxStateBytes.
+   */
+  maxTotalBytes?: number;
 }
 
-export const defaultStateLimits: StateLimits = { maxTopics: 10_000, maxStateBytes: 64 * 1024 };
+export const defaultStateLimits: StateLimits = {
+  maxTopics: 10_000,
+  maxStateBytes: 64 * 1024,
+  maxTotalBytes: 128 * 1024 * 1024,
+};
 
 /**
  * Retained state per topic (Herald's state topics). An optional ability next to the Broker:
@@ -30,15 +44,27 @@ export const defaultStateLimits: StateLimits = { maxTopics: 10_000, maxStateByte
  * Contract: `apply` is atomic per topic (a concurrent apply sees all of another or none of
  * it), versions grow with every change across all topics, and a failed apply (bad patch,
  * over a limit) changes nothing and rejects with a HeraldError.
+ *
+ * Visibility: a patch (or a removal) never makes a private state public; it stays private
+ * whatever the patch says, and the entry `apply` returns says so. Only a full replacement,
+ * which reveals nothing of the old state, sets the visibility the publisher asks for.
  */
 export interface StateStore {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'cluster';
   /** Applies one change; resolves with the state after it (`state: null` once removed). */
   apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry>;
   get(topic: string): Promise<StateEntry | undefined>;
   /** Up to `limit` retained states, in no particular order (snapshots of templates, the dashboard). */
   list(limit: number): Promise<StateEntry[]>;
   close(): Promise<void>;
+}
+
+/**
+ * Heap taken by a string: V8 keeps text within Latin-1 at one byte per character, anything
+ * else at two.
+ */
+export function heldTextBytes(text: string): number {
+  return 16 + text.length * (/[\u0100-\uffff]/.test(text) ? 2 : 1);
 }
 
 export function isJsonObject(v: unknown): v is JsonObject {
@@ -89,8 +115,9 @@ function addInc(obj: JsonObject, inc: IncTree, path: string): JsonObject {
   return out;
 }
 
-function incError(message: string): HeraldError {
-  return new HeraldError(ErrorCode.badPatch, message);
+/** The path a message names is the publisher's (payload): logs get the reason without it. */
+export function incError(message: string): HeraldError {
+  return new HeraldError(ErrorCode.badPatch, message, { logMessage: message.replace(/"[^]*"/, 'a field') });
 }
 
 /** The state after `op` (rates aside): the reference semantics every StateStore follows. */
@@ -110,6 +137,19 @@ export function stateTooLarge(bytes: number, max: number): HeraldError {
   return new HeraldError(
     ErrorCode.stateTooLarge,
     `retained state would be ${bytes} bytes, more than the ${max} allowed per topic`,
+  );
+}
+
+/** Visibility of a state after `op`: a patch or removal never lowers it (see StateStore). */
+export function visibilityAfter(op: StateOp, wasPrivate: boolean | undefined, asked: boolean): boolean {
+  if (op.kind === 'replace' && op.value !== null) return asked;
+  return asked || wasPrivate === true;
+}
+
+export function stateBudgetExceeded(bytes: number, max: number): HeraldError {
+  return new HeraldError(
+    ErrorCode.tooManyStates,
+    `retained states would hold ${bytes} bytes, more than the ${max} allowed hub-wide (--max-state-total-bytes)`,
   );
 }
 

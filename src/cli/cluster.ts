@@ -7,7 +7,15 @@ import {
   type FromRelay,
   type ToRelay,
 } from '../broker/cluster.ts';
+import {
+  ClusterStateStore,
+  serveState,
+  type FromStateOwner,
+  type ToStateOwner,
+} from '../broker/cluster-state.ts';
 import { MemoryBroker } from '../broker/memory.ts';
+import { MemoryStateStore } from '../broker/memory-state.ts';
+import type { StateStore } from '../broker/state-store.ts';
 import type { HeraldConfig } from '../config/definitions.ts';
 import type { Broker } from '../broker/broker.ts';
 
@@ -24,7 +32,23 @@ export const isClusterWorker = (): boolean => cluster.isWorker;
  */
 export function workerBroker(config: HeraldConfig): Broker | undefined {
   if (config.redis) return undefined;
-  const link: ClusterLink<ToRelay, unknown> = {
+  return new ClusterBroker(primaryLink<ToRelay>(), {
+    historySize: config.history,
+    historyTtlMs: config.historyTtl,
+  });
+}
+
+/**
+ * The state store of a worker: with Redis the hub builds its own (shared in Redis), otherwise
+ * the primary's store, so that every worker's changes go through one owner.
+ */
+export function workerStateStore(config: HeraldConfig): StateStore | undefined {
+  if (config.redis) return undefined;
+  return new ClusterStateStore(primaryLink<ToStateOwner>());
+}
+
+function primaryLink<Out>(): ClusterLink<Out, unknown> {
+  return {
     send: (m) => process.send?.(m),
     listen(onMessage) {
       process.on('message', onMessage);
@@ -34,10 +58,9 @@ export function workerBroker(config: HeraldConfig): Broker | undefined {
       return process.connected;
     },
   };
-  return new ClusterBroker(link, { historySize: config.history, historyTtlMs: config.historyTtl });
 }
 
-function workerLink(worker: Worker): ClusterLink<FromRelay, unknown> {
+function workerLink(worker: Worker): ClusterLink<FromRelay & FromStateOwner, unknown> {
   return {
     send: (m) => worker.send(m),
     listen(onMessage) {
@@ -62,14 +85,26 @@ export async function runPrimary(config: HeraldConfig): Promise<void> {
     ? undefined
     : new ClusterRelay(new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl }));
   await relay?.start();
+  // Without Redis the primary also owns the retained state (see workerStateStore).
+  const state = config.redis
+    ? undefined
+    : new MemoryStateStore({
+        limits: {
+          maxTopics: config.maxStates,
+          maxStateBytes: config.maxStateBytes,
+          maxTotalBytes: config.maxStateTotalBytes,
+        },
+      });
   let stopping = false;
   const restarts: number[] = [];
 
   const fork = (): void => {
     const worker = cluster.fork();
     const detach = relay?.attach(workerLink(worker));
+    const detachState = state && serveState(workerLink(worker), state);
     worker.on('exit', (code, signal) => {
       detach?.();
+      detachState?.();
       if (stopping) return;
       logger.error(
         { event: 'worker.exit', pid: worker.process.pid, code, signal },

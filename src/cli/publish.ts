@@ -1,10 +1,12 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from './args.ts';
 import { mintToken } from '../auth/mint.ts';
+import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
 import { signingSecret } from './key-from-env.ts';
 
 export const publishHelp = `Usage: herald publish TOPIC DATA [--type T] [--id ID] [--private] [--retry MS] [--url URL] [--token JWT]
 Publishes one update to a running hub (default http://localhost:3000, or HERALD_URL).
-Token: --token, HERALD_TOKEN, or one signed with --jwt-key / HERALD_JWT_KEY.`;
+Token: --token, HERALD_TOKEN, or one signed with --jwt-key / HERALD_JWT_KEY
+(--access: a draft-08 access token from --issuer, default ${DEV_ISSUER}, for the hub's resource).`;
 
 /** `herald publish TOPIC DATA`: publish one update and print its id. */
 export async function publish(argv: string[]): Promise<void> {
@@ -20,6 +22,8 @@ export async function publish(argv: string[]): Promise<void> {
       path: { type: 'string' },
       token: { type: 'string' },
       'jwt-key': { type: 'string' },
+      access: { type: 'boolean' },
+      issuer: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -35,7 +39,15 @@ export async function publish(argv: string[]): Promise<void> {
   const jwt =
     values.token ??
     process.env['HERALD_TOKEN'] ??
-    (await mintToken({ secret: signingSecret(values['jwt-key']), publish: ['*'], ttl: '5m' }));
+    (values.access
+      ? await mintAccessToken({
+          secret: signingSecret(values['jwt-key']),
+          issuer: values.issuer ?? process.env['HERALD_TOKEN_ISSUER'] ?? DEV_ISSUER,
+          audience: await discoverResource(new URL(path, base)),
+          details: cliDetails({ publish: [topic] }),
+          ttl: '5m',
+        })
+      : await mintToken({ secret: signingSecret(values['jwt-key']), publish: ['*'], ttl: '5m' }));
   const form = new URLSearchParams({ topic, data });
   if (values.type) form.set('type', values.type);
   if (values.id) form.set('id', values.id);

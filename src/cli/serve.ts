@@ -1,7 +1,11 @@
 import cluster from 'node:cluster';
+import type { HeraldConfig } from '../config/definitions.ts';
 import { ConfigError, helpText, loadConfig } from '../config/load.ts';
+import { ErrorCode } from '../protocol/errors.ts';
 import { startHerald } from '../start.ts';
-import { isClusterWorker, runPrimary, workerBroker } from './cluster.ts';
+import { containProcessErrors } from './contain-errors.ts';
+import { descriptorWarning, openFilesLimit } from './descriptor-limit.ts';
+import { isClusterWorker, runPrimary, workerBroker, workerStateStore } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
 /** `herald serve`: start a hub and run until SIGTERM/SIGINT. */
@@ -10,12 +14,22 @@ export async function serve(argv: string[]): Promise<void> {
     console.log(helpText());
     return;
   }
-  const { config } = loadConfig(argv);
+  const { config, rest } = loadConfig(argv);
+  if (rest.length > 0) throw new ConfigError(`unexpected argument ${rest[0]} (serve takes only options)`);
+  refuseUnusableHub(config);
   const worker = isClusterWorker();
   if (config.workers > 1 && !worker) return runPrimary(config);
   const broker = worker ? workerBroker(config) : undefined;
-  const running = await startHerald(config, undefined, broker ? { broker } : {});
+  const state = worker ? workerStateStore(config) : undefined;
+  const running = await startHerald(config, undefined, {
+    ...(broker ? { broker } : {}),
+    ...(state ? { state } : {}),
+  });
   const { logger } = running;
+  // From here on, an error escaping one connection's code path is logged, never fatal.
+  containProcessErrors(logger, () => running.hub.recordRefusal(ErrorCode.internal));
+  const descriptors = descriptorWarning(config.maxConnections, openFilesLimit());
+  if (descriptors) logger.warn({ event: 'descriptor-limit' }, descriptors);
   logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
   let stopDemo: (() => void) | undefined;
   // In --workers mode one demo publisher is enough: the first worker runs it.
@@ -49,6 +63,27 @@ export async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * A hub with no key and no anonymous access serves nobody: say what to pass instead of starting
+ * one. `--anonymous` alone is a deliberate choice (public reads, publishes through
+ * `--redis-ingest` or the embedding app), so it starts.
+ */
+function refuseUnusableHub(config: HeraldConfig): void {
+  const keys = [
+    config.jwtKey,
+    config.publisherJwtKey,
+    config.subscriberJwtKey,
+    config.jwtKeyFile,
+    config.publisherJwtKeyFile,
+    config.subscriberJwtKeyFile,
+  ];
+  if (config.dev || config.anonymous || keys.some((k) => k !== undefined && k !== '')) return;
+  throw new ConfigError(
+    'no JWT key, so nobody could publish or subscribe. Pass --jwt-key <secret> ' +
+      '(or HERALD_JWT_KEY, or --jwt-key-file <public.pem>) to run a hub, or --dev to try Herald on this machine',
+  );
 }
 
 function printDevBanner(url: string, path: string, token: string | undefined, demo: boolean): void {

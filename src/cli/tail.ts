@@ -1,8 +1,9 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from './args.ts';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
-export const tailHelp = `Usage: herald tail SELECTOR... [--url URL] [--token JWT] [--last-event-id ID]
-Prints every update matching the selectors, one line each: id, type, data. Reconnects and resumes.`;
+export const tailHelp = `Usage: herald tail SELECTOR... [--url URL] [--token JWT] [--last-event-id ID] [--draft-08] [--pattern P]...
+Prints every update matching the selectors, one line each: id, type, data. Reconnects and resumes.
+--draft-08: the selectors are sent as draft-08 exact matchers (match=); --pattern adds URL patterns.`;
 
 /** `herald tail SEL...`: follow updates on a running hub until interrupted. */
 export async function tail(argv: string[]): Promise<void> {
@@ -14,6 +15,8 @@ export async function tail(argv: string[]): Promise<void> {
       path: { type: 'string' },
       token: { type: 'string' },
       'last-event-id': { type: 'string' },
+      'draft-08': { type: 'boolean' },
+      pattern: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -21,12 +24,16 @@ export async function tail(argv: string[]): Promise<void> {
     console.log(tailHelp);
     return;
   }
-  if (positionals.length === 0) throw new Error(`expected at least one SELECTOR\n${tailHelp}`);
+  const patterns = values.pattern ?? [];
+  if (positionals.length === 0 && patterns.length === 0)
+    throw new Error(`expected at least one SELECTOR\n${tailHelp}`);
   const base = values.url ?? process.env['HERALD_URL'] ?? 'http://localhost:3000';
   const path = values.path ?? process.env['HERALD_PATH'] ?? '/.well-known/mercure';
   const token = values.token ?? process.env['HERALD_TOKEN'];
   const url = new URL(path, base);
-  for (const s of positionals) url.searchParams.append('topic', s);
+  const draft08 = values['draft-08'] === true || patterns.length > 0;
+  for (const s of positionals) url.searchParams.append(draft08 ? 'match' : 'topic', s);
+  for (const p of patterns) url.searchParams.append('match_urlpattern', p);
   let lastEventId = values['last-event-id'];
   let delay = 500;
   for (;;) {

@@ -1,9 +1,15 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from './args.ts';
 import { mintToken } from '../auth/mint.ts';
+import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
 import { signingSecret } from './key-from-env.ts';
 
 export const tokenHelp = `Usage: herald token [--publish SEL]... [--subscribe SEL]... [--sub NAME] [--ttl 1h] [--admin] [--jwt-key K]
-Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).`;
+Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).
+The token never expires unless --ttl is given (30m, 1h, 7d). --admin opens the dashboard.
+  --access: a Mercure draft-08 access token instead (typ at+jwt, authorization_details):
+    --issuer ISS (default ${DEV_ISSUER}; the hub must list it in --token-issuers),
+    --audience AUD (default: read from the hub at --url / HERALD_URL), --ttl (default 1h),
+    --publish/--subscribe take exact topics, --publish-pattern/--subscribe-pattern URL patterns.`;
 
 /** `herald token`: print a JWT for the given grants. */
 export async function token(argv: string[]): Promise<void> {
@@ -17,6 +23,13 @@ export async function token(argv: string[]): Promise<void> {
       admin: { type: 'boolean' },
       'jwt-key': { type: 'string' },
       payload: { type: 'string' },
+      access: { type: 'boolean' },
+      issuer: { type: 'string' },
+      audience: { type: 'string' },
+      url: { type: 'string' },
+      path: { type: 'string' },
+      'publish-pattern': { type: 'string', multiple: true },
+      'subscribe-pattern': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -26,6 +39,10 @@ export async function token(argv: string[]): Promise<void> {
   }
   if (values.ttl !== undefined && !/^\d+(s|m|h|d)?$/.test(values.ttl))
     throw new Error(`--ttl: "${values.ttl}" is not a duration like 30m, 1h or 7d`);
+  if (!values.publish && !values.subscribe && !values.admin)
+    process.stderr.write(
+      'herald token: warning: this token grants nothing (no --publish, --subscribe or --admin)\n',
+    );
   let payload: unknown;
   if (values.payload !== undefined) {
     try {
@@ -33,6 +50,32 @@ export async function token(argv: string[]): Promise<void> {
     } catch {
       throw new Error('--payload must be JSON');
     }
+  }
+  if (values.access) {
+    if (payload !== undefined && (typeof payload !== 'object' || payload === null || Array.isArray(payload)))
+      throw new Error('--payload must be a JSON object for an access token');
+    const hub = new URL(
+      values.path ?? process.env['HERALD_PATH'] ?? '/.well-known/mercure',
+      values.url ?? process.env['HERALD_URL'] ?? 'http://localhost:3000',
+    );
+    console.log(
+      await mintAccessToken({
+        secret: signingSecret(values['jwt-key']),
+        issuer: values.issuer ?? process.env['HERALD_TOKEN_ISSUER'] ?? DEV_ISSUER,
+        audience: values.audience ?? (await discoverResource(hub)),
+        details: cliDetails({
+          ...(values.publish ? { publish: values.publish } : {}),
+          ...(values.subscribe ? { subscribe: values.subscribe } : {}),
+          ...(values['publish-pattern'] ? { publishPattern: values['publish-pattern'] } : {}),
+          ...(values['subscribe-pattern'] ? { subscribePattern: values['subscribe-pattern'] } : {}),
+          ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}),
+        }),
+        ...(values.sub ? { subject: values.sub } : {}),
+        ...(values.ttl ? { ttl: values.ttl } : {}),
+        ...(values.admin ? { admin: true } : {}),
+      }),
+    );
+    return;
   }
   const jwt = await mintToken({
     secret: signingSecret(values['jwt-key']),

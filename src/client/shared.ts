@@ -36,7 +36,14 @@ export function canShareConnection(): boolean {
 
 /** The group a subscription joins: same hub, same topic set, same token (by hash). */
 function groupName(o: SubscribeOptions, topics: readonly string[]): string {
-  const key = JSON.stringify([o.url, [...new Set(topics)].sort(), o.token ?? '', o.transport ?? 'auto']);
+  const key = JSON.stringify([
+    o.url,
+    [...new Set(topics)].sort(),
+    o.token ?? '',
+    o.transport ?? 'auto',
+    o.dialect ?? 'draft-07',
+    [...(o.patterns ?? [])].sort(),
+  ]);
   return `herald:${fnv1a(key)}`;
 }
 

@@ -34,10 +34,13 @@ export function subscribeUrl(
   withQueryToken: boolean,
 ): string {
   const url = new URL(params.hubUrl);
-  for (const t of params.topics) url.searchParams.append('topic', t);
+  const d08 = params.dialect === 'draft-08';
+  for (const t of params.topics) url.searchParams.append(d08 ? 'match' : 'topic', t);
+  for (const p of params.patterns ?? []) url.searchParams.append('match_urlpattern', p);
   if (withQueryCursor && params.lastEventId !== undefined)
-    url.searchParams.set('lastEventID', params.lastEventId);
-  if (withQueryToken && params.token) url.searchParams.set('authorization', params.token);
+    url.searchParams.set(d08 ? 'last_event_id' : 'lastEventID', params.lastEventId);
+  // Draft-08 forbids tokens in URLs: EventSource then relies on the hub's cookie.
+  if (withQueryToken && params.token && !d08) url.searchParams.set('authorization', params.token);
   if (params.snapshot) url.searchParams.set('snapshot', '1');
   if (params.throttleMs !== undefined) url.searchParams.set('throttle', String(params.throttleMs));
   return url.toString();
@@ -118,12 +121,14 @@ function connectFetch(
   });
   const headers: Record<string, string> = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' };
   if (params.token) headers['Authorization'] = `Bearer ${params.token}`;
-  if (params.lastEventId !== undefined) headers['Last-Event-ID'] = params.lastEventId;
+  // `fetch` refuses a header value above U+00FF (`заказ-1`): such a cursor goes in the query.
+  const headerCursor = params.lastEventId !== undefined && /^[\x20-\x7e]*$/.test(params.lastEventId);
+  if (headerCursor) headers['Last-Event-ID'] = params.lastEventId!;
 
   (async () => {
     let res: Response;
     try {
-      res = await fetchImpl(subscribeUrl(params, false, false), {
+      res = await fetchImpl(subscribeUrl(params, !headerCursor, false), {
         headers,
         signal: abort.signal,
         cache: 'no-store',

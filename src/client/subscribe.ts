@@ -18,8 +18,18 @@ export type TransportChoice = 'sse' | 'ws' | 'auto';
 export interface SubscribeOptions {
   /** Hub URL, e.g. `https://example.com/.well-known/mercure`. */
   url: string;
-  /** Topic selectors: exact topics, URI templates or `*`. */
+  /**
+   * Topic selectors: exact topics, URI templates or `*` (draft-07); with `dialect: 'draft-08'`,
+   * exact matchers (a `{` is then just a character) or `*`.
+   */
   topics: readonly string[];
+  /**
+   * Which Mercure revision to speak (docs/dialects.md). `draft-08` sends `match=` and
+   * `last_event_id`, never a token in a URL. Default `draft-07`.
+   */
+  dialect?: 'draft-07' | 'draft-08';
+  /** Draft-08 URL patterns (`match_urlpattern`), fixed for the subscription's life. */
+  patterns?: readonly string[];
   /** Subscriber JWT. */
   token?: string;
   /** Called before every (re)connect; wins over `token`. Use it to refresh short-lived tokens. */
@@ -122,7 +132,8 @@ class Subscriber implements HeraldSubscription {
     if (choice === 'ws' && !WS)
       throw new Error('herald: no WebSocket implementation; pass options.WebSocket');
     this.#kind = choice === 'sse' || !WS ? 'sse' : 'ws';
-    if (this.#topics.length === 0) throw new Error('herald: subscribe needs at least one topic');
+    if (this.#topics.length === 0 && !options.patterns?.length)
+      throw new Error('herald: subscribe needs at least one topic');
     void this.#connect();
   }
 
@@ -210,6 +221,8 @@ class Subscriber implements HeraldSubscription {
       topics: this.#topics,
       token,
       lastEventId: this.#lastEventId,
+      ...(this.#o.dialect === 'draft-08' || this.#o.patterns?.length ? { dialect: 'draft-08' as const } : {}),
+      ...(this.#o.patterns?.length ? { patterns: this.#o.patterns } : {}),
       ...(this.#o.snapshot ? { snapshot: true } : {}),
       ...(this.#o.throttle !== undefined ? { throttleMs: this.#o.throttle } : {}),
     };

@@ -40,6 +40,13 @@ export interface ConnectParams {
   snapshot?: boolean;
   /** State extension: conflation interval in ms. */
   throttleMs?: number;
+  /**
+   * `draft-08`: `topics` are sent as `match` (exact) matchers, `patterns` as `match_urlpattern`,
+   * the cursor as `last_event_id`, and the token never in a URL. Default `draft-07`.
+   */
+  dialect?: 'draft-07' | 'draft-08';
+  /** Draft-08 URL patterns (`match_urlpattern`). */
+  patterns?: readonly string[];
 }
 
 export interface TransportConnection {

@@ -60,15 +60,29 @@ export function connectWs(
   };
   // The `topics` of the latest `subscribed` ack: the selectors a snapshot right after it covers.
   let acked: readonly string[] = params.topics;
-  const subscribeFrame = (topics: readonly string[]): Record<string, unknown> => {
-    const frame: Record<string, unknown> = { op: 'subscribe', topics, ref: `s${++refs}` };
+  const d08 = params.dialect === 'draft-08';
+  // Draft-08: the same ops, with the topics as `match` matchers (and `match_urlpattern`).
+  const selectorFields = (topics: readonly string[], first: boolean): Record<string, unknown> =>
+    d08
+      ? {
+          topics: [],
+          match: topics,
+          ...(first && params.patterns?.length ? { match_urlpattern: params.patterns } : {}),
+        }
+      : { topics };
+  const subscribeFrame = (topics: readonly string[], first = false): Record<string, unknown> => {
+    const frame: Record<string, unknown> = {
+      op: 'subscribe',
+      ...selectorFields(topics, first),
+      ref: `s${++refs}`,
+    };
     if (params.snapshot) frame['snapshot'] = true;
     if (params.throttleMs !== undefined) frame['throttle'] = params.throttleMs;
     return frame;
   };
   ws.onopen = () => {
     if (params.token) send({ op: 'auth', token: params.token });
-    const frame = subscribeFrame(params.topics);
+    const frame = subscribeFrame(params.topics, true);
     if (params.lastEventId !== undefined) frame['lastEventId'] = params.lastEventId;
     send(frame);
   };
@@ -139,7 +153,7 @@ export function connectWs(
       if (topics.length) send(subscribeFrame(topics));
     },
     removeTopics(topics) {
-      if (topics.length) send({ op: 'unsubscribe', topics });
+      if (topics.length) send({ op: 'unsubscribe', ...selectorFields(topics, false) });
     },
   };
 }

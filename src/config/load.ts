@@ -68,11 +68,16 @@ export function loadConfig(
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    throw argumentError(e, options);
   }
   const config: HeraldConfig = { ...defaults };
-  const set = (def: OptionDef, value: unknown) =>
-    ((config as unknown as Record<string, unknown>)[def.key] = value);
+  /** Where each setting came from, as the user wrote it (`--jwt-key`, `HERALD_PORT`, ...). */
+  const given = new Map<keyof HeraldConfig, string>();
+  const set = (def: OptionDef, value: unknown, source: string) => {
+    (config as unknown as Record<string, unknown>)[def.key] = value;
+    given.set(def.key, source);
+  };
+  const nameOf = (key: keyof HeraldConfig, flag: string) => given.get(key) ?? `--${flag}`;
 
   const file = (parsed.values['config'] as string | undefined) ?? env['HERALD_CONFIG'];
   if (file) {
@@ -85,43 +90,155 @@ export function loadConfig(
     for (const [k, v] of Object.entries(json)) {
       const def = optionDefs.find((d) => d.key === k || d.flag === k);
       if (!def) throw new ConfigError(`config file ${file}: unknown setting "${k}"`);
-      set(def, convert(def, v, `config file`));
+      set(def, convert(def, v, `config file`), `config file ${file}: ${k}`);
     }
   }
   for (const def of optionDefs) {
     const v = env[envName(def.flag)];
-    if (v !== undefined && v !== '') set(def, convert(def, v, envName(def.flag)));
+    if (v !== undefined && v !== '') set(def, convert(def, v, envName(def.flag)), envName(def.flag));
   }
   for (const def of optionDefs) {
     const v = parsed.values[def.flag];
-    if (v !== undefined) set(def, convert(def, v, `--`));
+    if (v !== undefined) set(def, convert(def, v, `--`), `--${def.flag}`);
   }
-  if (config.port > 65535) throw new ConfigError(`--port: ${config.port} is not a valid port`);
-  if (!config.path.startsWith('/')) throw new ConfigError(`--path must start with "/"`);
+  if (config.port > 65535)
+    throw new ConfigError(`${nameOf('port', 'port')}: ${config.port} is not a valid port`);
+  if (!config.path.startsWith('/')) throw new ConfigError(`${nameOf('path', 'path')} must start with "/"`);
   if (config.workers < 1 || config.workers > 64)
-    throw new ConfigError(`--workers: ${config.workers} is not between 1 and 64`);
+    throw new ConfigError(`${nameOf('workers', 'workers')}: ${config.workers} is not between 1 and 64`);
   if (config.redis !== undefined && !/^rediss?(\+(cluster|sentinel))?:\/\//.test(config.redis))
     throw new ConfigError(
-      `--redis: "${config.redis}" must be a redis:// or rediss:// URL (or redis+cluster://, redis+sentinel://)`,
+      `${nameOf('redis', 'redis')}: "${config.redis}" must be a redis:// or rediss:// URL (or redis+cluster://, redis+sentinel://)`,
     );
+  for (const def of optionDefs) {
+    const secret = def.key.endsWith('JwtKey') || def.key === 'jwtKey' ? config[def.key] : undefined;
+    if (typeof secret === 'string' && secret.length < MIN_SECRET_LENGTH)
+      throw new ConfigError(
+        `${nameOf(def.key, def.flag)}: a JWT secret must be at least ${MIN_SECRET_LENGTH} characters (got ${secret.length})`,
+      );
+  }
   return { config, rest: parsed.positionals };
 }
 
-export function helpText(): string {
+/** Shortest HS secret accepted (the same floor as src/auth/keys.ts). */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * A command-line mistake in words a user can act on: `unknown option --prot (did you mean
+ * --port?)`, `--port needs a value`. `options` are the parseArgs options that were allowed.
+ */
+export function argumentError(e: unknown, options: Record<string, { short?: string }>): ConfigError {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: string }).code;
+  const quoted = /'(?:-\w, )?(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) {
+    const flags = Object.keys(options).map((f) => `--${f}`);
+    const near = closest(quoted.split('=')[0]!, flags);
+    return new ConfigError(`unknown option ${quoted}${near ? ` (did you mean ${near}?)` : ''}`);
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted)
+    return new ConfigError(
+      /argument missing/.test(message) ? `${quoted} needs a value` : `${quoted} takes no value`,
+    );
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+    return new ConfigError(`unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`.trim());
+  return new ConfigError(message);
+}
+
+/** The candidate within two edits of `word` (case-insensitive), if there is one. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit (`--prot`). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  return d[a.length]![b.length]!;
+}
+
+/** One row of the flag table, as both `--help` and the README show it. */
+export interface FlagRow {
+  flag: string;
+  env: string;
+  meaning: string;
+  default: string;
+}
+
+export function flagRows(): FlagRow[] {
   const rows = optionDefs.map((d) => {
-    const flag = `--${d.flag}${d.type === 'boolean' ? '' : ' <' + (d.choices ? d.choices.join('|') : d.type === 'list' ? 'a,b' : d.type === 'duration' ? 'time' : d.type === 'number' ? 'n' : 'value') + '>'}`;
-    const def = defaults[d.key];
+    const value = defaults[d.key];
     const shown =
-      def === undefined || (Array.isArray(def) && def.length === 0) || def === false
+      d.defaultText ??
+      (value === undefined || (Array.isArray(value) && value.length === 0)
         ? ''
-        : ` (default ${d.type === 'duration' ? `${Number(def) / 1000}s` : String(def)})`;
-    return `  ${flag.padEnd(34)} ${envName(d.flag).padEnd(32)} ${d.help}${shown}`;
+        : typeof value === 'boolean'
+          ? value
+            ? 'on'
+            : 'off'
+          : d.type === 'duration'
+            ? value === 0
+              ? '0'
+              : `${Number(value) / 1000}s`
+            : String(value));
+    const arg =
+      d.type === 'boolean' ? '' : ` <${d.arg ?? (d.choices ? d.choices.join('|') : argName[d.type])}>`;
+    return { flag: `--${d.flag}${arg}`, env: envName(d.flag), meaning: d.help, default: shown };
   });
+  rows.push({
+    flag: '--config <file.json>',
+    env: 'HERALD_CONFIG',
+    meaning:
+      'JSON file with any of these settings (flags win over the environment, which wins over the file)',
+    default: '',
+  });
+  return rows;
+}
+
+const argName = { string: 'value', number: 'n', list: 'a,b', duration: 'time' } as const;
+
+/** The README's flag table (Markdown), generated from optionDefs: see scripts/flag-table.ts. */
+export function flagTableMarkdown(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  return [
+    '| flag | environment | meaning | default |',
+    '| --- | --- | --- | --- |',
+    ...flagRows().map(
+      (r) =>
+        `| \`${cell(r.flag.split(' ')[0]!)}\` | \`${r.env}\` | ${cell(r.meaning)} | ${cell(r.default)}`.trimEnd() +
+        ' |',
+    ),
+  ].join('\n');
+}
+
+export function helpText(): string {
+  const rows = flagRows();
+  const plain = (s: string) => s.replace(/`/g, '');
+  const flagWidth = Math.max(...rows.map((r) => r.flag.length));
+  const envWidth = Math.max(...rows.map((r) => r.env.length));
+  const line = (a: string, b: string, c: string) => `  ${a.padEnd(flagWidth)}  ${b.padEnd(envWidth)}  ${c}`;
   return [
     'Usage: herald serve [options]',
     '',
-    `  ${'flag'.padEnd(34)} ${'environment'.padEnd(32)} meaning`,
-    ...rows,
-    `  ${'--config <file.json>'.padEnd(34)} ${'HERALD_CONFIG'.padEnd(32)} JSON file with any of these settings (flags win, then env)`,
+    'Start with --jwt-key <secret> (or a key file), or try it locally with --dev.',
+    '',
+    line('flag', 'environment', 'meaning (default)'),
+    ...rows.map((r) =>
+      line(r.flag, r.env, plain(r.meaning) + (r.default ? ` (default: ${plain(r.default)})` : '')),
+    ),
   ].join('\n');
 }

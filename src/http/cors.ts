@@ -27,7 +27,7 @@ export function corsHeaders(req: HeaderSource, allowed: readonly string[]): Reco
   return { Vary: 'Origin' };
 }
 
-const EXPOSED = 'Last-Event-ID, Mercure-Last-Event-ID, Link, Retry-After, X-Herald-Error';
+const EXPOSED = 'Last-Event-ID, Mercure-Last-Event-ID, Link, Retry-After, WWW-Authenticate, X-Herald-Error';
 
 export function isOriginAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
   return origin !== undefined && origin !== 'null' && (allowed.includes(origin) || allowed.includes('*'));
@@ -45,7 +45,7 @@ export function handlePreflight(ex: HeraldExchange, allowed: readonly string[]):
   }
   ex.respond(204, {
     ...headers,
-    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+    'Access-Control-Allow-Methods': 'GET, QUERY, POST, OPTIONS',
     'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Cache-Control',
     'Access-Control-Max-Age': '600',
   });

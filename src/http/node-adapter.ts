@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { ByteChannel } from '../transport/byte-channel.ts';
 import { WriteBatch } from '../transport/write-batch.ts';
@@ -66,6 +67,11 @@ class NodeExchange implements HeraldExchange {
 
   respond(status: number, headers: Record<string, string>, body?: ReplyBody): void {
     const res = this.#res;
+    // Answered before the body was read (a refusal): reading the rest could cost gigabytes.
+    if (unreadBodyIsLarge(this.#req)) {
+      headers = { ...headers, Connection: 'close' };
+      stopReading(this.#req);
+    }
     res.writeHead(status, headers);
     if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) res.end(body);
     else createReadStream(body.file).on('error', destroyResponse.bind(res)).pipe(res);
@@ -80,6 +86,47 @@ class NodeExchange implements HeraldExchange {
     this.#res.destroy();
   }
 }
+
+/** Unread request body Node may drain to keep a connection alive; past it, the connection closes. */
+export const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Whether the request still has body bytes to come that are not known to be few: a chunked
+ * body, or a declared length over DRAIN_LIMIT_BYTES. HTTP/2 streams are left to HTTP/2 (an
+ * answered stream is reset on its own, the connection goes on).
+ */
+function unreadBodyIsLarge(req: IncomingMessage): boolean {
+  if (req.complete || req.httpVersionMajor === 2) return false;
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  return !(declared <= DRAIN_LIMIT_BYTES);
+}
+
+/** How long a refused connection's socket stays half-open for the client to read its answer. */
+export const REFUSED_LINGER_MS = 2000;
+
+/**
+ * Stops taking the request's bytes. Taking the stream (a 'data' listener) keeps node:http
+ * from draining it after the answer; paused, it stops reading the socket once its small
+ * buffer is full. `Connection: close` then makes node:http close the socket: here, by sending
+ * FIN after the answer and cutting it REFUSED_LINGER_MS later. Cut at once, the unread bytes
+ * would make the kernel send RST, and a client still uploading could lose the answer.
+ */
+function stopReading(req: IncomingMessage): void {
+  req.on('data', ignore);
+  req.pause();
+  req.off('data', ignore);
+  (req.socket as Socket & { destroySoon?: () => void }).destroySoon = lingeringClose;
+}
+
+function lingeringClose(this: Socket): void {
+  this.end();
+  const cut = setTimeout(() => this.destroy(), REFUSED_LINGER_MS);
+  cut.unref();
+  this.once('close', () => clearTimeout(cut));
+}
+
+function ignore(): void {}
 
 function destroyResponse(this: ServerResponse): void {
   this.destroy();
@@ -106,8 +153,8 @@ function readNodeBody(req: MountedRequest, maxBytes: number): Promise<Uint8Array
       size += chunk.length;
       if (size > maxBytes) {
         req.off('data', onData);
-        // Drained, not buffered, so the 413 can still be sent on this connection.
-        req.resume();
+        // Not drained: the 413 goes out with `Connection: close` (see respond()).
+        req.pause();
         reject(new HeraldError(ErrorCode.bodyTooLarge, `body larger than ${maxBytes} bytes`));
         return;
       }
@@ -131,7 +178,7 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (er
 export function createNodeHandler(router: Router): NodeHandler {
   // One per handler (per server): the SSE writes of an event-loop turn leave together.
   const writes = new WriteBatch();
-  return (req, res, next) => {
+  const serve: NodeHandler = (req, res, next) => {
     const target = (req as MountedRequest).originalUrl ?? req.url ?? '/';
     let url: URL | undefined;
     try {
@@ -154,4 +201,46 @@ export function createNodeHandler(router: Router): NodeHandler {
         );
     });
   };
+  return (req, res, next) => inTurn(req, res, () => serve(req, res, next));
+}
+
+/** Requests pipelined behind an unfinished answer on one HTTP/1.x socket; past it, the socket is cut. */
+export const MAX_PIPELINED = 16;
+
+/** Per HTTP/1.x socket with an answer in progress: the requests pipelined behind it. */
+const pipelines = new WeakMap<Socket, (() => void)[]>();
+
+/**
+ * Runs a request once every answer before it on its HTTP/1.x connection is complete, as
+ * pipelining means: node:http parses and hands over pipelined requests at once, and a request
+ * behind an SSE stream (an answer that never completes) would run without ever being
+ * answered. Such a request now never runs; the connection ends with the stream. HTTP/2
+ * streams are independent and run at once.
+ */
+function inTurn(req: IncomingMessage, res: ServerResponse, run: () => void): void {
+  if (req.httpVersionMajor === 2) return run();
+  const socket = req.socket;
+  const waiting = pipelines.get(socket);
+  if (waiting === undefined) {
+    pipelines.set(socket, []);
+    startTurn(socket, res, run);
+    return;
+  }
+  if (waiting.length >= MAX_PIPELINED) {
+    // No answer can go out before the current one: too deep a pipeline is cut, not buffered.
+    socket.destroy();
+    return;
+  }
+  waiting.push(() => startTurn(socket, res, run));
+}
+
+function startTurn(socket: Socket, res: ServerResponse, run: () => void): void {
+  res.once('close', () => {
+    const waiting = pipelines.get(socket);
+    // A stream that ended closed its connection (or is closing it): what waited is dropped.
+    const next = socket.destroyed || !socket.writable ? undefined : waiting?.shift();
+    if (next) next();
+    else pipelines.delete(socket);
+  });
+  run();
 }

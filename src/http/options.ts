@@ -17,9 +17,23 @@ export interface HttpOptions {
   slowConsumer: SlowConsumerPolicy;
   /** `retry:` hint (ms) sent to SSE clients when the hub shuts down. */
   shutdownRetryMs: number;
+  /** Draft-07 cookie (`mercureAuthorization`). */
   cookieName: string;
+  /** Draft-08 cookie (`__Secure-mercure_access_token`). */
+  accessCookieName: string;
+  /**
+   * The hub's public URL (origin and path); relative URL patterns resolve against it. Default
+   * `http://localhost{path}`.
+   */
+  hubUrl?: string;
+  /** Resource identifier of draft-08 access tokens (`aud`), served in the RFC 9728 metadata; default hubUrl. */
+  resource?: string;
+  /** Subscription events and API are on (advertised in the metadata). */
+  subscriptions?: boolean;
   /** Interval of WebSocket pings; a peer that has not answered the previous one is cut. 0 = off. */
   wsPingIntervalMs: number;
+  /** A WebSocket without a subscription (or a publisher token) this long after its upgrade is closed (4408). 0 = never. */
+  wsSubscribeTimeoutMs: number;
   /** Dev mode: the dashboard is open and gets a dev admin token. */
   dev: boolean;
   /** Folder with the built dashboard (index.html and assets). */
@@ -38,7 +52,9 @@ export const defaultHttpOptions: HttpOptions = {
   slowConsumer: 'disconnect',
   shutdownRetryMs: 2000,
   cookieName: 'mercureAuthorization',
+  accessCookieName: '__Secure-mercure_access_token',
   wsPingIntervalMs: 15_000,
+  wsSubscribeTimeoutMs: 10_000,
   dev: false,
   dashboardDir: undefined,
 };

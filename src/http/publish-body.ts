@@ -1,4 +1,4 @@
-import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { ErrorCode, HeraldError, invalidJson } from '../protocol/errors.ts';
 import { parseStatePatch, patchFromData, retainedValue } from '../protocol/state.ts';
 import type { PublishInput } from '../protocol/update.ts';
 import { assertFormEncodedUtf8 } from './request.ts';
@@ -10,6 +10,12 @@ export const MAX_BATCH = 1000;
 export function parseFormPublish(body: string): PublishInput {
   assertFormEncodedUtf8(body, 'form body');
   const form = new URLSearchParams(body);
+  // `curl -d '{"topic":…}'` sends JSON as form data: say what is wrong instead of "no topic".
+  if (!form.has('topic') && /^\s*[[{]/.test(body))
+    throw new HeraldError(
+      ErrorCode.badBody,
+      'the body looks like JSON but was sent as form data: send it with Content-Type: application/json',
+    );
   const input: PublishInput = {
     topics: form.getAll('topic'),
     data: form.get('data') ?? '',
@@ -40,7 +46,7 @@ export function parseJsonPublish(body: string): PublishInput[] {
   try {
     value = JSON.parse(body);
   } catch (e) {
-    throw new HeraldError(ErrorCode.badBody, `body is not valid JSON: ${(e as Error).message}`);
+    throw invalidJson(ErrorCode.badBody, 'body', e);
   }
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) throw new HeraldError(ErrorCode.badBody, 'batch must contain at least one update');
@@ -49,11 +55,20 @@ export function parseJsonPublish(body: string): PublishInput[] {
   return items.map((item, i) => jsonPublishInput(item, Array.isArray(value) ? `update ${i}: ` : ''));
 }
 
+/** The fields a JSON update may have; anything else (a typo like "payload") is refused. */
+const JSON_FIELDS = new Set(['topics', 'topic', 'data', 'patch', 'retain', 'private', 'id', 'type', 'retry']);
+
 /** One update of the JSON extension (also a WebSocket `publish` frame); `where` prefixes errors. */
 export function jsonPublishInput(item: unknown, where = ''): PublishInput {
   if (typeof item !== 'object' || item === null || Array.isArray(item))
     throw new HeraldError(ErrorCode.badBody, `${where}each update must be a JSON object`);
   const o = item as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => !JSON_FIELDS.has(k));
+  if (unknown !== undefined)
+    throw new HeraldError(
+      ErrorCode.badBody,
+      `${where}unknown field ${JSON.stringify(unknown.slice(0, 40))}; an update has topics, data, id, type, retry, private, retain or patch`,
+    );
   const rawTopics = o['topics'] ?? o['topic'];
   let topics: string[];
   if (typeof rawTopics === 'string') topics = [rawTopics];

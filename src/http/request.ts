@@ -1,18 +1,32 @@
 import { randomUUID } from 'node:crypto';
+import { looksLikeAccessToken } from '../auth/jwt-authorizer.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HeaderSource } from './exchange.ts';
+
+/** The draft-08 cookie name (RFC 6265bis `__Secure-` prefix: only ever set over HTTPS). */
+export const ACCESS_TOKEN_COOKIE = '__Secure-mercure_access_token';
+
+export interface TokenLookup {
+  /** The request is in Mercure draft-08 (it carries `match*` or `last_event_id`). */
+  draft08?: boolean;
+  /** Name of the draft-08 cookie; default `__Secure-mercure_access_token`. */
+  accessCookieName?: string;
+}
 
 /** Where a token came from; cookie-borne tokens need a CSRF check on unsafe methods. */
 export type TokenSource = 'header' | 'query' | 'cookie' | 'none';
 
 /**
  * The presented token, by Mercure's precedence: Authorization header, then the
- * `authorization` query parameter, then the cookie.
+ * `authorization` query parameter (draft-07 only), then the cookie. Both cookies are read,
+ * the one of the request's dialect first. A draft-08 request, or a draft-08 access token,
+ * in the URL is a 400 `invalid_request`: tokens in URLs end up in logs and histories.
  */
 export function extractToken(
   req: HeaderSource,
   url: URL,
   cookieName: string,
+  lookup: TokenLookup = {},
 ): { token?: string; source: TokenSource } {
   const header = req.header('authorization');
   if (header !== undefined) {
@@ -21,9 +35,22 @@ export function extractToken(
     return { token: m[1]!, source: 'header' };
   }
   const query = url.searchParams.get('authorization');
-  if (query) return { token: query, source: 'query' };
-  const cookie = readCookie(req.header('cookie'), cookieName);
-  if (cookie) return { token: cookie, source: 'cookie' };
+  if (query) {
+    if (lookup.draft08 || looksLikeAccessToken(query))
+      throw new HeraldError(
+        ErrorCode.badRequest,
+        'draft-08 requests may not carry a token in the URL; use the Authorization header or the cookie',
+        { bearer: 'invalid_request' },
+      );
+    return { token: query, source: 'query' };
+  }
+  const cookies = req.header('cookie');
+  const accessCookie = lookup.accessCookieName ?? ACCESS_TOKEN_COOKIE;
+  const names = lookup.draft08 ? [accessCookie, cookieName] : [cookieName, accessCookie];
+  for (const name of names) {
+    const cookie = readCookie(cookies, name);
+    if (cookie) return { token: cookie, source: 'cookie' };
+  }
   return { source: 'none' };
 }
 

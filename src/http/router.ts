@@ -4,6 +4,7 @@ import { corsHeaders, handlePreflight } from './cors.ts';
 import { handleDashboard } from './dashboard-route.ts';
 import type { HeraldExchange, Route } from './exchange.ts';
 import { handlePublish } from './publish-route.ts';
+import { handleResourceMetadata, resourceUrls } from './resource-metadata.ts';
 import { sendError, sendText } from './respond.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions } from './subscriptions-route.ts';
@@ -22,6 +23,7 @@ export interface Router {
 
 export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
   const { path, basePath } = ctx.options;
+  const urls = resourceUrls(ctx.options);
   return {
     async handle(ex) {
       try {
@@ -42,11 +44,11 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
       ctx.hub.recordRefusal(e.code);
       ctx.logger[e.status >= 500 ? 'warn' : 'info'](
         { event: 'refused', status: e.status, code: e.code, ...where },
-        e.message,
+        e.logMessage,
       );
       // Refusals carry CORS headers too, or a cross-origin browser sees a 401/403 as a network
       // error and retries forever instead of reading the reason.
-      sendError(ex, e, corsHeaders(ex, ctx.options.corsOrigins));
+      sendError(ex, e, corsHeaders(ex, ctx.options.corsOrigins), urls.metadataUrl);
       return;
     }
     ctx.hub.recordRefusal(ErrorCode.internal);
@@ -64,10 +66,16 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
   async function route(ex: HeraldExchange): Promise<boolean> {
     const p = ex.url.pathname;
     if (p === path) {
-      if (ex.method === 'GET') await handleSubscribe(ctx, ex);
+      // QUERY: a draft-08 subscribe whose matchers are in a form body.
+      if (ex.method === 'GET' || ex.method === 'QUERY') await handleSubscribe(ctx, ex);
       else if (ex.method === 'POST') await handlePublish(ctx, ex);
       else if (ex.method === 'OPTIONS') handlePreflight(ex, ctx.options.corsOrigins);
-      else throw methodNotAllowed(ex, 'GET, POST, OPTIONS');
+      else throw methodNotAllowed(ex, 'GET, QUERY, POST, OPTIONS');
+      return true;
+    }
+    if (p === urls.metadataPath) {
+      if (ex.method !== 'GET' && ex.method !== 'HEAD') throw methodNotAllowed(ex, 'GET');
+      handleResourceMetadata(ctx, ex, urls);
       return true;
     }
     if (p === `${path}/subscriptions` || p.startsWith(`${path}/subscriptions/`)) {
@@ -84,7 +92,12 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
       const health = ctx.hub.broker.health();
       if (ctx.hub.closing) sendText(ex, 503, 'shutting down\n');
       else if (health.ready) sendText(ex, 200, `ready (${health.kind})\n`);
-      else sendText(ex, 503, `broker ${health.kind} not ready${health.detail ? `: ${health.detail}` : ''}\n`);
+      else {
+        // The detail names the broker's address: for the logs (the broker logs the outage), not
+        // for whoever polls this endpoint.
+        ctx.logger.debug({ event: 'not-ready', broker: health.kind, detail: health.detail }, 'not ready');
+        sendText(ex, 503, `broker ${health.kind} not ready\n`);
+      }
       return true;
     }
     // The dashboard's assets are built for `/dashboard/`: it is only served by a hub at the root.

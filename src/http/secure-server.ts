@@ -9,6 +9,7 @@ import {
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeHandler } from './node-adapter.ts';
+import { HEAD_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './server.ts';
 
 /** PEM certificate chain and private key. */
 export interface TlsFiles {
@@ -56,7 +57,11 @@ export function createSecureHttpServer(handler: NodeHandler, tls: TlsFiles, logg
   // SSE streams never finish: no idle timeout on sessions or HTTP/1.1 sockets.
   server.setTimeout(0);
   // Read by node:http for the HTTP/1.1 connections this server hands to it.
-  Object.assign(server, { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 });
+  Object.assign(server, {
+    keepAliveTimeout: 5_000,
+    headersTimeout: HEAD_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+  });
 
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session: ServerHttp2Session) => {

@@ -1,26 +1,41 @@
 import type { Subscription } from '../hub/subscription.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { idFromHeader } from '../protocol/header-value.ts';
 import { SseSink } from '../transport/sse.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
 import type { HeaderSource, HeraldExchange } from './exchange.ts';
-import { assertFormEncodedUtf8, extractToken } from './request.ts';
+import { assertFormEncodedUtf8, decodeUtf8, extractToken } from './request.ts';
+import { subscribeParams, type SubscribeParams } from './subscribe-params.ts';
 
-/** Selectors of a subscribe request: Mercure 07 `topic`, and 08 `match` accepted as exact topics. */
-export function requestedSelectors(url: URL): string[] {
-  return [...url.searchParams.getAll('topic'), ...url.searchParams.getAll('match')];
+/**
+ * The resume cursor: the header wins over the query parameter, as the spec says. A header
+ * carries the id as UTF-8 bytes (see protocol/header-value.ts).
+ */
+export function requestedLastEventId(req: HeaderSource, params: SubscribeParams): string | undefined {
+  const header = req.header('last-event-id');
+  if (header !== undefined && header !== '') return idFromHeader(header);
+  return params.lastEventId;
 }
 
-/** The resume cursor: the header wins over the query parameter, as the spec says. */
-export function requestedLastEventId(req: HeaderSource, url: URL): string | undefined {
-  const header = req.header('last-event-id');
-  if (header !== undefined && header !== '') return header;
-  return (
-    url.searchParams.get('lastEventID') ??
-    url.searchParams.get('last_event_id') ??
-    url.searchParams.get('Last-Event-ID') ??
-    undefined
-  );
+/**
+ * The form body of a `QUERY` subscribe (draft-08: matcher lists too long for a URL). Its
+ * parameters are merged with the query string's.
+ */
+async function queryBody(ctx: HttpContext, ex: HeraldExchange): Promise<URLSearchParams | undefined> {
+  if (ex.method !== 'QUERY') return undefined;
+  const contentType = (ex.header('content-type') ?? 'application/x-www-form-urlencoded')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (contentType !== 'application/x-www-form-urlencoded')
+    throw new HeraldError(
+      ErrorCode.unsupportedMediaType,
+      `QUERY body must be application/x-www-form-urlencoded, not ${contentType.slice(0, 60)}`,
+    );
+  const body = decodeUtf8(await ex.body(ctx.options.maxBodyBytes));
+  assertFormEncodedUtf8(body, 'QUERY body');
+  return new URLSearchParams(body);
 }
 
 /**
@@ -44,13 +59,20 @@ export function requestedStateOptions(url: URL): { snapshot?: boolean; throttleM
   return out;
 }
 
-/** GET {hub}?topic=...: an SSE subscription, over whatever byte channel the exchange opens. */
+/**
+ * GET {hub}?topic=... (draft-07) or ?match=... (draft-08), or QUERY with a form body: an SSE
+ * subscription, over whatever byte channel the exchange opens.
+ */
 export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
   if (ex.rawQuery !== '') assertFormEncodedUtf8(ex.rawQuery, 'query string');
-  const { token } = extractToken(ex, ex.url, ctx.options.cookieName);
+  const params = subscribeParams(ex.url.searchParams, await queryBody(ctx, ex));
+  const { token } = extractToken(ex, ex.url, ctx.options.cookieName, {
+    draft08: params.draft08,
+    accessCookieName: ctx.options.accessCookieName,
+  });
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
-  const selectors = requestedSelectors(ex.url);
-  ctx.hub.compileSelectors(selectors);
+  const selectors = params.topics;
+  ctx.hub.compileSelectors(selectors, params.matchers);
   const stateOptions = requestedStateOptions(ex.url);
 
   const holder: { sub?: Subscription; overflowed?: boolean } = {};
@@ -69,9 +91,10 @@ export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Pro
   channel.onceClosed(() => {
     if (holder.sub) ctx.hub.unsubscribe(holder.sub, 'client');
   });
-  const lastEventId = requestedLastEventId(ex, ex.url);
+  const lastEventId = requestedLastEventId(ex, params);
   const sub = await ctx.hub.subscribe({
     selectors,
+    matchers: params.matchers,
     principal,
     sink,
     ...stateOptions,

@@ -1,56 +1,71 @@
-import { subscriptionDocs, type SubscriptionDoc } from '../hub/presence.ts';
+import { looksLikeAccessToken } from '../auth/jwt-authorizer.ts';
+import {
+  subscriptionDocs,
+  subscriptionDocs08,
+  type SubscriptionDoc,
+  type SubscriptionDoc08,
+} from '../hub/presence.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
 import type { HeraldExchange } from './exchange.ts';
 import { extractToken } from './request.ts';
+import { resourceUrls } from './resource-metadata.ts';
 import { sendJson } from './respond.ts';
 
 const CONTEXT = 'https://mercure.rocks/';
 
+function decodeParts(parts: string[]): string[] {
+  try {
+    return parts.map(decodeURIComponent);
+  } catch {
+    throw new HeraldError(ErrorCode.badRequest, 'malformed percent-encoding in the subscriptions path');
+  }
+}
+
 /**
- * GET {hub}/subscriptions[/{topic}[/{subscriber}]]: the active subscriptions of this node
- * (Mercure's subscriptions API). The token's subscribe claim must match the request path.
+ * GET {hub}/subscriptions[...]: the active subscriptions of this node (Mercure's
+ * subscriptions API). The token's subscribe grant must match the request path. It answers in
+ * the dialect of the token: a draft-08 access token gets `/subscriptions/{match_type}/{match}
+ * /{subscriber}` in plain JSON with the cursor in a `Link` header, and lists the draft-08
+ * subscriptions; a draft-07 token gets `/subscriptions/{topic}/{subscriber}` in JSON-LD and
+ * lists the draft-07 ones (the same split as the subscription events).
  */
 export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
   const url = ex.url;
   if (ex.method !== 'GET')
     throw new HeraldError(ErrorCode.methodNotAllowed, 'the subscriptions API only answers GET');
-  const { token } = extractToken(ex, url, ctx.options.cookieName);
-  if (!token) throw new HeraldError(ErrorCode.unauthorized, 'the subscriptions API requires a JWT');
+  const { token } = extractToken(ex, url, ctx.options.cookieName, {
+    accessCookieName: ctx.options.accessCookieName,
+  });
+  if (!token)
+    throw new HeraldError(ErrorCode.unauthorized, 'the subscriptions API requires a JWT', { bearer: 'none' });
   const principal = await ctx.authorizer.authenticate(token, 'subscriber');
   if (!principal.subscribe?.matchesTopic(url.pathname))
-    throw new HeraldError(
-      ErrorCode.forbiddenTopic,
-      `token's mercure.subscribe does not cover ${url.pathname}`,
-    );
+    throw new HeraldError(ErrorCode.forbiddenTopic, `token's subscribe grant does not cover ${url.pathname}`);
 
   const base = `${ctx.options.path}/subscriptions`;
   const rest = url.pathname.slice(base.length).split('/').filter(Boolean);
-  if (rest.length > 2) throw new HeraldError(ErrorCode.notFound, 'no such subscriptions resource');
-  let topic: string | undefined;
-  let subscriber: string | undefined;
-  try {
-    topic = rest[0] === undefined ? undefined : decodeURIComponent(rest[0]);
-    subscriber = rest[1] === undefined ? undefined : decodeURIComponent(rest[1]);
-  } catch {
-    throw new HeraldError(ErrorCode.badRequest, 'malformed percent-encoding in the subscriptions path');
-  }
+  const headers = corsHeaders(ex, ctx.options.corsOrigins);
+  if (principal.dialect === 'draft-08' || looksLikeAccessToken(token))
+    return answer08(ctx, ex, rest, headers);
 
+  if (rest.length > 2) throw new HeraldError(ErrorCode.notFound, 'no such subscriptions resource');
+  const [topic, subscriber] = decodeParts(rest);
   const docs: SubscriptionDoc[] = [];
   for (const sub of ctx.hub.subscriptions()) {
     if (subscriber !== undefined && sub.id !== subscriber) continue;
     for (const doc of subscriptionDocs(ctx.options.path, sub, true))
       if (topic === undefined || doc.topic === topic) docs.push(doc);
   }
-  const headers = { ...corsHeaders(ex, ctx.options.corsOrigins), ETag: JSON.stringify(ctx.hub.lastEventId) };
+  const headers07 = { ...headers, ETag: JSON.stringify(ctx.hub.lastEventId) };
   if (subscriber !== undefined) {
     if (docs.length === 0) throw new HeraldError(ErrorCode.notFound, 'no such active subscription');
     sendJson(
       ex,
       200,
       { '@context': CONTEXT, ...docs[0], lastEventID: ctx.hub.lastEventId },
-      { ...headers, 'Content-Type': 'application/ld+json' },
+      { ...headers07, 'Content-Type': 'application/ld+json' },
     );
     return;
   }
@@ -64,6 +79,38 @@ export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange):
       lastEventID: ctx.hub.lastEventId,
       subscriptions: docs,
     },
-    { ...headers, 'Content-Type': 'application/ld+json' },
+    { ...headers07, 'Content-Type': 'application/ld+json' },
   );
+}
+
+function answer08(ctx: HttpContext, ex: HeraldExchange, rest: string[], cors: Record<string, string>): void {
+  if (rest.length > 3 || (rest[0] !== undefined && rest[0] !== 'exact' && rest[0] !== 'urlpattern'))
+    throw new HeraldError(
+      ErrorCode.notFound,
+      'no such subscriptions resource (matcher types: exact, urlpattern)',
+    );
+  const [matchType, match, subscriber] = decodeParts(rest);
+  const docs: SubscriptionDoc08[] = [];
+  for (const sub of ctx.hub.subscriptions()) {
+    if (subscriber !== undefined && sub.id !== subscriber) continue;
+    for (const doc of subscriptionDocs08(ctx.options.path, sub, true))
+      if (
+        (matchType === undefined || doc.match_type === matchType) &&
+        (match === undefined || doc.match === match)
+      )
+        docs.push(doc);
+  }
+  const cursor = ctx.hub.lastEventId;
+  const headers = {
+    ...cors,
+    'Content-Type': 'application/json',
+    ETag: JSON.stringify(cursor),
+    Link: `<${resourceUrls(ctx.options).hubUrl}>; rel="mercure"; last-event-id=${JSON.stringify(cursor)}; type="mercure"; content-type="application/json"`,
+  };
+  if (subscriber !== undefined) {
+    if (docs.length === 0) throw new HeraldError(ErrorCode.notFound, 'no such active subscription');
+    sendJson(ex, 200, docs[0], headers);
+    return;
+  }
+  sendJson(ex, 200, { id: ex.url.pathname, type: 'subscriptions', subscriptions: docs }, headers);
 }

@@ -1,8 +1,10 @@
 import { WebSocket, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
+import type { AdmissionTicket } from '../hub/limits.ts';
 import type { ClientInfo, Subscription } from '../hub/subscription.ts';
 import { checkThrottle } from '../hub/conflation.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import type { MatcherSpec } from '../protocol/selector.ts';
 import { WsCloseCode, type WsClientFrame, type WsRef } from '../protocol/ws.ts';
 import { WsSink } from '../transport/ws.ts';
 import type { HttpContext } from './context.ts';
@@ -38,6 +40,10 @@ export class WsConnection {
   #badFrames = 0;
   #closed = false;
   readonly #client: ClientInfo;
+  /** Its place under the hub's connection caps, held from the upgrade to the close. */
+  readonly #seat: AdmissionTicket;
+  /** Closes the socket unless it subscribed (or may publish) by then. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
   /** Cleared by each ping, set by each pong; the registry cuts peers that stay silent. */
   alive = true;
 
@@ -47,9 +53,16 @@ export class WsConnection {
     client: { requestId: string; ip: string },
     token: string | undefined,
     verified: { subscriber?: Promise<Principal>; publisher?: Promise<Principal> },
+    seat: AdmissionTicket,
   ) {
     this.ws = ws;
     this.#ctx = ctx;
+    this.#seat = seat;
+    const ms = ctx.options.wsSubscribeTimeoutMs;
+    if (ms > 0) {
+      this.#deadline = setTimeout(() => void this.#checkDeadline(ms), ms);
+      this.#deadline.unref();
+    }
     this.requestId = client.requestId;
     this.#client = client;
     this.#token = token;
@@ -102,6 +115,10 @@ export class WsConnection {
     this.#chain = this.#chain
       .then(() => this.#handle(frame))
       .catch((e: unknown) => this.#refuse(e, frame.ref))
+      // Answering the refusal failed too (the socket broke): the chain must go on, not reject.
+      .catch((e: unknown) =>
+        this.#ctx.logger.error({ requestId: this.requestId, err: e }, 'ws refusal failed'),
+      )
       .finally(() => {
         this.#inFlight--;
       });
@@ -110,6 +127,9 @@ export class WsConnection {
   async #handle(frame: WsClientFrame): Promise<void> {
     if (this.#closed) return;
     const hub = this.#ctx.hub;
+    // The token was verified once; its `exp` is checked again before every op, as every
+    // HTTP request checks it.
+    if (frame.op !== 'auth') await this.#assertNotExpired();
     switch (frame.op) {
       case 'auth': {
         this.#token = frame.token;
@@ -122,19 +142,23 @@ export class WsConnection {
       case 'subscribe': {
         const principal = await this.#subscriber();
         const topics = [...new Set(frame.topics)];
+        const matchers = wsMatchers(frame);
         this.sink.ref = frame.ref;
         try {
           if (!this.#sub) {
             const sub = await hub.subscribe({
               selectors: topics,
+              matchers,
               principal,
               sink: this.sink,
               client: this.#client,
+              seated: true,
               ...(frame.lastEventId !== undefined ? { lastEventId: frame.lastEventId } : {}),
               ...(frame.snapshot ? { snapshot: true } : {}),
               ...(frame.throttle !== undefined ? { throttleMs: frame.throttle } : {}),
             });
             this.#sub = sub;
+            this.#clearDeadline();
             // The socket may have gone while history was read.
             if (this.#closed) hub.unsubscribe(sub, 'client');
             else
@@ -150,26 +174,64 @@ export class WsConnection {
                 },
                 'subscription opened',
               );
-          } else await hub.addSelectors(this.#sub, topics, frame.lastEventId, frame.snapshot, frame.throttle);
+          } else
+            await hub.addSelectors(
+              this.#sub,
+              topics,
+              frame.lastEventId,
+              frame.snapshot,
+              frame.throttle,
+              matchers,
+            );
         } finally {
           this.sink.ref = undefined;
         }
         return;
       }
       case 'unsubscribe': {
-        const removed = this.#sub ? hub.removeSelectors(this.#sub, frame.topics) : [];
+        const removed = this.#sub
+          ? hub.removeSelectors(this.#sub, [...frame.topics, ...wsMatchers(frame).map((m) => m.match)])
+          : [];
         this.sink.reply(withRef({ op: 'unsubscribed', topics: removed }, frame.ref));
         return;
       }
       case 'publish': {
         const principal = await this.#publisher();
-        if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now())
-          throw new HeraldError(ErrorCode.tokenExpired, 'token expired');
         const { op: _op, ref: _ref, ...fields } = frame;
         const [stored] = await hub.publish([jsonPublishInput(fields)], principal, this.#client);
         this.sink.reply(withRef({ op: 'published', id: stored!.id }, frame.ref));
         return;
       }
+    }
+  }
+
+  /**
+   * The subscribe deadline passed: a socket that has neither a subscription nor a token that
+   * may publish is holding a descriptor for nothing (an idle-socket flood): close it, 4408.
+   */
+  async #checkDeadline(ms: number): Promise<void> {
+    this.#deadline = undefined;
+    if (this.#closed || this.#sub) return;
+    const [publisher] = await Promise.allSettled([this.#asPublisher ?? Promise.reject(new Error('none'))]);
+    if (publisher.status === 'fulfilled' || this.#closed || this.#sub) return;
+    this.#ctx.hub.recordRefusal('ws-subscribe-timeout');
+    this.sink.closeSocket(
+      WsCloseCode.subscribeTimeout,
+      `no subscription within ${ms} ms of connecting; send "subscribe" right after connecting`,
+    );
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+  }
+
+  /** Throws `token-expired` when the connection's token (either role) is past its `exp`. */
+  async #assertNotExpired(): Promise<void> {
+    const verified = [this.#asSubscriber, this.#asPublisher].filter((p) => p !== undefined);
+    for (const result of await Promise.allSettled(verified)) {
+      if (result.status === 'fulfilled' && isExpired(result.value))
+        throw new HeraldError(ErrorCode.tokenExpired, 'token expired; reconnect with a fresh token');
     }
   }
 
@@ -185,9 +247,15 @@ export class WsConnection {
   #refuse(e: unknown, ref: WsRef | undefined): void {
     const error = isHeraldError(e) ? e : undefined;
     if (!error) this.#ctx.logger.error({ requestId: this.requestId, err: e }, 'unhandled error in ws op');
-    const herr = error ?? new HeraldError(ErrorCode.badRequest, 'internal error');
+    const herr = error ?? new HeraldError(ErrorCode.internal, 'internal error');
     this.#ctx.hub.recordRefusal(herr.code);
     this.sink.reply(withRef({ op: 'error', code: herr.code, message: herr.message }, ref));
+    if (herr.code === ErrorCode.tokenExpired) {
+      // As over SSE: a `herald.token-expired` event, then close 4001.
+      if (this.#sub && !this.#sub.closed) this.#ctx.hub.unsubscribe(this.#sub, 'token-expired');
+      else this.sink.close('token-expired');
+      return;
+    }
     if (herr.status === 401) {
       this.sink.closeSocket(WsCloseCode.unauthorized, herr.message);
       return;
@@ -200,7 +268,9 @@ export class WsConnection {
   onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#clearDeadline();
     if (this.#sub) this.#ctx.hub.unsubscribe(this.#sub, 'client');
+    this.#ctx.hub.releaseConnection(this.#seat);
   }
 
   /** Hub shutdown: subscribed connections were told by the hub; the rest are told here. */
@@ -209,6 +279,10 @@ export class WsConnection {
     if (this.#sub && !this.#sub.closed) this.#ctx.hub.unsubscribe(this.#sub, 'shutdown');
     else this.sink.close('shutdown');
   }
+}
+
+function isExpired(p: Principal): boolean {
+  return p.expiresAt !== undefined && p.expiresAt <= Date.now();
 }
 
 function withRef<T extends object>(message: T, ref: WsRef | undefined): T & { ref?: WsRef } {
@@ -238,8 +312,9 @@ function readFrame(data: RawData, isBinary: boolean): RawFrame {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (e) {
-    throw new HeraldError(ErrorCode.badBody, `frame is not valid JSON: ${(e as Error).message}`);
+  } catch {
+    // V8's message quotes the text: nothing of a client's frame goes into a reason or a log.
+    throw new HeraldError(ErrorCode.badBody, 'frame is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new HeraldError(ErrorCode.badBody, 'frame must be a JSON object with an "op"');
@@ -265,10 +340,20 @@ function checkFrame(o: RawFrame): WsClientFrame {
       return o as WsClientFrame;
     case 'subscribe':
     case 'unsubscribe': {
+      // Draft-08 matchers may stand in for draft-07 topics: `topics` is then optional.
+      let count = 0;
+      for (const field of ['match', 'match_urlpattern']) {
+        const list = o[field];
+        if (list === undefined) continue;
+        if (!Array.isArray(list) || !list.every((t) => typeof t === 'string'))
+          throw new HeraldError(ErrorCode.badSelector, `"${field}" must be an array of strings`);
+        count += list.length;
+      }
+      if (o['topics'] === undefined && count > 0) o['topics'] = [];
       const topics = o['topics'];
       if (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string'))
         throw new HeraldError(ErrorCode.badTopic, `"${o['op']}" needs "topics": an array of strings`);
-      if (topics.length === 0)
+      if (topics.length + count === 0)
         throw new HeraldError(ErrorCode.missingTopic, `"${o['op']}" needs at least one topic`);
       const last = o['lastEventId'];
       if (o['op'] === 'subscribe' && last !== undefined && (typeof last !== 'string' || last === ''))
@@ -290,4 +375,12 @@ function checkFrame(o: RawFrame): WsClientFrame {
         `unknown op ${JSON.stringify(String(o['op'])).slice(0, 40)}; use auth, subscribe, unsubscribe or publish`,
       );
   }
+}
+
+/** The draft-08 matchers of a subscribe or unsubscribe frame. */
+function wsMatchers(frame: { match?: string[]; match_urlpattern?: string[] }): MatcherSpec[] {
+  return [
+    ...(frame.match ?? []).map((match) => ({ match, type: 'exact' as const })),
+    ...(frame.match_urlpattern ?? []).map((match) => ({ match, type: 'urlpattern' as const })),
+  ];
 }

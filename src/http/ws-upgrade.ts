@@ -80,9 +80,9 @@ export function createWsGateway(ctx: HttpContext): WsGateway {
   };
 
   const refuse = (socket: Duplex, e: unknown, requestId: string): void => {
-    const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.badRequest, 'internal error');
+    const error = isHeraldError(e) ? e : new HeraldError(ErrorCode.internal, 'internal error');
     if (!isHeraldError(e)) ctx.logger.error({ requestId, err: e }, 'unhandled error in ws upgrade');
-    else ctx.logger.debug({ requestId, code: error.code }, error.message);
+    else ctx.logger.debug({ requestId, code: error.code }, error.logMessage);
     ctx.hub.recordRefusal(error.code);
     refuseUpgrade(socket, error);
   };
@@ -116,20 +116,32 @@ export function createWsGateway(ctx: HttpContext): WsGateway {
       if (s.status === 'rejected' && p.status === 'rejected') throw s.reason;
     }
     if (socket.destroyed) return;
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const sock = ws as HeraldSocket;
-      if (closing) {
-        sock.close(WsCloseCode.shutdown, 'hub is shutting down');
-        return;
-      }
-      const conn = new WsConnection(sock, ctx, { requestId, ip: clientIp(req) }, token, verified);
-      connections.add(conn);
-      sock.on('message', onMessage);
-      sock.on('pong', onPong);
-      sock.on('close', onClose);
-      sock.on('error', onError);
-      ctx.logger.debug({ requestId, event: 'ws-open' }, 'websocket opened');
-    });
+    const ip = clientIp(req);
+    // An upgraded socket holds a descriptor whether or not it ever subscribes: it takes its
+    // seat under the connection caps now (429 over them), and gives it back when it closes.
+    const seat = ctx.hub.admitConnection({ ip, requestId });
+    let taken = false;
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const sock = ws as HeraldSocket;
+        taken = true;
+        if (closing) {
+          ctx.hub.releaseConnection(seat);
+          sock.close(WsCloseCode.shutdown, 'hub is shutting down');
+          return;
+        }
+        const conn = new WsConnection(sock, ctx, { requestId, ip }, token, verified, seat);
+        connections.add(conn);
+        sock.on('message', onMessage);
+        sock.on('pong', onPong);
+        sock.on('close', onClose);
+        sock.on('error', onError);
+        ctx.logger.debug({ requestId, event: 'ws-open' }, 'websocket opened');
+      });
+    } finally {
+      // `ws` refused the handshake itself (and answered it): no connection holds the seat.
+      if (!taken) ctx.hub.releaseConnection(seat);
+    }
   }
 
   function onClose(this: HeraldSocket): void {
@@ -218,6 +230,7 @@ function refuseUpgrade(socket: Duplex, error: HeraldError): void {
     403: 'Forbidden',
     404: 'Not Found',
     429: 'Too Many Requests',
+    500: 'Internal Server Error',
     503: 'Service Unavailable',
   };
   const body = `${error.message.replace(/[\r\n]+/g, ' ')}\n`;

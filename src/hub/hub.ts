@@ -4,7 +4,15 @@ import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
-import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import { ReservedNamespace } from '../protocol/reserved.ts';
+import {
+  compileMatcher,
+  compileSelector,
+  DEFAULT_HUB_URL,
+  selectorMatches,
+  type MatcherSpec,
+  type Selector,
+} from '../protocol/selector.ts';
 import type { SnapshotPayload } from '../protocol/state.ts';
 import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
 import {
@@ -22,6 +30,7 @@ import {
   ConnectionAdmission,
   PublishRateLimiter,
   unlimitedConnections,
+  type AdmissionTicket,
   type ConnectionLimits,
   type PublishRateOptions,
 } from './limits.ts';
@@ -29,7 +38,7 @@ import { CounterRing, RateWindow } from './rate-window.ts';
 import type { HubCounters, HubStatsSnapshot, TopicStats } from './stats.ts';
 import { Subscription, type ClientInfo } from './subscription.ts';
 import { TopicActivity } from './topic-activity.ts';
-import { TopicIndex } from './topic-index.ts';
+import { TopicIndex, type PatternBudget, type PatternUsage } from './topic-index.ts';
 
 export interface HubOptions {
   broker: Broker;
@@ -39,6 +48,10 @@ export interface HubOptions {
   replayLimit?: number;
   /** Most selectors in one subscription. */
   maxSelectors?: number;
+  /** Most URI-template expressions in one subscription, summed over its templates (0 = no cap). */
+  maxTemplateExpressions?: number;
+  /** Budget for URI templates on this node (all off by default). */
+  templateBudget?: Partial<PatternBudget>;
   /** Interval of `herald.stats` events for admin subscribers (and of rate samples); 0 disables them. */
   statsIntervalMs?: number;
   /** Rates are averaged over this many stats intervals (default 5: a 5 s window at 1 s). */
@@ -55,15 +68,26 @@ export interface HubOptions {
   state?: StateStore;
   /** Most topics in one snapshot. */
   snapshotLimit?: number;
+  /** Most bytes of retained state text this node keeps for the dashboard's view (default 128 MiB). */
+  retainedViewBytes?: number;
   /**
    * Hub path; when set, the start and end of every subscription is published as a private
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
    */
   subscriptionEventsPath?: string;
+  /**
+   * The hub's public URL (origin and path): relative URL patterns and topics resolve against
+   * it, and its path is the reserved namespace publishers may not use. Default
+   * `http://localhost/.well-known/mercure`.
+   */
+  hubUrl?: string;
 }
 
 export interface SubscribeRequest {
+  /** Draft-07 selectors (`topic=`): exact topics or URI templates. */
   selectors: readonly string[];
+  /** Draft-08 matchers (`match=`, `match_exact=`, `match_urlpattern=`). */
+  matchers?: readonly MatcherSpec[];
   principal: Principal;
   /** Resume cursor: an update id, or `earliest`. */
   lastEventId?: string;
@@ -74,6 +98,11 @@ export interface SubscribeRequest {
   throttleMs?: number;
   /** Where the connection comes from: per-IP caps and logs. */
   client?: ClientInfo;
+  /**
+   * The connection holds a seat already (`admitConnection`, a WebSocket since its upgrade):
+   * the subscription then counts against the per-subject and per-selector caps only.
+   */
+  seated?: boolean;
 }
 
 /**
@@ -92,20 +121,24 @@ export class Hub {
     refusals: {},
     slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
   };
-  readonly #index = new TopicIndex();
+  readonly #index: TopicIndex;
   readonly #subs = new Set<Subscription>();
   readonly #heartbeatMs: number;
   readonly #replayLimit: number;
   readonly #maxSelectors: number;
+  readonly #maxTemplateExpressions: number;
   readonly #statsIntervalMs: number;
   readonly #limits: FieldLimits;
   readonly #observer: HubObserver;
   readonly #state: StateStore | undefined;
   readonly #snapshotLimit: number;
-  readonly #latest = new LatestStates();
+  readonly #latest: LatestStates;
   readonly #admission: ConnectionAdmission;
+  readonly #released = new WeakSet<AdmissionTicket>();
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
+  readonly #hubUrl: string;
+  readonly #reserved: ReservedNamespace;
   /** Id of the last update dispatched on this node (the subscriptions API cursor). */
   lastEventId = 'earliest';
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -129,14 +162,19 @@ export class Hub {
     this.#heartbeatMs = options.heartbeatMs ?? 15_000;
     this.#replayLimit = options.replayLimit ?? 10_000;
     this.#maxSelectors = options.maxSelectors ?? 100;
+    this.#maxTemplateExpressions = options.maxTemplateExpressions ?? 0;
+    this.#index = new TopicIndex(options.templateBudget);
     this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#limits = options.fieldLimits ?? defaultFieldLimits;
     this.#observer = options.observer ?? {};
     this.#state = options.state;
     this.#snapshotLimit = options.snapshotLimit ?? 1000;
+    this.#latest = new LatestStates(options.retainedViewBytes);
     this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
+    this.#hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
+    this.#reserved = new ReservedNamespace(this.#hubUrl);
     this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
     this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
     this.#publishedRing = new CounterRing(this.#rateWindow);
@@ -179,7 +217,7 @@ export class Hub {
     client: ClientInfo = {},
   ): Promise<Update[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const valid = inputs.map((i) => validatePublishInput(i, this.#limits));
+    const valid = inputs.map((i) => validatePublishInput(i, this.#limits, this.#reserved));
     for (const input of valid) {
       if (!mayPublish(principal, input.topics)) {
         const denied = input.topics.find((t) => !principal.publish?.matchesTopic(t)) ?? input.topics[0];
@@ -211,11 +249,7 @@ export class Hub {
       stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `broker could not store the update: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      throw unavailableError(`broker ${this.broker.kind} could not store the update`, e);
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
@@ -232,27 +266,63 @@ export class Hub {
       entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw new HeraldError(
-        ErrorCode.brokerUnavailable,
-        `state store could not apply the change: ${e instanceof Error ? e.message : String(e)}`,
-        { retryAfter: 1 },
-      );
+      throw unavailableError(`state store ${this.#state.kind} could not apply the change`, e);
     }
-    // `retain` keeps the publisher's data as sent; a patch publishes the merged state.
+    // `retain` keeps the publisher's data as sent; a patch publishes the merged state (the
+    // store's own text when it keeps one, so the two share one string).
     const data =
-      stateOp.kind === 'replace' && stateOp.value !== null ? rest.data : JSON.stringify(entry.state);
-    return { ...rest, data, stateVersion: entry.version };
+      stateOp.kind === 'replace' && stateOp.value !== null
+        ? rest.data
+        : (entry.json ?? JSON.stringify(entry.state));
+    // The store decides the visibility: a patch of a private state is private, whatever the
+    // patch said, or it would republish the whole private state to everyone.
+    return { ...rest, data, private: entry.private, stateVersion: entry.version };
   }
 
-  /** Compiles selectors; throws a 400 HeraldError naming the bad one. */
-  compileSelectors(sources: readonly string[]): Selector[] {
-    if (sources.length === 0) throw new HeraldError(ErrorCode.missingTopic, 'missing "topic" parameter');
-    if (sources.length > this.#maxSelectors)
+  /**
+   * Compiles draft-07 selectors and draft-08 matchers; throws a 400 HeraldError naming the
+   * bad one, or saying the set is over a per-subscription limit (with `kept`, the selectors
+   * the subscription already has).
+   */
+  compileSelectors(
+    sources: readonly string[],
+    matchers: readonly MatcherSpec[] = [],
+    kept: readonly Selector[] = [],
+  ): Selector[] {
+    if (sources.length + matchers.length === 0)
+      throw new HeraldError(
+        ErrorCode.missingTopic,
+        'missing "topic" (draft-07) or "match" (draft-08) parameter',
+      );
+    if (sources.length + matchers.length > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
       );
-    return sources.map(compileSelector);
+    // A template some subscription already holds is taken as compiled (it was validated then).
+    const compiled = [
+      ...sources.map((source) => this.#index.heldTemplate(source) ?? compileSelector(source)),
+      ...matchers.map((m) => compileMatcher(m, this.#hubUrl)),
+    ];
+    if (this.#maxTemplateExpressions > 0) {
+      // Each distinct template once: its weight is what matching it costs per topic character.
+      const weights = new Map<string, number>();
+      for (const sel of [...kept, ...compiled])
+        if (sel.kind === 'template') weights.set(sel.source, sel.matcher.weight);
+      let total = 0;
+      for (const w of weights.values()) total += w;
+      if (total > this.#maxTemplateExpressions)
+        throw new HeraldError(
+          ErrorCode.tooManySelectors,
+          `at most ${this.#maxTemplateExpressions} URI-template expressions per subscription (these selectors have ${total})`,
+        );
+    }
+    return compiled;
+  }
+
+  /** What URI templates hold on this node: distinct compiled ones, their bytes, matcher steps. */
+  templateUsage(): PatternUsage {
+    return this.#index.usage();
   }
 
   /**
@@ -262,8 +332,11 @@ export class Hub {
    */
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const selectors = this.compileSelectors(request.selectors);
-    assertMayWatchStats(request.principal, request.selectors);
+    assertNotExpired(request.principal);
+    const matchers = request.matchers ?? [];
+    const selectors = this.compileSelectors(request.selectors, matchers);
+    const sources = [...request.selectors, ...matchers.map((m) => m.match)];
+    assertMayWatchStats(request.principal, sources);
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const throttle = request.throttleMs === undefined ? undefined : checkThrottle(request.throttleMs);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
@@ -273,13 +346,20 @@ export class Hub {
     if (throttle !== undefined) sub.conflation = new Conflation(throttle);
     const resuming = request.lastEventId !== undefined;
     if (resuming || snapshot) sub.pending = [];
-    this.#register(sub);
-
-    if (!resuming && !snapshot) {
-      request.sink.open({ subscriberId: sub.id, gap: false, selectors: request.selectors });
-      return sub;
+    this.#register(sub, request.seated === true);
+    // All or nothing: a subscription whose opening failed must not keep its slot, its place
+    // in the index or a pending queue that grows with every matching update.
+    try {
+      if (!resuming && !snapshot)
+        request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
+      else await this.#replay(sub, request.lastEventId, snapshot, sources, selectors, []);
+    } catch (e) {
+      if (!sub.closed) {
+        this.#unregister(sub);
+        this.#observer.onUnsubscribe?.(sub, 'error');
+      }
+      throw e;
     }
-    await this.#replay(sub, request.lastEventId, snapshot, request.selectors, selectors, []);
     return sub;
   }
 
@@ -300,23 +380,32 @@ export class Hub {
     lastEventId?: string,
     snapshot = false,
     throttleMs?: number,
+    matchers: readonly MatcherSpec[] = [],
   ): Promise<string[]> {
     if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
+    assertNotExpired(sub.principal);
     const throttle = throttleMs === undefined ? undefined : checkThrottle(throttleMs);
-    const have = new Set(sub.selectors.map((s) => s.source));
-    const fresh = [...new Set(sources)].filter((s) => !have.has(s));
-    const compiled = this.compileSelectors(sources).filter((s) => fresh.includes(s.source));
-    assertMayWatchStats(sub.principal, sources);
-    if (have.size + compiled.length > this.#maxSelectors)
+    // A selector is known by its text and how it is read (`topic=x` and `match=x` differ).
+    const keyOf = (s: Selector): string => `${s.type} ${s.source}`;
+    const have = new Set(sub.selectors.map(keyOf));
+    const compiled: Selector[] = [];
+    for (const s of this.compileSelectors(sources, matchers, sub.selectors)) {
+      if (have.has(keyOf(s))) continue;
+      have.add(keyOf(s));
+      compiled.push(s);
+    }
+    const fresh = compiled.map((s) => s.source);
+    assertMayWatchStats(sub.principal, [...sources, ...matchers.map((m) => m.match)]);
+    if (have.size > this.#maxSelectors)
       throw new HeraldError(
         ErrorCode.tooManySelectors,
         `at most ${this.#maxSelectors} topic selectors per subscription`,
       );
     const prior = sub.selectors;
-    sub.selectors = [...prior, ...compiled];
-    for (const sel of compiled) this.#index.add(sub, sel);
+    const added = this.#index.addAll(sub, compiled);
+    sub.selectors = [...prior, ...added];
     this.#announce(sub, true, compiled);
     if (snapshot || throttle !== undefined) sub.stateMode = true;
     if (throttle !== undefined) {
@@ -324,12 +413,24 @@ export class Hub {
       if (sub.conflation) sub.conflation.intervalMs = throttle;
       else sub.conflation = new Conflation(throttle);
     }
-    if (lastEventId === undefined && !snapshot) {
-      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
-      return fresh;
+    try {
+      if (lastEventId === undefined && !snapshot)
+        sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
+      else {
+        sub.pending = [];
+        await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
+      }
+    } catch (e) {
+      // The added selectors go again; what the subscription had before stays live.
+      if (!sub.closed) {
+        this.removeSelectors(
+          sub,
+          compiled.map((s) => s.source),
+        );
+        if (sub.pending) this.#drain(sub, new Set());
+      }
+      throw e;
     }
-    sub.pending = [];
-    await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
     return fresh;
   }
 
@@ -373,8 +474,8 @@ export class Hub {
       [page, states] = await Promise.all([
         lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
         snapshot
-          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit).catch(
-              unavailable('state'),
+          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit, this.#index.meter).catch(
+              unavailable(`state (${this.#state?.kind ?? 'none'})`),
             )
           : undefined,
       ]);
@@ -390,10 +491,14 @@ export class Hub {
         this.#drain(sub, new Set());
       }
       if (isHeraldError(e)) throw e;
-      unavailable('history')(e);
+      unavailable(`history (${this.broker.kind})`)(e);
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();
+    // Resuming from a private update this subscriber may not see is answered exactly as an
+    // unknown id: confirming it would tell that the id exists.
+    if (page?.from?.private && !mayReceivePrivate(sub.principal, page.from.topics))
+      page = { found: false, updates: [] };
     if (!page) {
       sub.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       this.#sendSnapshot(sub, states!);
@@ -483,7 +588,29 @@ export class Hub {
     this.#observer.onDropped?.(count);
   }
 
-  /** Connections counted by the admission caps (equals connectionCount unless a bug leaks). */
+  /**
+   * Reserves a connection's seat under the total and per-IP caps before it has a subscription
+   * (a WebSocket, from its upgrade), or throws a 429 HeraldError. Its subscriptions are then
+   * opened with `seated`, and `releaseConnection` gives the seat back when the socket closes.
+   */
+  admitConnection(client: ClientInfo): AdmissionTicket {
+    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    const seat: AdmissionTicket = { ip: client.ip, subject: undefined, selectors: [] };
+    this.#admission.admit(seat);
+    return seat;
+  }
+
+  /** Gives back a seat from `admitConnection`; a second call does nothing. */
+  releaseConnection(seat: AdmissionTicket): void {
+    if (this.#released.has(seat)) return;
+    this.#released.add(seat);
+    this.#admission.release(seat);
+  }
+
+  /**
+   * Connections counted by the total cap: SSE subscriptions and WebSockets (subscribed or
+   * not). Returns to 0 when every connection is gone, unless a bug leaks.
+   */
   get admittedCount(): number {
     return this.#admission.total;
   }
@@ -506,16 +633,22 @@ export class Hub {
     await this.broker.close();
   }
 
-  #register(sub: Subscription): void {
-    const ticket = {
+  #register(sub: Subscription, seated: boolean): void {
+    const ticket: AdmissionTicket = {
       ip: sub.client.ip,
       subject: sub.principal.subject,
       selectors: [...new Set(sub.selectors.map((s) => s.source))],
+      seated,
     };
     this.#admission.admit(ticket);
+    try {
+      sub.selectors = this.#index.addAll(sub, sub.selectors);
+    } catch (e) {
+      this.#admission.release(ticket);
+      throw e;
+    }
     sub.ticket = ticket;
     this.#subs.add(sub);
-    for (const sel of sub.selectors) this.#index.add(sub, sel);
     const exp = sub.principal.expiresAt;
     if (exp !== undefined) {
       // setTimeout overflows past ~24.8 days; such tokens are re-checked when the timer fires.
@@ -529,9 +662,13 @@ export class Hub {
 
   /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
   #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
-    if (this.#eventsPath === undefined || selectors.every((s) => s.source.startsWith(this.#eventsPath!)))
-      return;
-    const view = selectors === sub.selectors ? sub : ({ ...sub, selectors } as Subscription);
+    if (this.#eventsPath === undefined) return;
+    // Watching subscription events is not itself announced (that would echo forever).
+    const announced = selectors.filter(
+      (s) => !s.source.startsWith(this.#eventsPath!) && !this.#reserved.contains(s.source),
+    );
+    if (announced.length === 0) return;
+    const view = { ...sub, selectors: announced } as Subscription;
     // Presence is best effort: a broker hiccup must not fail the subscription itself.
     this.broker
       .publish(subscriptionEvents(this.#eventsPath, view, active))
@@ -738,12 +875,16 @@ export class Hub {
 
 function unavailable(what: string): (e: unknown) => never {
   return (e) => {
-    throw new HeraldError(
-      ErrorCode.brokerUnavailable,
-      `${what} unavailable: ${e instanceof Error ? e.message : String(e)}`,
-      { retryAfter: 1 },
-    );
+    throw unavailableError(`${what} unavailable`, e);
   };
+}
+
+/** A 503 naming the broker's kind; the cause (an address, a Redis error) goes to the logs only. */
+function unavailableError(what: string, e: unknown): HeraldError {
+  return new HeraldError(ErrorCode.brokerUnavailable, `${what}; retry shortly`, {
+    retryAfter: 1,
+    logMessage: `${what}: ${e instanceof Error ? e.message : String(e)}`,
+  });
 }
 
 function flushConflation(hub: Hub, sub: Subscription): void {
@@ -762,6 +903,12 @@ function assertMayWatchStats(principal: Principal, sources: readonly string[]): 
       ErrorCode.forbiddenTopic,
       `${STATS_TOPIC} needs an admin token (claim herald.admin)`,
     );
+}
+
+/** A principal past its token's `exp` opens nothing (whatever verified it earlier). */
+function assertNotExpired(principal: Principal): void {
+  if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now())
+    throw new HeraldError(ErrorCode.tokenExpired, 'token expired; reconnect with a fresh token');
 }
 
 function expire(hub: Hub, sub: Subscription): void {

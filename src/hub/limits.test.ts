@@ -36,6 +36,28 @@ describe('connection admission', () => {
     assert.equal(a.total, 2);
   });
 
+  test('a seated ticket (a WebSocket subscribing on its seat) counts against the subject and selector caps only', () => {
+    const a = new ConnectionAdmission({
+      ...unlimitedConnections,
+      maxConnections: 1,
+      maxPerIp: 1,
+      maxPerSubject: 1,
+      maxPerSelector: 1,
+    });
+    const seat = ticket('1.1.1.1', undefined, []);
+    a.admit(seat);
+    const sub = { ...ticket('1.1.1.1', 'u1', ['a']), seated: true };
+    a.admit(sub);
+    assert.equal(a.total, 1, 'the subscription is not counted twice');
+    refusedWith(() => a.admit({ ...ticket('1.1.1.1', 'u1', ['b']), seated: true }), /this subject/);
+    refusedWith(() => a.admit({ ...ticket('1.1.1.1', 'u2', ['a']), seated: true }), /selector "a"/);
+    a.release(sub);
+    assert.equal(a.total, 1, 'the seat stays until the socket closes');
+    a.release(seat);
+    assert.equal(a.total, 0);
+    assert.equal(a.trackedKeys, 0);
+  });
+
   test('a per-IP cap counts each address separately', () => {
     const a = new ConnectionAdmission({ ...unlimitedConnections, maxPerIp: 1 });
     a.admit(ticket('1.1.1.1', undefined));

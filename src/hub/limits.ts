@@ -2,9 +2,9 @@ import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 
 /** Connection caps; 0 means "no cap". Enforced by the hub, so every transport obeys them. */
 export interface ConnectionLimits {
-  /** Open subscriptions on this node. */
+  /** Open connections on this node: SSE subscriptions, and WebSockets from their upgrade. */
   maxConnections: number;
-  /** Open subscriptions from one client IP. */
+  /** Open connections from one client IP. */
   maxPerIp: number;
   /** Open subscriptions of one JWT subject (`sub`); subject-less tokens are not counted. */
   maxPerSubject: number;
@@ -28,6 +28,11 @@ export interface AdmissionTicket {
   subject: string | undefined;
   /** Distinct selector sources. */
   selectors: readonly string[];
+  /**
+   * The connection already holds a seat (a WebSocket, from its upgrade): this ticket counts
+   * against the per-subject and per-selector caps only, not the total or the per-IP one.
+   */
+  seated?: boolean;
 }
 
 /**
@@ -48,9 +53,10 @@ export class ConnectionAdmission {
   /** Reserves one slot under every cap, or throws a 429 HeraldError naming the cap. */
   admit(ticket: AdmissionTicket): void {
     const l = this.#limits;
-    if (l.maxConnections > 0 && this.#total >= l.maxConnections)
+    const seat = ticket.seated !== true;
+    if (seat && l.maxConnections > 0 && this.#total >= l.maxConnections)
       throw this.#refuse(`hub is at its connection limit (${l.maxConnections})`);
-    if (l.maxPerIp > 0 && ticket.ip !== undefined && (this.#byIp.get(ticket.ip) ?? 0) >= l.maxPerIp)
+    if (seat && l.maxPerIp > 0 && ticket.ip !== undefined && (this.#byIp.get(ticket.ip) ?? 0) >= l.maxPerIp)
       throw this.#refuse(`too many connections from this address (limit ${l.maxPerIp})`);
     if (
       l.maxPerSubject > 0 &&
@@ -66,20 +72,24 @@ export class ConnectionAdmission {
           );
       }
     }
-    this.#total++;
-    if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, 1);
+    if (seat) {
+      this.#total++;
+      if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, 1);
+    }
     if (ticket.subject !== undefined) bump(this.#bySubject, ticket.subject, 1);
     for (const s of ticket.selectors) bump(this.#bySelector, s, 1);
   }
 
   release(ticket: AdmissionTicket): void {
-    this.#total--;
-    if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, -1);
+    if (ticket.seated !== true) {
+      this.#total--;
+      if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, -1);
+    }
     if (ticket.subject !== undefined) bump(this.#bySubject, ticket.subject, -1);
     for (const s of ticket.selectors) bump(this.#bySelector, s, -1);
   }
 
-  /** Open connections counted (for tests and the dashboard). */
+  /** Connections counted against the total (for tests and the dashboard). */
   get total(): number {
     return this.#total;
   }

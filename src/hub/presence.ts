@@ -1,11 +1,24 @@
+import { payloadOf } from '../auth/principal.ts';
+import type { Selector } from '../protocol/selector.ts';
 import type { PublishInput } from '../protocol/update.ts';
 import type { Subscription } from './subscription.ts';
 
-/** One active subscription as Mercure's subscriptions API and events describe it (JSON-LD). */
+/** One active subscription as Mercure draft-07's subscriptions API and events describe it (JSON-LD). */
 export interface SubscriptionDoc {
   id: string;
   type: 'Subscription';
   topic: string;
+  subscriber: string;
+  active: boolean;
+  payload?: unknown;
+}
+
+/** The same in draft-08's shape (plain JSON, the matcher and its type). */
+export interface SubscriptionDoc08 {
+  id: string;
+  type: 'subscription';
+  match_type: 'exact' | 'urlpattern';
+  match: string;
   subscriber: string;
   active: boolean;
   payload?: unknown;
@@ -16,25 +29,73 @@ export function subscriptionTopic(hubPath: string, selector: string, subscriber:
   return `${hubPath}/subscriptions/${encodeURIComponent(selector)}/${encodeURIComponent(subscriber)}`;
 }
 
-export function subscriptionDocs(hubPath: string, sub: Subscription, active: boolean): SubscriptionDoc[] {
-  return sub.selectors.map((sel) => {
-    const doc: SubscriptionDoc = {
-      id: subscriptionTopic(hubPath, sel.source, sub.id),
-      type: 'Subscription',
-      topic: sel.source,
-      subscriber: sub.id,
-      active,
-    };
-    if (sub.principal.payload !== undefined) doc.payload = sub.principal.payload;
-    return doc;
-  });
+/** `{hubPath}/subscriptions/{match_type}/{match}/{subscriber}`, each encoded once (Mercure 08). */
+export function subscriptionTopic08(
+  hubPath: string,
+  matchType: string,
+  match: string,
+  subscriber: string,
+): string {
+  return `${hubPath}/subscriptions/${matchType}/${encodeURIComponent(match)}/${encodeURIComponent(subscriber)}`;
 }
 
-/** The private updates announcing that a subscription started or ended. */
+/** Draft-08 matchers (`match*=`) are described in the draft-08 shape, `topic=` selectors in draft-07's. */
+export function isDraft08Selector(sel: Selector): sel is Selector & { type: 'exact' | 'urlpattern' } {
+  return sel.type !== 'topic';
+}
+
+export function subscriptionDocs(hubPath: string, sub: Subscription, active: boolean): SubscriptionDoc[] {
+  return sub.selectors.filter((s) => !isDraft08Selector(s)).map((sel) => doc07(hubPath, sub, sel, active));
+}
+
+export function subscriptionDocs08(hubPath: string, sub: Subscription, active: boolean): SubscriptionDoc08[] {
+  return sub.selectors.filter(isDraft08Selector).map((sel) => doc08(hubPath, sub, sel, active));
+}
+
+function doc07(hubPath: string, sub: Subscription, sel: Selector, active: boolean): SubscriptionDoc {
+  const doc: SubscriptionDoc = {
+    id: subscriptionTopic(hubPath, sel.source, sub.id),
+    type: 'Subscription',
+    topic: sel.source,
+    subscriber: sub.id,
+    active,
+  };
+  const payload = payloadOf(sub.principal, sel);
+  if (payload !== undefined) doc.payload = payload;
+  return doc;
+}
+
+function doc08(
+  hubPath: string,
+  sub: Subscription,
+  sel: Selector & { type: 'exact' | 'urlpattern' },
+  active: boolean,
+): SubscriptionDoc08 {
+  const doc: SubscriptionDoc08 = {
+    id: subscriptionTopic08(hubPath, sel.type, sel.source, sub.id),
+    type: 'subscription',
+    match_type: sel.type,
+    match: sel.source,
+    subscriber: sub.id,
+    active,
+  };
+  const payload = payloadOf(sub.principal, sel);
+  if (payload !== undefined) doc.payload = payload;
+  return doc;
+}
+
+/**
+ * The private updates announcing that a subscription started or ended, each in the shape of
+ * the dialect the subscription was made in. Draft-08 events carry the reserved SSE type
+ * `mercure`.
+ */
 export function subscriptionEvents(hubPath: string, sub: Subscription, active: boolean): PublishInput[] {
-  return subscriptionDocs(hubPath, sub, active).map((doc) => ({
+  const out: PublishInput[] = subscriptionDocs(hubPath, sub, active).map((doc) => ({
     topics: [doc.id],
     data: JSON.stringify({ '@context': 'https://mercure.rocks/', ...doc }),
     private: true,
   }));
+  for (const doc of subscriptionDocs08(hubPath, sub, active))
+    out.push({ topics: [doc.id], data: JSON.stringify(doc), type: 'mercure', private: true });
+  return out;
 }

@@ -1,5 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Route } from '../http/exchange.ts';
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubObserver } from '../hub/observer.ts';
 
@@ -131,6 +133,31 @@ export class PrometheusMetrics {
         if (h) this.set({ kind: h.kind }, h.ready ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'herald_uri_templates',
+      help: 'Distinct compiled URI templates held (what --max-templates counts)',
+      registers: [registry],
+      collect() {
+        this.set(hub()?.templateUsage().templates ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_uri_template_bytes',
+      help: 'Estimated compiled size of those templates (what --max-template-bytes counts)',
+      registers: [registry],
+      collect() {
+        this.set(hub()?.templateUsage().bytes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_uri_template_match_steps_total',
+      help: 'Characters examined matching topics against URI templates',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.templateUsage().matchSteps ?? 0);
+      },
+    });
     const opened = new Counter({
       name: 'herald_connections_opened_total',
       help: 'Subscriber connections opened, by transport',
@@ -165,10 +192,26 @@ export class PrometheusMetrics {
     this.#ingest = counters;
   }
 
-  /** `GET {path}`: the Prometheus text exposition. */
-  route(path: string): Route {
+  /**
+   * `GET {path}`: the Prometheus text exposition. With `token`, only a request carrying
+   * `Authorization: Bearer <token>` gets it; any other gets 401.
+   */
+  route(path: string, token?: string): Route {
+    const expected = token ? createHash('sha256').update(token).digest() : undefined;
     return async (ex) => {
       if (ex.url.pathname !== path || ex.method !== 'GET') return false;
+      if (expected) {
+        const m = /^Bearer (.+)$/.exec(ex.header('authorization') ?? '');
+        // Digests compared in constant time: the comparison tells nothing about the token.
+        const given = createHash('sha256')
+          .update(m?.[1] ?? '')
+          .digest();
+        if (!m || !timingSafeEqual(given, expected))
+          throw new HeraldError(
+            ErrorCode.unauthorized,
+            'metrics need "Authorization: Bearer <metrics token>"',
+          );
+      }
       const body = await this.registry.metrics();
       ex.respond(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' }, body);
       return true;

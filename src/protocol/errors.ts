@@ -19,6 +19,8 @@ export const ErrorCode = {
   notFound: 'HERALD_ERR_NOT_FOUND',
   methodNotAllowed: 'HERALD_ERR_METHOD_NOT_ALLOWED',
   tooManyConnections: 'HERALD_ERR_TOO_MANY_CONNECTIONS',
+  /** The node's budget for URI templates (count, compiled size, or work per topic) is used up. */
+  templateBudget: 'HERALD_ERR_TEMPLATE_BUDGET',
   rateLimited: 'HERALD_ERR_RATE_LIMITED',
   brokerUnavailable: 'HERALD_ERR_BROKER_UNAVAILABLE',
   shuttingDown: 'HERALD_ERR_SHUTTING_DOWN',
@@ -51,6 +53,7 @@ const statusOf: Record<ErrorCode, number> = {
   HERALD_ERR_NOT_FOUND: 404,
   HERALD_ERR_METHOD_NOT_ALLOWED: 405,
   HERALD_ERR_TOO_MANY_CONNECTIONS: 429,
+  HERALD_ERR_TEMPLATE_BUDGET: 429,
   HERALD_ERR_RATE_LIMITED: 429,
   HERALD_ERR_BROKER_UNAVAILABLE: 503,
   HERALD_ERR_SHUTTING_DOWN: 503,
@@ -63,22 +66,56 @@ const statusOf: Record<ErrorCode, number> = {
 };
 
 /**
+ * The RFC 6750 `error` of a `WWW-Authenticate: Bearer` challenge; `none` is a challenge
+ * without one (no token was presented).
+ */
+export type BearerError = 'none' | 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+
+/**
  * An error meant for the caller: a stable code, the HTTP status it maps to and a one-line
  * reason that says what to fix.
+ *
+ * `message` goes to the client; `logMessage` is what logs get. They differ in two ways: a
+ * reason that quotes what the client sent (a body, a patch's keys) gets a log line without
+ * it, since nothing of a payload may reach the logs; and a reason that names the hub's own
+ * infrastructure (a broker's address) keeps that detail in the log line only.
  */
 export class HeraldError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   /** Seconds a client should wait before retrying (429/503). */
   readonly retryAfter: number | undefined;
+  /** The reason as logs may show it (see above); the message itself unless set. */
+  readonly logMessage: string;
+  /**
+   * The Bearer challenge's error, when it is not the one the status implies (401:
+   * `invalid_token`, 403 on a topic: `insufficient_scope`, others: no challenge).
+   */
+  readonly bearer: BearerError | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retryAfter?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryAfter?: number; logMessage?: string; bearer?: BearerError } = {},
+  ) {
     super(message);
     this.name = 'HeraldError';
     this.code = code;
     this.status = statusOf[code];
     this.retryAfter = options.retryAfter;
+    this.logMessage = options.logMessage ?? message;
+    this.bearer = options.bearer;
   }
+}
+
+/** A JSON parse failure, for the client (with the parser's words) and for logs (position only). */
+export function invalidJson(code: ErrorCode, what: string, e: unknown): HeraldError {
+  const detail = e instanceof Error ? e.message : String(e);
+  // The parser quotes the text around the error; only the position may be logged.
+  const at = /position (\d+)/.exec(detail);
+  return new HeraldError(code, `${what} is not valid JSON: ${detail}`, {
+    logMessage: `${what} is not valid JSON${at ? ` (at position ${at[1]})` : ''}`,
+  });
 }
 
 export function isHeraldError(e: unknown): e is HeraldError {

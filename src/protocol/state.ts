@@ -1,4 +1,4 @@
-import { ErrorCode, HeraldError } from './errors.ts';
+import { ErrorCode, HeraldError, invalidJson } from './errors.ts';
 
 /** Any JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -14,7 +14,12 @@ export type IncTree = { [key: string]: number | IncTree };
  *   added (missing ones start at 0), then `rate` windows are (re)configured. One atomic step.
  */
 export type StateOp =
-  | { kind: 'replace'; value: JsonValue }
+  | {
+      kind: 'replace';
+      value: JsonValue;
+      /** The publisher's JSON text of `value`, when it was sent as JSON: a store may keep it as is. */
+      text?: string;
+    }
   | { kind: 'patch'; merge: JsonObject; inc?: IncTree; rate?: Record<string, number> };
 
 /** Key, inside a state, where the hub writes the rolling rates it derives (events/s). */
@@ -45,8 +50,9 @@ export function setOwnKey(obj: JsonObject, key: string, value: JsonValue): void 
   Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
-function bad(message: string): HeraldError {
-  return new HeraldError(ErrorCode.badPatch, message);
+/** `logMessage`: the same reason without the keys or values it quotes (they are payload). */
+function bad(message: string, logMessage = message): HeraldError {
+  return new HeraldError(ErrorCode.badPatch, message, { logMessage });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -60,15 +66,22 @@ function checkDepth(v: unknown, depth: number, what: string): void {
 }
 
 function checkInc(tree: unknown, path: string): IncTree {
-  if (!isObject(tree)) throw bad(`"$inc${path}" must be an object of numbers`);
+  if (!isObject(tree))
+    throw bad(`"$inc${path}" must be an object of numbers`, '"$inc" must be an object of numbers');
   for (const [k, v] of Object.entries(tree)) {
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw bad(`"$inc${path}.${k}" must be a finite number`);
+      if (!Number.isFinite(v))
+        throw bad(`"$inc${path}.${k}" must be a finite number`, 'an "$inc" counter is not a finite number');
     } else if (isObject(v)) {
       // An empty branch would create an empty object, which no counter needs.
-      if (Object.keys(v).length === 0) throw bad(`"$inc${path}.${k}" must not be empty`);
+      if (Object.keys(v).length === 0)
+        throw bad(`"$inc${path}.${k}" must not be empty`, 'an "$inc" branch is empty');
       checkInc(v, `${path}.${k}`);
-    } else throw bad(`"$inc${path}.${k}" must be a number or an object of numbers`);
+    } else
+      throw bad(
+        `"$inc${path}.${k}" must be a number or an object of numbers`,
+        'an "$inc" value is neither a number nor an object of numbers',
+      );
   }
   return tree as IncTree;
 }
@@ -86,7 +99,11 @@ export function parseStatePatch(patch: unknown): StateOp {
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$inc') op.inc = checkInc(v, '');
     else if (k === '$rate') op.rate = checkRate(v);
-    else if (k.startsWith('$')) throw bad(`patch key ${JSON.stringify(k)} is reserved (use $inc or $rate)`);
+    else if (k.startsWith('$'))
+      throw bad(
+        `patch key ${JSON.stringify(k)} is reserved (use $inc or $rate)`,
+        'a patch key starting with "$" is reserved (use $inc or $rate)',
+      );
     else setOwnKey(merge, k, v as JsonValue);
   }
   return op;
@@ -95,9 +112,13 @@ export function parseStatePatch(patch: unknown): StateOp {
 function checkRate(v: unknown): Record<string, number> {
   if (!isObject(v)) throw bad('"$rate" must be an object: { "field": windowSeconds }');
   for (const [k, w] of Object.entries(v)) {
-    if (k === '' || k.startsWith('$')) throw bad(`"$rate" field ${JSON.stringify(k)} is not allowed`);
+    if (k === '' || k.startsWith('$'))
+      throw bad(`"$rate" field ${JSON.stringify(k)} is not allowed`, 'a "$rate" field name is not allowed');
     if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > MAX_RATE_WINDOW)
-      throw bad(`"$rate.${k}" must be a whole number of seconds from 1 to ${MAX_RATE_WINDOW}`);
+      throw bad(
+        `"$rate.${k}" must be a whole number of seconds from 1 to ${MAX_RATE_WINDOW}`,
+        `a "$rate" window is not a whole number of seconds from 1 to ${MAX_RATE_WINDOW}`,
+      );
   }
   return v as Record<string, number>;
 }
@@ -105,13 +126,15 @@ function checkRate(v: unknown): Record<string, number> {
 /** The state kept by `retain`: the data's JSON value, or the data string itself when it is not JSON. */
 export function retainedValue(data: string): StateOp {
   let value: JsonValue;
+  let json = true;
   try {
     value = JSON.parse(data) as JsonValue;
   } catch {
     value = data;
+    json = false;
   }
   checkDepth(value, 0, 'retained data');
-  return { kind: 'replace', value };
+  return json ? { kind: 'replace', value, text: data } : { kind: 'replace', value };
 }
 
 /** Parses the data of a publish that asked for `patch`: it must be a JSON merge patch. */
@@ -120,7 +143,7 @@ export function patchFromData(data: string): StateOp {
   try {
     value = JSON.parse(data);
   } catch (e) {
-    throw bad(`patch data is not valid JSON: ${(e as Error).message}`);
+    throw invalidJson(ErrorCode.badPatch, 'patch data', e);
   }
   return parseStatePatch(value);
 }

@@ -1,128 +1,67 @@
 import { ErrorCode, HeraldError } from './errors.ts';
+import type { MatchMeter, TopicMatcher } from './matcher.ts';
 
 /**
  * Matches topics against RFC 6570 URI templates (levels 1-4, as Mercure selectors use them).
  *
- * Templates come from untrusted subscribers, so matching must not be open to regex
- * backtracking blow-ups (`{a}-{b}-{c}` against a long topic is exponential for a naive
- * regex). The template is compiled to a small NFA and run in lockstep over the topic: time is
- * linear in the topic length times the template size, whatever the input.
+ * Templates come from untrusted subscribers, so both the compiled form and the matching are
+ * bounded. A template compiles to its literal runs (kept as strings) and one small entry per
+ * expression: memory is linear in its length with a small constant. Every expression matches
+ * `ε | lead·class*` (or `class*` without a lead character), so a match is a sweep over the
+ * topic per expression and a string search (KMP) per literal run: time is linear in the topic
+ * length times the number of expressions, whatever the input, with no backtracking.
  */
-export interface TemplateMatcher {
-  match(topic: string): boolean;
-}
+export type TemplateMatcher = TopicMatcher;
 
-type CharTest = (c: number) => boolean;
+// Character classes as bits of one table: each expression kind allows one class.
+const SIMPLE = 1; // unreserved, `%`, non-ASCII and `,` ({x})
+const RESERVED = 2; // all of the above and the reserved set ({+x}, {#x})
+const PATH = 4; // SIMPLE and `/` ({/x} after its leading `/`)
+const MATRIX = 8; // SIMPLE and `=;` ({;x})
+const QUERY = 16; // SIMPLE and `=&` ({?x}, {&x})
+const ALL = SIMPLE | RESERVED | PATH | MATRIX | QUERY;
 
-interface State {
-  test: CharTest | undefined;
-  next: number;
-  eps: number[];
-}
-
-interface Fragment {
-  start: number;
-  end: number;
-}
-
-class NfaBuilder {
-  readonly states: State[] = [];
-
-  #state(): number {
-    this.states.push({ test: undefined, next: -1, eps: [] });
-    return this.states.length - 1;
-  }
-
-  char(test: CharTest): Fragment {
-    const start = this.#state();
-    const end = this.#state();
-    this.states[start]!.test = test;
-    this.states[start]!.next = end;
-    return { start, end };
-  }
-
-  literal(text: string): Fragment {
-    let frag = this.empty();
-    for (const ch of text) {
-      const code = ch.codePointAt(0)!;
-      frag = this.concat(
-        frag,
-        this.char((c) => c === code),
-      );
-    }
-    return frag;
-  }
-
-  empty(): Fragment {
-    const s = this.#state();
-    return { start: s, end: s };
-  }
-
-  concat(a: Fragment, b: Fragment): Fragment {
-    this.states[a.end]!.eps.push(b.start);
-    return { start: a.start, end: b.end };
-  }
-
-  star(inner: Fragment): Fragment {
-    const start = this.#state();
-    const end = this.#state();
-    this.states[start]!.eps.push(inner.start, end);
-    this.states[inner.end]!.eps.push(inner.start, end);
-    return { start, end };
-  }
-
-  optional(inner: Fragment): Fragment {
-    const start = this.#state();
-    const end = this.#state();
-    this.states[start]!.eps.push(inner.start, end);
-    this.states[inner.end]!.eps.push(end);
-    return { start, end };
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z0-9\-._~%,]/.test(ch)) CLASS[c] = ALL;
+  else if (":/?#[]@!$&'()*+;=".includes(ch)) {
+    CLASS[c] =
+      RESERVED |
+      (ch === '/' ? PATH : 0) |
+      (ch === '=' || ch === ';' ? MATRIX : 0) |
+      (ch === '=' || ch === '&' ? QUERY : 0);
   }
 }
 
-function isAlnum(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+function inClass(c: number, cls: number): boolean {
+  return c > 127 || (CLASS[c]! & cls) !== 0;
 }
-// Unreserved characters, percent signs of pct-encoded triplets, and non-ASCII (IRIs).
-const unreservedish = (c: number): boolean =>
-  isAlnum(c) || c === 45 || c === 46 || c === 95 || c === 126 || c === 37 || c > 127;
-const RESERVED = new Set(Array.from(":/?#[]@!$&'()*+,;=", (ch) => ch.charCodeAt(0)));
-const reservedish = (c: number): boolean => unreservedish(c) || RESERVED.has(c);
-const withChars =
-  (base: CharTest, extra: string, minus = ''): CharTest =>
-  (c) =>
-    !minus.includes(String.fromCharCode(c)) && (base(c) || extra.includes(String.fromCharCode(c)));
+
+function classWithin(inner: number, outer: number): boolean {
+  for (let c = 0; c < 128; c++) if (CLASS[c]! & inner && !(CLASS[c]! & outer)) return false;
+  return true;
+}
+
+/** Expression kinds by operator: the leading character (-1: none) and the class of the rest. */
+const OPERATORS = ['', '+', '#', '.', '/', ';', '?', '&'] as const;
+const LEAD = [-1, -1, 35, 46, 47, 59, 63, 38];
+const CLASS_OF = [SIMPLE, RESERVED, RESERVED, SIMPLE, PATH, MATRIX, QUERY, QUERY];
+
+/** Whether `ε | lead·class*` of `inner` lies within `class*` of the lead-less `outer`. */
+function starCovers(outer: number, inner: number): boolean {
+  if (LEAD[outer]! >= 0) return false;
+  const lead = LEAD[inner]!;
+  return (lead < 0 || inClass(lead, CLASS_OF[outer]!)) && classWithin(CLASS_OF[inner]!, CLASS_OF[outer]!);
+}
+
+/** `E E = E`: true when the lead character may also appear in the rest (not `{?x}`). */
+function idempotent(op: number): boolean {
+  return LEAD[op]! < 0 || inClass(LEAD[op]!, CLASS_OF[op]!);
+}
 
 const VARSPEC =
   /^(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})(?:\.?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2}))*(?::[1-9]\d{0,3}|\*)?$/;
-
-function expression(b: NfaBuilder, body: string, template: string): Fragment {
-  const op = '+#./;?&'.includes(body[0] ?? '') ? body[0]! : '';
-  const vars = (op ? body.slice(1) : body).split(',');
-  for (const v of vars) {
-    if (!VARSPEC.test(v))
-      throw new HeraldError(ErrorCode.badSelector, `invalid variable "${v}" in URI template ${template}`);
-  }
-  const value = (test: CharTest) => b.star(b.char(test));
-  switch (op) {
-    case '':
-      return value(withChars(unreservedish, ','));
-    case '+':
-      return value(reservedish);
-    case '#':
-      return b.optional(b.concat(b.literal('#'), value(reservedish)));
-    case '.':
-      return b.star(b.concat(b.literal('.'), value(withChars(unreservedish, ',', '.'))));
-    case '/':
-      return b.star(b.concat(b.literal('/'), value(withChars(unreservedish, ','))));
-    case ';':
-      return b.star(b.concat(b.literal(';'), value(withChars(unreservedish, ',='))));
-    case '?':
-      return b.optional(b.concat(b.literal('?'), value(withChars(unreservedish, ',=&'))));
-    default:
-      return b.star(b.concat(b.literal('&'), value(withChars(unreservedish, ',='))));
-  }
-}
 
 const MAX_EXPRESSIONS = 16;
 
@@ -133,8 +72,8 @@ export function looksLikeTemplate(s: string): boolean {
 
 /** Compiles a template; throws a 400 HeraldError naming what is malformed. */
 export function compileTemplate(template: string): TemplateMatcher {
-  const b = new NfaBuilder();
-  let frag = b.empty();
+  const lits: string[] = [''];
+  const ops: number[] = [];
   let i = 0;
   let expressions = 0;
   while (i < template.length) {
@@ -143,10 +82,10 @@ export function compileTemplate(template: string): TemplateMatcher {
     if (close !== -1 && (open === -1 || close < open))
       throw new HeraldError(ErrorCode.badSelector, `unmatched "}" in URI template ${template}`);
     if (open === -1) {
-      frag = b.concat(frag, b.literal(template.slice(i)));
+      lits[lits.length - 1] += template.slice(i);
       break;
     }
-    frag = b.concat(frag, b.literal(template.slice(i, open)));
+    lits[lits.length - 1] += template.slice(i, open);
     const end = template.indexOf('}', open);
     if (end === -1) throw new HeraldError(ErrorCode.badSelector, `unclosed "{" in URI template ${template}`);
     const body = template.slice(open + 1, end);
@@ -157,51 +96,203 @@ export function compileTemplate(template: string): TemplateMatcher {
         ErrorCode.badSelector,
         `URI template has more than ${MAX_EXPRESSIONS} expressions`,
       );
-    frag = b.concat(frag, expression(b, body, template));
+    const op = operatorOf(body, template);
     i = end + 1;
+    // Adjacent expressions that add nothing are merged: `{+a}{+b}` matches what `{+a}` does.
+    const last = ops.length - 1;
+    if (last >= 0 && lits[lits.length - 1] === '') {
+      const prev = ops[last]!;
+      if (starCovers(prev, op) || (prev === op && idempotent(op))) continue;
+      if (starCovers(op, prev)) {
+        ops[last] = op;
+        continue;
+      }
+    }
+    ops.push(op);
+    lits.push('');
   }
-  return new NfaMatcher(b.states, frag.start, frag.end);
+  return new UriTemplateMatcher(template, lits, ops);
 }
 
-class NfaMatcher implements TemplateMatcher {
-  readonly #states: State[];
-  readonly #start: number;
-  readonly #accept: number;
-  // Reused between calls: matching allocates nothing per topic.
-  readonly #mark: Uint32Array;
-  #generation = 0;
-  #current: number[] = [];
-  #next: number[] = [];
+function operatorOf(body: string, template: string): number {
+  const op = OPERATORS.indexOf(body[0] as (typeof OPERATORS)[number]);
+  const vars = (op > 0 ? body.slice(1) : body).split(',');
+  for (const v of vars) {
+    if (!VARSPEC.test(v))
+      throw new HeraldError(ErrorCode.badSelector, `invalid variable "${v}" in URI template ${template}`);
+  }
+  return op > 0 ? op : 0;
+}
 
-  constructor(states: State[], start: number, accept: number) {
-    this.#states = states;
-    this.#start = start;
-    this.#accept = accept;
-    this.#mark = new Uint32Array(states.length);
+// Scratch space shared by every match (matching is synchronous): nothing is allocated per
+// topic once the buffers have grown to the longest topic seen.
+let reachA = new Uint8Array(2050);
+let reachB = new Uint8Array(2050);
+let table = new Int32Array(2048);
+let work = 0;
+
+function ensureScratch(positions: number, literal: number): void {
+  if (reachA.length < positions) {
+    reachA = new Uint8Array(positions * 2);
+    reachB = new Uint8Array(positions * 2);
+  }
+  if (table.length < literal) table = new Int32Array(literal * 2);
+}
+
+class UriTemplateMatcher implements TopicMatcher {
+  readonly prefix: string;
+  readonly key: string;
+  readonly weight: number;
+  readonly size: number;
+  readonly #suffix: string;
+  /** Literal runs between expressions: `ops[j]` is followed by `mids[j]`, the last by the suffix. */
+  readonly #mids: string[];
+  readonly #ops: Uint8Array;
+  readonly #minLength: number;
+
+  constructor(template: string, lits: string[], ops: number[]) {
+    this.prefix = lits[0]!;
+    this.#suffix = lits[lits.length - 1]!;
+    this.#mids = lits.slice(1, -1);
+    this.#ops = Uint8Array.from(ops);
+    this.#minLength = lits.reduce((n, l) => n + l.length, 0);
+    const parts = [this.prefix];
+    for (let j = 0; j < ops.length; j++) parts.push(`{${OPERATORS[ops[j]!]}}`, lits[j + 1]!);
+    this.key = parts.join('');
+    this.weight = Math.max(1, ops.length);
+    // The template (held by literal slices), the key, and a small object per run.
+    this.size = 160 + 48 * lits.length + 2 * (template.length + this.key.length);
   }
 
-  #add(list: number[], s: number): void {
-    if (this.#mark[s] === this.#generation) return;
-    this.#mark[s] = this.#generation;
-    list.push(s);
-    for (const e of this.#states[s]!.eps) this.#add(list, e);
+  match(topic: string, meter?: MatchMeter): boolean {
+    work = 0;
+    const hit = this.#run(topic);
+    if (meter) meter.steps += work;
+    return hit;
   }
 
-  match(topic: string): boolean {
-    this.#generation++;
-    this.#current.length = 0;
-    this.#add(this.#current, this.#start);
-    for (let i = 0; i < topic.length && this.#current.length > 0; i++) {
-      const c = topic.codePointAt(i)!;
-      if (c > 0xffff) i++;
-      this.#generation++;
-      this.#next.length = 0;
-      for (const s of this.#current) {
-        const st = this.#states[s]!;
-        if (st.test !== undefined && st.test(c)) this.#add(this.#next, st.next);
+  #run(topic: string): boolean {
+    const n = topic.length;
+    work += 1;
+    if (n < this.#minLength) return false;
+    work += this.prefix.length;
+    if (!topic.startsWith(this.prefix)) return false;
+    work += this.#suffix.length;
+    if (!topic.endsWith(this.#suffix)) return false;
+    const from = this.prefix.length;
+    const to = n - this.#suffix.length;
+    if (this.#ops.length === 0) return from === to;
+    if (this.#ops.length === 1) return sweepOnce(topic, from, to, this.#ops[0]!);
+    return this.#positions(topic, from, to);
+  }
+
+  /** Sets of reachable positions, one pass per expression and per literal run. */
+  #positions(topic: string, from: number, to: number): boolean {
+    const len = to - from;
+    let longest = 0;
+    for (const m of this.#mids) longest = Math.max(longest, m.length);
+    ensureScratch(len + 1, longest);
+    let cur = reachA;
+    let next = reachB;
+    cur.fill(0, 0, len + 1);
+    cur[0] = 1;
+    work += len + 1;
+    const ops = this.#ops;
+    for (let t = 0; t < ops.length; t++) {
+      if (t > 0 && this.#mids[t - 1] !== '') {
+        if (!literalPass(topic, from, len, this.#mids[t - 1]!, cur, next)) return false;
+        [cur, next] = [next, cur];
       }
-      [this.#current, this.#next] = [this.#next, this.#current];
+      if (!expressionPass(topic, from, len, ops[t]!, cur)) return false;
     }
-    return this.#current.includes(this.#accept);
+    return cur[len] === 1;
   }
+}
+
+/** The whole window is one expression. */
+function sweepOnce(topic: string, from: number, to: number, op: number): boolean {
+  work += to - from;
+  if (from === to) return true;
+  const lead = LEAD[op]!;
+  const cls = CLASS_OF[op]!;
+  let i = from;
+  if (lead >= 0 && topic.charCodeAt(i++) !== lead) return false;
+  for (; i < to; i++) if (!inClass(topic.charCodeAt(i), cls)) return false;
+  return true;
+}
+
+/** In place: positions reachable after the expression. Returns whether any is. */
+function expressionPass(topic: string, from: number, len: number, op: number, reach: Uint8Array): boolean {
+  work += len + 1;
+  const lead = LEAD[op]!;
+  const cls = CLASS_OF[op]!;
+  let alive = false;
+  let any = false;
+  if (lead < 0) {
+    for (let i = 0; i <= len; i++) {
+      if (reach[i] === 1) alive = true;
+      else if (alive) reach[i] = 1;
+      if (alive) {
+        any = true;
+        if (i < len && !inClass(topic.charCodeAt(from + i), cls)) alive = false;
+      }
+    }
+    return any;
+  }
+  for (let i = 0; i <= len; i++) {
+    const was = reach[i] === 1;
+    if (alive) reach[i] = 1;
+    if (was || alive) any = true;
+    if (i < len) {
+      const c = topic.charCodeAt(from + i);
+      alive = (alive && inClass(c, cls)) || (was && c === lead);
+    }
+  }
+  return any;
+}
+
+/** `next` = positions right after an occurrence of `lit` that starts at a reachable one (KMP). */
+function literalPass(
+  topic: string,
+  from: number,
+  len: number,
+  lit: string,
+  reach: Uint8Array,
+  next: Uint8Array,
+): boolean {
+  const m = lit.length;
+  next.fill(0, 0, len + 1);
+  work += len + 1;
+  if (m > len) return false;
+  table[0] = 0;
+  let k = 0;
+  for (let q = 1; q < m; q++) {
+    const c = lit.charCodeAt(q);
+    while (k > 0 && c !== lit.charCodeAt(k)) {
+      k = table[k - 1]!;
+      work++;
+    }
+    if (c === lit.charCodeAt(k)) k++;
+    table[q] = k;
+    work++;
+  }
+  let any = false;
+  k = 0;
+  for (let i = 0; i < len; i++) {
+    const c = topic.charCodeAt(from + i);
+    while (k > 0 && c !== lit.charCodeAt(k)) {
+      k = table[k - 1]!;
+      work++;
+    }
+    if (c === lit.charCodeAt(k)) k++;
+    work++;
+    if (k === m) {
+      if (reach[i + 1 - m] === 1) {
+        next[i + 1] = 1;
+        any = true;
+      }
+      k = table[k - 1]!;
+    }
+  }
+  return any;
 }

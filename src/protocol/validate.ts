@@ -1,4 +1,6 @@
 import { ErrorCode, HeraldError } from './errors.ts';
+import { ReservedNamespace } from './reserved.ts';
+import { DEFAULT_HUB_URL } from './selector.ts';
 import type { PublishInput } from './update.ts';
 
 /** Upper bounds that keep one request from costing the hub unbounded work. */
@@ -18,12 +20,22 @@ export const defaultFieldLimits: FieldLimits = {
 // LF there would let a publisher inject SSE fields into every subscriber's stream.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Unicode format characters (Cf: U+200B, U+202E...) are invisible and spoof identifiers;
+// Mercure draft-08 refuses them in topics, ids and types.
+const FORMAT = /\p{Cf}/u;
+
+/** The namespace of a hub at the default URL (`/.well-known/mercure`). */
+export const defaultReservedNamespace = new ReservedNamespace(DEFAULT_HUB_URL);
 
 function describe(s: string): string {
   return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
 }
 
-export function validateTopic(topic: unknown, limits: FieldLimits = defaultFieldLimits): string {
+export function validateTopic(
+  topic: unknown,
+  limits: FieldLimits = defaultFieldLimits,
+  reserved: ReservedNamespace = defaultReservedNamespace,
+): string {
   if (typeof topic !== 'string') throw new HeraldError(ErrorCode.badTopic, 'topic must be a string');
   if (topic === '') throw new HeraldError(ErrorCode.badTopic, 'topic must not be empty');
   if (topic === '*') throw new HeraldError(ErrorCode.badTopic, 'topic "*" is reserved for selectors');
@@ -31,7 +43,12 @@ export function validateTopic(topic: unknown, limits: FieldLimits = defaultField
     throw new HeraldError(ErrorCode.badTopic, `topic longer than ${limits.maxTopicLength} characters`);
   if (CONTROL.test(topic))
     throw new HeraldError(ErrorCode.badTopic, `topic ${describe(topic)} contains a control character`);
-  if (topic.startsWith('/.well-known/'))
+  if (FORMAT.test(topic))
+    throw new HeraldError(
+      ErrorCode.badTopic,
+      `topic ${describe(topic)} contains a Unicode format (Cf) character`,
+    );
+  if (reserved.contains(topic))
     throw new HeraldError(ErrorCode.badTopic, `topic ${describe(topic)} is in the hub's reserved namespace`);
   return topic;
 }
@@ -45,6 +62,8 @@ export function validateId(id: unknown, limits: FieldLimits = defaultFieldLimits
     throw new HeraldError(ErrorCode.badId, `id longer than ${limits.maxIdLength} characters`);
   if (CONTROL.test(id))
     throw new HeraldError(ErrorCode.badId, `id ${describe(id)} contains a control character`);
+  if (FORMAT.test(id))
+    throw new HeraldError(ErrorCode.badId, `id ${describe(id)} contains a Unicode format (Cf) character`);
   return id;
 }
 
@@ -61,6 +80,8 @@ export function validateType(type: unknown): string {
   if (type === '') throw new HeraldError(ErrorCode.badType, 'type must not be empty');
   if (type.length > 256) throw new HeraldError(ErrorCode.badType, 'type longer than 256 characters');
   if (CONTROL.test(type)) throw new HeraldError(ErrorCode.badType, 'type contains a control character');
+  if (FORMAT.test(type))
+    throw new HeraldError(ErrorCode.badType, 'type contains a Unicode format (Cf) character');
   if (type === 'mercure' || type.startsWith('herald.'))
     throw new HeraldError(ErrorCode.badType, `type ${describe(type)} is reserved for hub events`);
   return type;
@@ -76,6 +97,7 @@ export function validateRetry(retry: unknown): number {
 export function validatePublishInput(
   input: PublishInput,
   limits: FieldLimits = defaultFieldLimits,
+  reserved: ReservedNamespace = defaultReservedNamespace,
 ): PublishInput {
   if (!Array.isArray(input.topics) || input.topics.length === 0)
     throw new HeraldError(ErrorCode.missingTopic, 'an update needs at least one topic');
@@ -85,7 +107,7 @@ export function validatePublishInput(
       `an update may have at most ${limits.maxTopicsPerUpdate} topics`,
     );
   const out: PublishInput = {
-    topics: input.topics.map((t) => validateTopic(t, limits)),
+    topics: input.topics.map((t) => validateTopic(t, limits, reserved)),
     data: input.data,
     private: input.private,
   };

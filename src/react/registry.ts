@@ -9,7 +9,7 @@ import {
 import type { HeraldUpdate } from '../client/transport.ts';
 import type { WebSocketCtor } from '../client/ws.ts';
 import { StateCache } from '../client/state-cache.ts';
-import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import { compileMatcher, compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
 import type { JsonValue, SnapshotPayload, StatePayload } from '../protocol/state.ts';
 
 /** How a registry reaches hubs; a provider's props, overridable per hook. */
@@ -21,6 +21,11 @@ export interface HubSettings {
   transport?: TransportChoice;
   WebSocket?: WebSocketCtor;
   backoff?: BackoffOptions;
+  /**
+   * Mercure revision (docs/dialects.md): `draft-08` subscribes with `match=` (exact topics,
+   * `*`) and never puts the token in a URL. Default `draft-07`.
+   */
+  dialect?: 'draft-07' | 'draft-08';
 }
 
 export interface TopicListener {
@@ -143,8 +148,13 @@ export class ConnectionRegistry {
       settings.token ?? '',
       kind === 'sse' ? [...unique].sort() : [],
       state ? ['state', state.throttle ?? 0] : [],
+      settings.dialect ?? 'draft-07',
     ]);
-    const entry: Entry = { selectors: unique.map(compileSelector), topics: unique, listener };
+    const compile =
+      settings.dialect === 'draft-08'
+        ? (t: string) => compileMatcher({ match: t, type: 'exact' })
+        : compileSelector;
+    const entry: Entry = { selectors: unique.map(compile), topics: unique, listener };
     let conn = this.#conns.get(key);
     if (!conn) {
       conn = new SharedConnection(state !== undefined);
@@ -205,6 +215,7 @@ export class ConnectionRegistry {
       url: settings.url,
       topics: conn.topics(),
       transport: kind,
+      ...(settings.dialect ? { dialect: settings.dialect } : {}),
       ...(state
         ? {
             snapshot: true,

@@ -1,5 +1,6 @@
 import type { CloseReason, OpenInfo, Sink } from '../hub/sink.ts';
 import { httpChunk, type EncodedUpdate } from '../protocol/frames.ts';
+import { idToHeader } from '../protocol/header-value.ts';
 import { encodeSseHubEvent, SSE_HEARTBEAT } from '../protocol/sse-encode.ts';
 import { HubEvent, type HubEventName } from '../protocol/update.ts';
 import type { ByteChannel } from './byte-channel.ts';
@@ -77,8 +78,8 @@ export class SseSink implements Sink {
       ...this.#options.headers,
     };
     if (info.resumedFrom !== undefined) {
-      headers['Last-Event-ID'] = info.resumedFrom;
-      headers['Mercure-Last-Event-ID'] = info.resumedFrom;
+      // Ids are the publisher's choice (`заказ-1`): sent as UTF-8 bytes, never a throwing write.
+      headers['Last-Event-ID'] = headers['Mercure-Last-Event-ID'] = idToHeader(info.resumedFrom);
     }
     this.#channel.start(headers);
     this.#opened = true;

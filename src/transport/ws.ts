@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import type { CloseReason, OpenInfo, Sink } from '../hub/sink.ts';
 import type { EncodedUpdate } from '../protocol/frames.ts';
 import { HubEvent, type HubEventName } from '../protocol/update.ts';
-import { WsCloseCode, type WsRef, type WsServerMessage } from '../protocol/ws.ts';
+import { closeReason, WsCloseCode, type WsRef, type WsServerMessage } from '../protocol/ws.ts';
 
 export interface WsSinkOptions {
   /** Bytes queued for this socket before the slow-consumer policy applies. */
@@ -92,11 +92,11 @@ export class WsSink implements Sink {
     this.closeSocket(closeCodeOf[reason], reason);
   }
 
-  /** Starts the closing handshake unless the socket is already closing. */
+  /** Starts the closing handshake unless the socket is already closing; `reason` is cut to fit. */
   closeSocket(code: number, reason: string): void {
     this.#ended = true;
     if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING)
-      this.#ws.close(code, reason.slice(0, 120));
+      this.#ws.close(code, closeReason(reason.replace(/[\r\n]+/g, ' ')));
   }
 
   #write(data: Uint8Array | string): void {

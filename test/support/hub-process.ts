@@ -3,7 +3,17 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-const BIN = new URL('../../bin/herald.js', import.meta.url).pathname;
+/**
+ * How tests run the CLI: the TypeScript sources through tsx, with the flag bin/herald.js sets,
+ * so a test never runs a stale dist/ (test/package/ checks the built package itself).
+ */
+export const HERALD_CLI: readonly string[] = [
+  process.execPath,
+  '--max-semi-space-size=2',
+  '--import',
+  'tsx',
+  new URL('../../src/cli/main.ts', import.meta.url).pathname,
+];
 
 export interface HubProcess {
   child: ChildProcess;
@@ -36,7 +46,7 @@ export function localHubArgs(key: string): string[] {
 export async function startHubProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  command = [process.execPath, BIN],
+  command: readonly string[] = HERALD_CLI,
 ): Promise<HubProcess> {
   const child = spawn(command[0]!, [...command.slice(1), 'serve', ...args], {
     env: { ...process.env, ...env },
@@ -124,7 +134,7 @@ export async function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(HERALD_CLI[0]!, [...HERALD_CLI.slice(1), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
