@@ -116,13 +116,14 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
   if (!config.redis)
     return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
   // Loaded only when asked for, so a memory-only hub never loads the Redis client.
-  const { RedisBroker } = await import('./broker/redis.ts');
+  const { createRedisBroker } = await import('./broker/redis-factory.ts');
   try {
-    return new RedisBroker({
+    return createRedisBroker({
       url: config.redis,
       historySize: config.history,
       historyTtlMs: config.historyTtl,
       logger,
+      partitions: config.redisPartitions,
     });
   } catch (e) {
     throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
@@ -137,8 +138,8 @@ async function createStateStore(config: HeraldConfig): Promise<StateStore> {
   };
   if (!config.redis) return new MemoryStateStore({ limits });
   // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
-  const { RedisStateStore } = await import('./broker/redis-state.ts');
-  return new RedisStateStore({ redis: config.redis, limits });
+  const { createRedisStateStore } = await import('./broker/redis-factory.ts');
+  return createRedisStateStore(config.redis, limits);
 }
 
 /** pino JSON lines; with `readable` (dev mode on a terminal) pino-pretty's coloured lines instead. */
@@ -361,6 +362,10 @@ async function startIngest(
   if (!config.redis) {
     await hub.close();
     throw new ConfigError('redis-ingest needs --redis');
+  }
+  if (config.redis.includes('+cluster://')) {
+    await hub.close();
+    throw new ConfigError('redis-ingest needs a single Redis or a Sentinel-managed one, not a cluster (yet)');
   }
   const { RedisIngest } = await import('./broker/redis-ingest.ts');
   const { ingestHandler } = await import('./ingest.ts');

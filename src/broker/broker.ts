@@ -11,6 +11,17 @@ export interface HistoryPage {
    * before it confirms the id (a private one must look unknown to others).
    */
   from?: Update;
+  /**
+   * True when the id was found but some updates after it are gone (trimmed by count or age
+   * in a part of the log): the page is what is left, and the caller missed the rest.
+   */
+  truncated?: boolean;
+}
+
+/** Updates this node's subscribers may have missed (a catch-up past trimming, a rewound log). */
+export interface BrokerGap {
+  /** `trimmed` | `log-rewound` */
+  reason: string;
 }
 
 export interface BrokerHealth {
@@ -30,7 +41,8 @@ export interface BrokerHealth {
  */
 export interface Broker {
   readonly kind: 'memory' | 'redis' | 'cluster';
-  start(onUpdate: (update: Update) => void): Promise<void>;
+  /** `onGap` hears of updates lost between the broker and this node (a catch-up that came too late). */
+  start(onUpdate: (update: Update) => void, onGap?: (gap: BrokerGap) => void): Promise<void>;
   /** Assigns ids (when absent) and positions; resolves with the stored updates, in order. */
   publish(inputs: readonly PublishInput[]): Promise<Update[]>;
   /** Updates after `lastEventId` (`earliest` = everything retained), up to `limit`. */

@@ -18,6 +18,8 @@ export interface StreamEntry {
 
 export interface RedisConnectionOptions {
   url: string;
+  /** Connection options to use instead of the URL's (a Sentinel-managed primary). */
+  redisOptions?: RedisOptions;
   /** Prefix of every key and channel, so several hubs can share one Redis. */
   prefix: string;
   /** Shown in `CLIENT LIST`, e.g. `herald-host-1234`. */
@@ -36,17 +38,20 @@ export interface RedisConnectionOptions {
 // KEYS: stream, id index, channel. ARGV: maxlen, ttlMs, then (id, payload) pairs.
 // Each entry has fields i=<update id>, u=<payload>. The id index maps an update id to the
 // stream id of its earliest retained occurrence; trimming removes index rows with the entry.
+// Trimming happens on the write path only, and remembers the newest id it removed (KEYS[4]
+// of the publish script): a node catching up from before it knows updates were lost.
 const TRIM = `
-local function drop(stream, idx, entries)
+local function drop(stream, idx, entries, trimmedKey)
   for _, e in ipairs(entries) do
     local id = e[2][2]
     if redis.call('HGET', idx, id) == e[1] then redis.call('HDEL', idx, id) end
   end
+  if #entries > 0 then redis.call('SET', trimmedKey, entries[#entries][1]) end
 end
-local function trim(stream, idx, maxlen, ttl)
+local function trim(stream, idx, trimmedKey, maxlen, ttl)
   local excess = redis.call('XLEN', stream) - maxlen
   if excess > 0 then
-    drop(stream, idx, redis.call('XRANGE', stream, '-', '+', 'COUNT', excess))
+    drop(stream, idx, redis.call('XRANGE', stream, '-', '+', 'COUNT', excess), trimmedKey)
     redis.call('XTRIM', stream, 'MAXLEN', maxlen)
   end
   if ttl > 0 then
@@ -55,7 +60,7 @@ local function trim(stream, idx, maxlen, ttl)
     if cutoff > 0 then
       local old = redis.call('XRANGE', stream, '-', '(' .. cutoff .. '-0')
       if #old > 0 then
-        drop(stream, idx, old)
+        drop(stream, idx, old, trimmedKey)
         redis.call('XTRIM', stream, 'MINID', cutoff .. '-0')
       end
     end
@@ -64,7 +69,7 @@ end
 `;
 
 const PUBLISH_SCRIPT = `${TRIM}
-local stream, idx, channel = KEYS[1], KEYS[2], KEYS[3]
+local stream, idx, channel, trimmedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local maxlen, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ids = {}
 for i = 3, #ARGV, 2 do
@@ -72,7 +77,7 @@ for i = 3, #ARGV, 2 do
   redis.call('HSETNX', idx, ARGV[i], sid)
   ids[#ids + 1] = sid
 end
-trim(stream, idx, maxlen, ttl)
+trim(stream, idx, trimmedKey, maxlen, ttl)
 for n, sid in ipairs(ids) do
   redis.call('PUBLISH', channel, sid .. ' ' .. ARGV[2 + 2 * n])
 end
@@ -80,17 +85,25 @@ return ids
 `;
 
 // Resolves an update id to its stream position and reads what follows, atomically, so an
-// entry cannot be trimmed between the look-up and the read.
-// KEYS: stream, id index. ARGV: lastEventId ('' = from the start), limit, maxlen, ttlMs.
-// Returns {found (0/1), payload of the update the id names ('' for none), sid1, payload1, ...}.
-const HISTORY_SCRIPT = `${TRIM}
+// entry cannot be trimmed between the look-up and the read. Read-only (it may run on a
+// replica): entries past the age limit that no publish has trimmed yet are left out here.
+// KEYS: stream, id index. ARGV: lastEventId ('' = from the start), limit, ttlMs.
+// Returns {found (0/1), sid1, payload1, sid2, payload2, ...}.
+const HISTORY_SCRIPT = `#!lua flags=no-writes
 local stream, idx = KEYS[1], KEYS[2]
-local after, limit = ARGV[1], tonumber(ARGV[2])
-trim(stream, idx, tonumber(ARGV[3]), tonumber(ARGV[4]))
+local after, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local cutoff = nil
+if ttl > 0 then
+  local t = redis.call('TIME')
+  cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - ttl
+end
+local function expired(sid)
+  return cutoff ~= nil and tonumber(string.sub(sid, 1, string.find(sid, '-', 1, true) - 1)) < cutoff
+end
 local start, anchor = '-', ''
 if after ~= '' then
   local sid = redis.call('HGET', idx, after)
-  if not sid then return {0} end
+  if not sid or expired(sid) then return {0} end
   start = '(' .. sid
   local a = redis.call('XRANGE', stream, sid, sid)
   if a[1] then anchor = a[1][2][4] end
@@ -98,8 +111,10 @@ end
 local out = {1, anchor}
 if limit <= 0 then return out end
 for _, e in ipairs(redis.call('XRANGE', stream, start, '+', 'COUNT', limit)) do
-  out[#out + 1] = e[1]
-  out[#out + 1] = e[2][4]
+  if not expired(e[1]) then
+    out[#out + 1] = e[1]
+    out[#out + 1] = e[2][4]
+  end
 end
 return out
 `;
@@ -152,21 +167,31 @@ export function redactUrl(url: string): string {
 }
 
 /** The broker's keys and channel for a prefix (one cluster per prefix). */
-export function brokerKeys(prefix: string): { stream: string; ids: string; channel: string } {
-  return { stream: `{${prefix}}:stream`, ids: `{${prefix}}:ids`, channel: `${prefix}:updates` };
+export function brokerKeys(prefix: string): {
+  stream: string;
+  ids: string;
+  channel: string;
+  trimmed: string;
+} {
+  return {
+    stream: `{${prefix}}:stream`,
+    ids: `{${prefix}}:ids`,
+    channel: `${prefix}:updates`,
+    trimmed: `{${prefix}}:trimmed`,
+  };
 }
 
 /** The two connections a Redis-backed node holds, and the few operations Herald uses. */
 export class RedisConnection {
   readonly #command: Redis;
   readonly #subscriber: Redis;
-  readonly #keys: { stream: string; ids: string; channel: string };
+  readonly #keys: ReturnType<typeof brokerKeys>;
   #closed = false;
   #lastError: Error | undefined;
 
   constructor(options: RedisConnectionOptions) {
     const base: RedisOptions = {
-      ...redisUrlOptions(options.url),
+      ...(options.redisOptions ?? redisUrlOptions(options.url)),
       lazyConnect: true,
       commandTimeout: options.commandTimeoutMs,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), options.maxReconnectDelayMs),
@@ -234,21 +259,20 @@ export class RedisConnection {
     const args: string[] = [String(maxLen), String(ttlMs)];
     for (const e of entries) args.push(e.id, e.payload);
     const k = this.#keys;
-    return (await this.#eval(publishScript, [k.stream, k.ids, k.channel], args)) as string[];
+    return (await this.#eval(publishScript, [k.stream, k.ids, k.channel, k.trimmed], args)) as string[];
   }
 
   /** Entries after the position of `lastEventId` (undefined = from the oldest retained). */
   async history(
     lastEventId: string | undefined,
     limit: number,
-    maxLen: number,
     ttlMs: number,
   ): Promise<{ found: boolean; entries: StreamEntry[]; from?: StreamEntry }> {
     const k = this.#keys;
     const reply = (await this.#eval(
       historyScript,
       [k.stream, k.ids],
-      [lastEventId ?? '', String(limit), String(maxLen), String(ttlMs)],
+      [lastEventId ?? '', String(limit), String(ttlMs)],
     )) as (number | string)[];
     if (reply[0] === 0) return { found: false, entries: [] };
     const entries: StreamEntry[] = [];
@@ -267,6 +291,11 @@ export class RedisConnection {
       string[],
     ][];
     return raw.map(([streamId, fields]) => ({ streamId, payload: fields[3] ?? '' }));
+  }
+
+  /** The newest stream id trimming removed, or `0-0` when none was. */
+  async trimmedUpTo(): Promise<string> {
+    return (await this.#command.get(this.#keys.trimmed)) ?? '0-0';
   }
 
   /** The newest stream id, or `0-0` when the stream is empty or absent. */

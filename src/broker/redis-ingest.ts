@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { brokerKeys, redactUrl, redisUrlOptions } from './redis-connection.ts';
+import { brokerKeys, redactUrl } from './redis-connection.ts';
+import { parseRedisTarget } from './redis-target.ts';
 
 /** One message read from the ingest stream: its stream id and its field/value pairs. */
 export interface IngestMessage {
@@ -60,7 +61,7 @@ export class RedisIngest {
     this.#blockMs = options.blockMs ?? 1000;
     this.#reclaimIdleMs = options.reclaimIdleMs ?? 30_000;
     this.#redis = new Redis({
-      ...redisUrlOptions(options.url),
+      ...parseRedisTarget(options.url).options,
       lazyConnect: true,
       connectionName: `${options.consumer}-ingest`,
       enableOfflineQueue: false,

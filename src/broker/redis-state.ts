@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { RATES_KEY, type IncTree, type JsonObject, type JsonValue, type StateOp } from '../protocol/state.ts';
 import {
   defaultStateLimits,
@@ -287,7 +287,7 @@ export function unflatten(flat: readonly string[]): JsonValue {
 
 export interface RedisStateStoreOptions {
   /** A Redis URL, or a client this store may use (it is then not closed by `close`). */
-  redis: string | Redis;
+  redis: string | Redis | Cluster;
   prefix?: string;
   limits?: StateLimits;
 }
@@ -313,7 +313,7 @@ type StateCommand = (
  */
 export class RedisStateStore implements StateStore {
   readonly kind = 'redis' as const;
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #limits: StateLimits;

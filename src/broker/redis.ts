@@ -2,11 +2,15 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerHealth, HistoryPage } from './broker.ts';
-import { RedisConnection, redactUrl, redisUrlOptions, type StreamEntry } from './redis-connection.ts';
+import type { Broker, BrokerGap, BrokerHealth, HistoryPage } from './broker.ts';
+import { RedisConnection, redactUrl, type StreamEntry } from './redis-connection.ts';
+import { parseRedisTarget } from './redis-target.ts';
 
 export interface RedisBrokerOptions {
-  /** `redis://[user:password@]host[:port][/db]` or `rediss://...` (TLS). */
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://...` (TLS), or a Sentinel-managed
+   * primary `redis+sentinel://s1:26379,s2:26379/service` (see redis-target.ts).
+   */
   url: string;
   /** Updates kept in the stream for resume; 0 disables history. */
   historySize: number;
@@ -46,6 +50,7 @@ export class RedisBroker implements Broker {
   readonly #startTimeoutMs: number;
   readonly #conn: RedisConnection;
   #onUpdate: ((u: Update) => void) | undefined;
+  #onGap: ((gap: BrokerGap) => void) | undefined;
   #started = false;
   #closed = false;
   /** Stream id of the last update dispatched to this node's hub. */
@@ -61,7 +66,9 @@ export class RedisBroker implements Broker {
   #subscriberUp = true;
 
   constructor(options: RedisBrokerOptions) {
-    redisUrlOptions(options.url); // throws a one-line reason for a URL it cannot use
+    const target = parseRedisTarget(options.url); // throws a one-line reason for a URL it cannot use
+    if (target.kind === 'cluster')
+      throw new Error('a Redis Cluster needs the sharded broker (createRedisBroker)');
     this.#size = Math.max(0, options.historySize);
     this.#ttl = Math.max(0, options.historyTtlMs);
     this.#log = options.logger;
@@ -69,6 +76,7 @@ export class RedisBroker implements Broker {
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.#conn = new RedisConnection({
       url: options.url,
+      ...(target.kind === 'sentinel' ? { redisOptions: target.options } : {}),
       prefix: options.prefix ?? 'herald',
       name: options.nodeName ?? `herald-${hostname()}-${process.pid}`,
       commandTimeoutMs: options.commandTimeoutMs ?? 5000,
@@ -79,8 +87,9 @@ export class RedisBroker implements Broker {
     });
   }
 
-  async start(onUpdate: (update: Update) => void): Promise<void> {
+  async start(onUpdate: (update: Update) => void, onGap?: (gap: BrokerGap) => void): Promise<void> {
     this.#onUpdate = onUpdate;
+    this.#onGap = onGap;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
@@ -135,7 +144,6 @@ export class RedisBroker implements Broker {
     const page = await this.#conn.history(
       lastEventId === 'earliest' ? undefined : lastEventId,
       limit,
-      this.#size,
       this.#ttl,
     );
     const updates: Update[] = [];
@@ -217,6 +225,16 @@ export class RedisBroker implements Broker {
     for (let attempt = 0; current(); attempt++) {
       try {
         await this.#conn.subscribe();
+        // What this node missed is gone if trimming passed it, or if the log went backwards
+        // (a Redis restart without persistence, a failover that lost writes): say so.
+        const [trimmed, newest] = await Promise.all([this.#conn.trimmedUpTo(), this.#conn.lastStreamId()]);
+        if (!current()) return;
+        const lost =
+          compareStreamIds(trimmed, this.#lastSeen) > 0
+            ? 'trimmed'
+            : compareStreamIds(newest, this.#lastSeen) < 0
+              ? 'log-rewound'
+              : undefined;
         let caughtUp = 0;
         for (;;) {
           if (!current()) return;
@@ -231,6 +249,14 @@ export class RedisBroker implements Broker {
         for (const m of held) this.#dispatchMessage(m);
         this.#syncing = false;
         if (this.#conn.commandReady) this.#detail = undefined;
+        if (lost) {
+          this.#log.warn({ event: 'broker-gap', reason: lost }, 'updates were lost while this node was away');
+          try {
+            this.#onGap?.({ reason: lost });
+          } catch (e) {
+            this.#log.error({ err: e }, 'gap handler failed');
+          }
+        }
         if (caughtUp > 0)
           this.#log.info({ event: 'broker-caught-up', updates: caughtUp }, 'read updates missed while away');
         return;

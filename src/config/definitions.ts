@@ -41,6 +41,8 @@ export interface HeraldConfig {
   redis: string | undefined;
   /** With --redis: publish what other processes XADD to `herald:ingest`. */
   redisIngest: boolean;
+  /** With a `redis+cluster://` URL: partitions of the update log (same on every node). */
+  redisPartitions: number;
   history: number;
   /** ms */
   historyTtl: number;
@@ -108,6 +110,7 @@ export const defaults: HeraldConfig = {
   corsOrigins: [],
   redis: undefined,
   redisIngest: false,
+  redisPartitions: 16,
   history: 1000,
   historyTtl: 0,
   heartbeat: 15_000,
@@ -236,8 +239,15 @@ export const optionDefs: OptionDef[] = [
     arg: 'url',
     flag: 'redis',
     type: 'string',
-    help: 'Redis URL: use the Redis broker (several nodes)',
+    help: 'Redis URL: use the Redis broker (several nodes); redis+cluster://h1:p1,h2:p2 or redis+sentinel://s1:26379/service (docs/scaling.md)',
     defaultText: 'memory broker',
+  },
+  {
+    key: 'redisPartitions',
+    flag: 'redis-partitions',
+    type: 'number',
+    help: 'with a redis+cluster:// URL: partitions of the update log, same on every node',
+    defaultText: '16',
   },
   {
     key: 'redisIngest',

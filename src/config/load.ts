@@ -106,9 +106,9 @@ export function loadConfig(
   if (!config.path.startsWith('/')) throw new ConfigError(`${nameOf('path', 'path')} must start with "/"`);
   if (config.workers < 1 || config.workers > 64)
     throw new ConfigError(`${nameOf('workers', 'workers')}: ${config.workers} is not between 1 and 64`);
-  if (config.redis !== undefined && !/^rediss?:\/\//.test(config.redis))
+  if (config.redis !== undefined && !/^rediss?(\+(cluster|sentinel))?:\/\//.test(config.redis))
     throw new ConfigError(
-      `${nameOf('redis', 'redis')}: "${config.redis}" must be a redis:// or rediss:// URL`,
+      `${nameOf('redis', 'redis')}: "${config.redis}" must be a redis:// or rediss:// URL (or redis+cluster://, redis+sentinel://)`,
     );
   for (const def of optionDefs) {
     const secret = def.key.endsWith('JwtKey') || def.key === 'jwtKey' ? config[def.key] : undefined;

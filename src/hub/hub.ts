@@ -1,5 +1,5 @@
 import { mayPublish, mayReceivePrivate, subjectLabel, type Principal } from '../auth/principal.ts';
-import type { Broker, HistoryPage } from '../broker/broker.ts';
+import type { Broker, BrokerGap, HistoryPage } from '../broker/broker.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
@@ -117,6 +117,7 @@ export class Hub {
     delivered: 0,
     resumes: 0,
     gaps: 0,
+    brokerGaps: 0,
     refusals: {},
     slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
   };
@@ -187,7 +188,7 @@ export class Hub {
   }
 
   async start(): Promise<void> {
-    await this.broker.start(this.#dispatch);
+    await this.broker.start(this.#dispatch, this.#brokerGap);
     if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
     if (this.#statsIntervalMs > 0)
       this.#every(this.#statsIntervalMs, () => {
@@ -504,7 +505,9 @@ export class Hub {
       this.#drain(sub, new Set());
       return;
     }
-    const gap = !page.found;
+    // A found id whose page is missing updates (trimmed in part of a partitioned log) is a
+    // gap too: the client is told, and still gets what is left.
+    const gap = !page.found || page.truncated === true;
     const info: OpenInfo = {
       subscriberId: sub.id,
       gap,
@@ -515,7 +518,8 @@ export class Hub {
     if (gap) this.counters.gaps++;
     this.#observer.onResume?.(sub, gap);
     sub.sink.open(info);
-    if (gap) sub.sink.notice(HubEvent.gap, { lastEventId, reason: 'unknown-or-expired' });
+    if (gap)
+      sub.sink.notice(HubEvent.gap, { lastEventId, reason: page.found ? 'trimmed' : 'unknown-or-expired' });
     if (states) this.#sendSnapshot(sub, states);
 
     const replayed = new Set<string>();
@@ -740,6 +744,12 @@ export class Hub {
     this.#index.forEachMatch(update.topics, this.#visit);
     this.#current = undefined;
     this.#observer.onDispatch?.(update, this.#currentDeliveries, Date.now() - update.publishedAt);
+  };
+
+  /** Updates were lost between the broker and this node: every subscriber may lack some. */
+  #brokerGap = (gap: BrokerGap): void => {
+    this.counters.brokerGaps++;
+    for (const sub of this.#subs) sub.sink.notice(HubEvent.gap, { reason: gap.reason });
   };
 
   #visit = (sub: Subscription): void => {

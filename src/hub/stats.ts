@@ -4,6 +4,8 @@ export interface HubCounters {
   delivered: number;
   resumes: number;
   gaps: number;
+  /** Times the broker lost updates on their way to this node (each told every subscriber `herald.gap`). */
+  brokerGaps: number;
   refusals: Record<string, number>;
   /** Slow-consumer policy actions: disconnects, drop episodes and the updates dropped. */
   slowConsumer: { disconnect: number; drop: number; droppedUpdates: number };

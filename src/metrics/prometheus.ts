@@ -68,6 +68,15 @@ export class PrometheusMetrics {
         this.inc(hub()?.counters.gaps ?? 0);
       },
     });
+    new Counter({
+      name: 'herald_broker_gaps_total',
+      help: 'Times updates were lost between the broker and this node (a catch-up past trimming, a rewound log); each sent herald.gap to every subscriber',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.counters.brokerGaps ?? 0);
+      },
+    });
     const ingest = () => this.#ingest;
     new Counter({
       name: 'herald_ingest_messages_total',
