@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
-import { type HubProcess, localHubArgs, startHubProcess } from './support/hub-process.ts';
+import { type HubProcess, listening, localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { SseConnection } from './support/sse-client.ts';
 
 const KEY = 'workers-test-secret-0123456789abcdef';
@@ -16,23 +16,6 @@ async function publish(hub: HubProcess, token: string, data: string): Promise<st
   });
   assert.equal(res.status, 200);
   return res.text();
-}
-
-/** Resolves once `count` "listening" lines were logged (each worker logs one). */
-function listening(hub: HubProcess, count: number): Promise<void> {
-  const enough = () => hub.logs.filter((l) => l.includes('"event":"listening"')).length >= count;
-  if (enough()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fewer than ${count} workers listening`)), 20_000);
-    const onData = () =>
-      setImmediate(() => {
-        if (!enough()) return;
-        clearTimeout(timer);
-        hub.child.stdout!.off('data', onData);
-        resolve();
-      });
-    hub.child.stdout!.on('data', onData);
-  });
 }
 
 describe('herald serve --workers 2 (memory broker relayed by the primary)', () => {

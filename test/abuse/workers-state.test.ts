@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../../src/auth/mint.ts';
-import { type HubProcess, localHubArgs, startHubProcess } from '../support/hub-process.ts';
+import { type HubProcess, listening, localHubArgs, startHubProcess } from '../support/hub-process.ts';
 import { SseConnection } from '../support/sse-client.ts';
 
 const KEY = 'workers-state-secret-0123456789abcdef';
@@ -31,23 +31,6 @@ function patch(hub: HubProcess, token: string): Promise<number> {
     );
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** Resolves once `count` workers logged "listening". */
-async function listening(hub: HubProcess, count: number): Promise<void> {
-  const enough = () => hub.logs.filter((l) => l.includes('"event":"listening"')).length >= count;
-  if (enough()) return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fewer than ${count} workers listening`)), 20_000);
-    const onData = () =>
-      setImmediate(() => {
-        if (!enough()) return;
-        clearTimeout(timer);
-        hub.child.stdout!.off('data', onData);
-        resolve();
-      });
-    hub.child.stdout!.on('data', onData);
   });
 }
 

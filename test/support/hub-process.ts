@@ -145,3 +145,20 @@ export async function runCli(
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code, stdout, stderr };
 }
+
+/** Resolves once `count` "listening" lines were logged (with `--workers`, each worker logs one). */
+export function listening(hub: HubProcess, count: number): Promise<void> {
+  const enough = () => hub.logs.filter((l) => l.includes('"event":"listening"')).length >= count;
+  if (enough()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`fewer than ${count} workers listening`)), 20_000);
+    const onData = () =>
+      setImmediate(() => {
+        if (!enough()) return;
+        clearTimeout(timer);
+        hub.child.stdout!.off('data', onData);
+        resolve();
+      });
+    hub.child.stdout!.on('data', onData);
+  });
+}
