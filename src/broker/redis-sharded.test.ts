@@ -19,9 +19,6 @@ let prefixes = 0;
 before(async () => {
   cluster = await startRedisCluster();
 });
-after(async () => {
-  await cluster.stop();
-});
 
 const target = () => {
   const t = parseRedisTarget(cluster.url);
@@ -42,8 +39,11 @@ brokerContract(
 );
 
 const brokers: ShardedRedisBroker[] = [];
+// Brokers close before the cluster stops: a broker whose servers vanish first keeps
+// reconnecting, and its sockets would hold the test process open.
 after(async () => {
   await Promise.all(brokers.map((b) => b.close()));
+  await cluster.stop();
 });
 
 async function node(options: Partial<ShardedRedisBrokerOptions> & { prefix: string }) {
