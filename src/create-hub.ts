@@ -28,6 +28,7 @@ import { createWsGateway } from './http/ws-upgrade.ts';
 import { Hub } from './hub/hub.ts';
 import type { IngestCounters } from './ingest.ts';
 import type { HubObserver } from './hub/observer.ts';
+import type { PresenceStore } from './hub/presence-store.ts';
 import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 import type { Update } from './protocol/update.ts';
@@ -127,6 +128,23 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
     });
   } catch (e) {
     throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** With Redis, presence is kept there so every node's subscriptions API lists every node's subscribers. */
+async function createPresence(config: HeraldConfig, logger: Logger): Promise<{ store?: PresenceStore }> {
+  if (!config.redis) return {};
+  const { RedisPresenceStore } = await import('./broker/redis-presence.ts');
+  try {
+    return {
+      store: new RedisPresenceStore({
+        url: config.redis,
+        ttlMs: config.presenceTtl,
+        onError: (e) => logger.warn({ event: 'presence', err: e }, 'presence store renewal failed'),
+      }),
+    };
+  } catch (e) {
+    throw new ConfigError(`--presence-ttl: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -262,7 +280,9 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       maxPerSelector: config.maxSubscribersPerSelector,
     },
     publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
-    ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
+    ...(config.subscriptions
+      ? { subscriptionEventsPath: config.path, presence: await createPresence(config, logger) }
+      : {}),
     hubUrl,
     observer: combineObservers(metrics.observer, connectionLogObserver(logger), observer),
   });

@@ -76,6 +76,8 @@ export interface HeraldConfig {
   publishBurst: number;
   slowConsumer: 'disconnect' | 'drop';
   subscriptions: boolean;
+  /** With `--subscriptions` and `--redis`: a dead node's subscribers leave the list after this (ms). */
+  presenceTtl: number;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -132,6 +134,7 @@ export const defaults: HeraldConfig = {
   publishBurst: 0,
   slowConsumer: 'disconnect',
   subscriptions: false,
+  presenceTtl: 15_000,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -371,6 +374,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'subscriptions',
     type: 'boolean',
     help: 'publish subscription events (presence) as private updates',
+  },
+  {
+    key: 'presenceTtl',
+    flag: 'presence-ttl',
+    type: 'duration',
+    help: "with `--subscriptions` and `--redis`: a dead node's subscribers drop out of the subscriptions API after this, and their leave events go out within a third more (`15s`)",
   },
   {
     key: 'maxStates',

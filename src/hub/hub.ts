@@ -24,7 +24,8 @@ import {
 import { checkThrottle, Conflation } from './conflation.ts';
 import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
-import { subscriptionEvents } from './presence.ts';
+import { PresenceFeed } from './presence-feed.ts';
+import type { PresenceStore } from './presence-store.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 import {
   ConnectionAdmission,
@@ -75,6 +76,11 @@ export interface HubOptions {
    * update on `{path}/subscriptions/{topic}/{subscriber}` (Mercure subscription events).
    */
   subscriptionEventsPath?: string;
+  /**
+   * Cluster-wide presence and the coalescing of subscription events (with
+   * `subscriptionEventsPath`): see PresenceFeed.
+   */
+  presence?: { store?: PresenceStore; intervalMs?: number; maxBatch?: number };
   /**
    * The hub's public URL (origin and path): relative URL patterns and topics resolve against
    * it, and its path is the reserved namespace publishers may not use. Default
@@ -156,6 +162,8 @@ export class Hub {
   readonly #activity: TopicActivity;
   /** Topics of subscription events (one per subscriber): left out of topic activity. */
   readonly #presencePrefix: string | undefined;
+  /** Subscription events and the presence list, when `subscriptionEventsPath` is set. */
+  readonly presence: PresenceFeed | undefined;
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -176,6 +184,20 @@ export class Hub {
     this.#hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
     this.#reserved = new ReservedNamespace(this.#hubUrl);
     this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
+    const eventsPath = this.#eventsPath;
+    this.presence =
+      eventsPath === undefined
+        ? undefined
+        : new PresenceFeed({
+            ...options.presence,
+            eventsPath,
+            // Presence is best effort: a broker hiccup must not fail the subscription itself.
+            publish: (inputs) => this.broker.publish(inputs),
+            announced: (s) => !s.source.startsWith(eventsPath) && !this.#reserved.contains(s.source),
+            local: () => this.#subs.values(),
+            onLost: (what) =>
+              this.recordRefusal(what === 'events' ? 'presence-event-lost' : 'presence-store-lost'),
+          });
     this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
     this.#publishedRing = new CounterRing(this.#rateWindow);
     this.#deliveredRing = new CounterRing(this.#rateWindow);
@@ -189,6 +211,7 @@ export class Hub {
 
   async start(): Promise<void> {
     await this.broker.start(this.#dispatch, this.#brokerGap);
+    await this.presence?.start();
     if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
     if (this.#statsIntervalMs > 0)
       this.#every(this.#statsIntervalMs, () => {
@@ -350,8 +373,7 @@ export class Hub {
     // All or nothing: a subscription whose opening failed must not keep its slot, its place
     // in the index or a pending queue that grows with every matching update.
     try {
-      if (!resuming && !snapshot)
-        request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
+      if (!resuming && !snapshot) request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       else await this.#replay(sub, request.lastEventId, snapshot, sources, selectors, []);
     } catch (e) {
       if (!sub.closed) {
@@ -630,6 +652,7 @@ export class Hub {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     for (const sub of [...this.#subs]) this.unsubscribe(sub, 'shutdown');
+    await this.presence?.close();
     await this.broker.close();
   }
 
@@ -662,17 +685,7 @@ export class Hub {
 
   /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
   #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
-    if (this.#eventsPath === undefined) return;
-    // Watching subscription events is not itself announced (that would echo forever).
-    const announced = selectors.filter(
-      (s) => !s.source.startsWith(this.#eventsPath!) && !this.#reserved.contains(s.source),
-    );
-    if (announced.length === 0) return;
-    const view = { ...sub, selectors: announced } as Subscription;
-    // Presence is best effort: a broker hiccup must not fail the subscription itself.
-    this.broker
-      .publish(subscriptionEvents(this.#eventsPath, view, active))
-      .catch(() => this.recordRefusal('presence-event-lost'));
+    this.presence?.changed(sub, active, selectors);
   }
 
   #unregister(sub: Subscription): void {
