@@ -67,7 +67,7 @@ test('a reconnect storm reaches presence watchers coalesced: bounded batches, sh
   // drops and comes back as a new subscription, and 200 clients connect and drop at once.
   broker.batches.length = 0;
   const before = watcher.sent.length;
-  for (const sub of first) hub.unsubscribe(sub, 'client-closed');
+  for (const sub of first) hub.unsubscribe(sub, 'client');
   const second = [];
   for (let i = 0; i < N; i++)
     second.push(
@@ -79,7 +79,7 @@ test('a reconnect storm reaches presence watchers coalesced: bounded batches, sh
       principal: ANONYMOUS,
       sink: new RecordingSink(),
     });
-    hub.unsubscribe(flicker, 'client-closed');
+    hub.unsubscribe(flicker, 'client');
   }
   // One leave per old subscription and one join per new one: 2N net changes, out of 2N + 400.
   await eventually(() => watcher.sent.length >= before + 2 * N, 'the storm events', 10_000);
