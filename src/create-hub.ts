@@ -29,6 +29,9 @@ import { Hub } from './hub/hub.ts';
 import type { IngestCounters } from './ingest.ts';
 import type { HubObserver } from './hub/observer.ts';
 import type { PresenceStore } from './hub/presence-store.ts';
+import type { NodeView } from './hub/node-view.ts';
+import type { HubStatsSnapshot } from './hub/stats.ts';
+import type { Registry } from 'prom-client';
 import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 import type { Update } from './protocol/update.ts';
@@ -56,8 +59,19 @@ export interface HeraldOptions extends Partial<HeraldConfig> {
   state?: StateStore;
   /** The application's pino logger; default: a new one at `logLevel`. */
   logger?: Logger;
+  /** `--workers N`: the other worker processes of this node (node-wide caps, stats, `/metrics`). */
+  node?: NodeProcesses;
   /** Tuning of the Redis ingest (`redisIngest`): consumer name, read block, reclaim idle time (ms). */
   ingest?: { consumer?: string; blockMs?: number; reclaimIdleMs?: number };
+}
+
+/** A worker's view of its node: the hub's seam, plus what the metrics and the stats timer need. */
+export interface NodeProcesses extends NodeView {
+  /** The node's metrics text (every worker's registry aggregated). */
+  metrics(): Promise<string>;
+  /** Starts reporting this process's stats and answering metrics collections from its registry. */
+  attach(stats: () => HubStatsSnapshot, registry: Registry): void;
+  close(): void;
 }
 
 /**
@@ -204,6 +218,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     state: givenState,
     logger: givenLogger,
     ingest: ingestTuning = {},
+    node,
     ...partial
   } = options;
   const basePath = rawBase.replace(/\/+$/, '');
@@ -284,9 +299,17 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       ? { subscriptionEventsPath: config.path, presence: await createPresence(config, logger) }
       : {}),
     hubUrl,
+    ...(node ? { node } : {}),
     observer: combineObservers(metrics.observer, connectionLogObserver(logger), observer),
   });
   metrics.attach(hub);
+  if (node) {
+    node.attach(() => hub.statsSnapshot(), metrics.registry);
+    metrics.attachNode({
+      metrics: () => node.metrics(),
+      connections: () => hub.admittedCount + node.othersConnections(),
+    });
+  }
   await hub.start();
   const ingest = config.redisIngest
     ? await startIngest(config, hub, logger, metrics, ingestTuning)
@@ -366,6 +389,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
         await hub.close();
         await state.close();
         await websockets.close();
+        node?.close();
       })();
       return closing;
     },

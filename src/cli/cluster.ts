@@ -14,6 +14,7 @@ import {
   type ToStateOwner,
 } from '../broker/cluster-state.ts';
 import { MemoryBroker } from '../broker/memory.ts';
+import { PrimaryNodeView, WorkerNodeView, type FromNodeView, type ToNodeView } from './node-view.ts';
 import { MemoryStateStore } from '../broker/memory-state.ts';
 import type { StateStore } from '../broker/state-store.ts';
 import type { HeraldConfig } from '../config/definitions.ts';
@@ -47,6 +48,12 @@ export function workerStateStore(config: HeraldConfig): StateStore | undefined {
   return new ClusterStateStore(primaryLink<ToStateOwner>());
 }
 
+/** A worker's view of the whole node (caps, stats and `/metrics` over every worker). */
+export function workerNodeView(): WorkerNodeView {
+  // The hub's stats interval (1 s): each worker reports its snapshot that often.
+  return new WorkerNodeView(primaryLink<ToNodeView>(), cluster.worker?.id ?? 0, 1000);
+}
+
 function primaryLink<Out>(): ClusterLink<Out, unknown> {
   return {
     send: (m) => process.send?.(m),
@@ -60,7 +67,7 @@ function primaryLink<Out>(): ClusterLink<Out, unknown> {
   };
 }
 
-function workerLink(worker: Worker): ClusterLink<FromRelay & FromStateOwner, unknown> {
+function workerLink(worker: Worker): ClusterLink<FromRelay & FromStateOwner & FromNodeView, unknown> {
   return {
     send: (m) => worker.send(m),
     listen(onMessage) {
@@ -95,6 +102,7 @@ export async function runPrimary(config: HeraldConfig): Promise<void> {
           maxTotalBytes: config.maxStateTotalBytes,
         },
       });
+  const nodeView = new PrimaryNodeView();
   let stopping = false;
   const restarts: number[] = [];
 
@@ -102,9 +110,11 @@ export async function runPrimary(config: HeraldConfig): Promise<void> {
     const worker = cluster.fork();
     const detach = relay?.attach(workerLink(worker));
     const detachState = state && serveState(workerLink(worker), state);
+    const detachView = nodeView.attach(worker.id, workerLink(worker));
     worker.on('exit', (code, signal) => {
       detach?.();
       detachState?.();
+      detachView();
       if (stopping) return;
       logger.error(
         { event: 'worker.exit', pid: worker.process.pid, code, signal },

@@ -5,7 +5,7 @@ import { ErrorCode } from '../protocol/errors.ts';
 import { startHerald } from '../start.ts';
 import { containProcessErrors } from './contain-errors.ts';
 import { descriptorWarning, openFilesLimit } from './descriptor-limit.ts';
-import { isClusterWorker, runPrimary, workerBroker, workerStateStore } from './cluster.ts';
+import { isClusterWorker, runPrimary, workerBroker, workerNodeView, workerStateStore } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
 /** `herald serve`: start a hub and run until SIGTERM/SIGINT. */
@@ -21,9 +21,11 @@ export async function serve(argv: string[]): Promise<void> {
   if (config.workers > 1 && !worker) return runPrimary(config);
   const broker = worker ? workerBroker(config) : undefined;
   const state = worker ? workerStateStore(config) : undefined;
+  const node = worker ? workerNodeView() : undefined;
   const running = await startHerald(config, undefined, {
     ...(broker ? { broker } : {}),
     ...(state ? { state } : {}),
+    ...(node ? { node } : {}),
   });
   const { logger } = running;
   // From here on, an error escaping one connection's code path is logged, never fatal.

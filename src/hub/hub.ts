@@ -24,6 +24,7 @@ import {
 import { checkThrottle, Conflation } from './conflation.ts';
 import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
+import type { NodeView } from './node-view.ts';
 import { PresenceFeed } from './presence-feed.ts';
 import type { PresenceStore } from './presence-store.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
@@ -81,6 +82,8 @@ export interface HubOptions {
    * `subscriptionEventsPath`): see PresenceFeed.
    */
   presence?: { store?: PresenceStore; intervalMs?: number; maxBatch?: number };
+  /** The other processes of this node (`--workers N`): node-wide connection cap and stats. */
+  node?: NodeView;
   /**
    * The hub's public URL (origin and path): relative URL patterns and topics resolve against
    * it, and its path is the reserved namespace publishers may not use. Default
@@ -140,6 +143,7 @@ export class Hub {
   readonly #snapshotLimit: number;
   readonly #latest: LatestStates;
   readonly #admission: ConnectionAdmission;
+  readonly #node: NodeView | undefined;
   readonly #released = new WeakSet<AdmissionTicket>();
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
@@ -178,7 +182,11 @@ export class Hub {
     this.#state = options.state;
     this.#snapshotLimit = options.snapshotLimit ?? 1000;
     this.#latest = new LatestStates(options.retainedViewBytes);
-    this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
+    this.#admission = new ConnectionAdmission(
+      { ...unlimitedConnections, ...options.connectionLimits },
+      options.node,
+    );
+    this.#node = options.node;
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
     this.#hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
@@ -875,12 +883,18 @@ export class Hub {
     return rows;
   }
 
+  /** The stats of the whole node: with `--workers`, every worker's numbers merged into this one's. */
+  nodeStatsSnapshot(): HubStatsSnapshot {
+    const local = this.statsSnapshot();
+    return this.#node ? this.#node.nodeStats(local) : local;
+  }
+
   #publishStats(): void {
     let snapshot: HubStatsSnapshot | undefined;
     for (const sub of this.#subs) {
       if (!sub.principal.admin || sub.pending) continue;
       if (!sub.selectors.some((s) => s.source === STATS_TOPIC)) continue;
-      snapshot ??= this.statsSnapshot();
+      snapshot ??= this.nodeStatsSnapshot();
       sub.sink.notice(HubEvent.stats, snapshot);
     }
   }

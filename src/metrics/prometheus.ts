@@ -14,6 +14,7 @@ export class PrometheusMetrics {
   readonly observer: HubObserver;
   #hub: Hub | undefined;
   #ingest: { published: number; rejected: number; duplicates: number } | undefined;
+  #node: { metrics(): Promise<string>; connections(): number } | undefined;
 
   constructor() {
     const registry = this.registry;
@@ -123,11 +124,25 @@ export class PrometheusMetrics {
         this.inc(hub()?.counters.slowConsumer.droppedUpdates ?? 0);
       },
     });
+    const node = () => this.#node;
+    new Gauge({
+      name: 'herald_node_connections',
+      help: 'Connections the whole node holds as this process last heard (--workers; what --max-connections counts); aggregated, the lowest view of any worker',
+      registers: [registry],
+      aggregator: 'min',
+      collect() {
+        const n = node();
+        if (n) this.set(n.connections());
+        else this.set(hub()?.admittedCount ?? 0);
+      },
+    });
     new Gauge({
       name: 'herald_broker_up',
       help: '1 when the broker is connected and ready',
       labelNames: ['kind'],
       registers: [registry],
+      // With --workers, the node is up only if every worker's broker is.
+      aggregator: 'min',
       collect() {
         const h = hub()?.broker.health();
         if (h) this.set({ kind: h.kind }, h.ready ? 1 : 0);
@@ -187,6 +202,14 @@ export class PrometheusMetrics {
     this.#hub = hub;
   }
 
+  /**
+   * `--workers N`: `/metrics` answers with the whole node's metrics (every worker's registry,
+   * aggregated by the primary), and the node's connection count is the one the cap uses.
+   */
+  attachNode(node: { metrics(): Promise<string>; connections(): number }): void {
+    this.#node = node;
+  }
+
   /** Reads the Redis ingest's counters at scrape time. */
   attachIngest(counters: { published: number; rejected: number; duplicates: number }): void {
     this.#ingest = counters;
@@ -212,7 +235,7 @@ export class PrometheusMetrics {
             'metrics need "Authorization: Bearer <metrics token>"',
           );
       }
-      const body = await this.registry.metrics();
+      const body = this.#node ? await this.#node.metrics() : await this.registry.metrics();
       ex.respond(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' }, body);
       return true;
     };
