@@ -1,13 +1,14 @@
-// Cluster-wide presence: two `herald serve --subscriptions` nodes on one real Redis (and on a
-// real Redis Cluster). The subscriptions API on either node lists both nodes' subscribers, in
-// both dialects; a SIGKILLed node's subscribers leave the other's API and their leave events
-// go out within the documented bound (--presence-ttl plus a third).
+// Cluster-wide presence: two `herald serve --subscriptions` nodes on one real redis-server,
+// on a Sentinel-managed primary and on a real Redis Cluster. The subscriptions API on either
+// node lists both nodes' subscribers, in both dialects; a SIGKILLed node's subscribers leave
+// the other's API and their leave events go out within the documented bound (--presence-ttl
+// plus a third).
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { mintAccessToken, mintToken } from '../src/auth/mint.ts';
 import { localHubArgs, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { startRedis } from './support/redis-server.ts';
-import { startRedisCluster } from './support/redis-topologies.ts';
+import { startRedisCluster, startSentinel } from './support/redis-topologies.ts';
 import { SseConnection } from './support/sse-client.ts';
 
 const KEY = 'presence-cluster-secret-0123456789';
@@ -164,6 +165,12 @@ describe('cluster-wide presence', () => {
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
     await scenario(redis.url);
+  });
+
+  test('the same on a Sentinel-managed primary', async () => {
+    const sentinel = await startSentinel();
+    cleanups.push(() => sentinel.stop());
+    await scenario(sentinel.url);
   });
 
   test('the same on a Redis Cluster (three primaries)', async () => {

@@ -63,7 +63,7 @@ export interface HeraldConfig {
   maxStates: number;
   /** Largest retained state of one topic, bytes. */
   maxStateBytes: number;
-  /** Open subscriptions on this node; 0 = no cap. */
+  /** Open subscriptions on this node (every `--workers` process together); 0 = no cap. */
   maxConnections: number;
   maxConnectionsPerIp: number;
   maxConnectionsPerSubject: number;
@@ -331,7 +331,7 @@ export const optionDefs: OptionDef[] = [
     key: 'maxConnections',
     flag: 'max-connections',
     type: 'number',
-    help: 'open subscriptions on this node (429 above; 0 = no cap)',
+    help: 'open subscriptions on this node, all `--workers` together (429 above; 0 = no cap)',
   },
   {
     key: 'maxConnectionsPerIp',
