@@ -26,7 +26,8 @@ function decodeParts(parts: string[]): string[] {
 
 /**
  * GET {hub}/subscriptions[...]: the active subscriptions of every node (Mercure's
- * subscriptions API; other nodes' come from the presence store when there is one). The token's subscribe grant must match the request path. It answers in
+ * subscriptions API; other nodes' come from the presence store when there is one). The
+ * token's subscribe grant must match the request path. It answers in
  * the dialect of the token: a draft-08 access token gets `/subscriptions/{match_type}/{match}
  * /{subscriber}` in plain JSON with the cursor in a `Link` header, and lists the draft-08
  * subscriptions; a draft-07 token gets `/subscriptions/{topic}/{subscriber}` in JSON-LD and

@@ -1,6 +1,5 @@
 import { payloadOf } from '../auth/principal.ts';
 import type { Selector } from '../protocol/selector.ts';
-import type { PublishInput } from '../protocol/update.ts';
 import type { Subscription } from './subscription.ts';
 
 /** One active subscription as Mercure draft-07's subscriptions API and events describe it (JSON-LD). */
@@ -82,20 +81,4 @@ function doc08(
   const payload = payloadOf(sub.principal, sel);
   if (payload !== undefined) doc.payload = payload;
   return doc;
-}
-
-/**
- * The private updates announcing that a subscription started or ended, each in the shape of
- * the dialect the subscription was made in. Draft-08 events carry the reserved SSE type
- * `mercure`.
- */
-export function subscriptionEvents(hubPath: string, sub: Subscription, active: boolean): PublishInput[] {
-  const out: PublishInput[] = subscriptionDocs(hubPath, sub, active).map((doc) => ({
-    topics: [doc.id],
-    data: JSON.stringify({ '@context': 'https://mercure.rocks/', ...doc }),
-    private: true,
-  }));
-  for (const doc of subscriptionDocs08(hubPath, sub, active))
-    out.push({ topics: [doc.id], data: JSON.stringify(doc), type: 'mercure', private: true });
-  return out;
 }
