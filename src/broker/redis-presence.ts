@@ -64,7 +64,6 @@ export class RedisPresenceStore implements PresenceStore {
   readonly #onError: (e: unknown) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
   #handlers: { onExpired(docs: PresenceDoc[]): void; onRevived(): void } | undefined;
-  #beats = 0;
   #closed = false;
 
   constructor(options: RedisPresenceOptions) {
@@ -73,11 +72,12 @@ export class RedisPresenceStore implements PresenceStore {
     this.#own = `${SUBS}${this.node}`;
     this.#onError = options.onError ?? (() => {});
     const target = parseRedisTarget(options.url);
-    // Commands fail fast: a presence read must not hold an API request for long.
-    const base = { maxRetriesPerRequest: 1, commandTimeout: 2_000 };
+    // Commands fail fast and nothing queues while Redis is away: a presence read must not
+    // hold an API request, and renewals must not pile up behind a dead server.
+    const base = { maxRetriesPerRequest: 1, commandTimeout: 2_000, enableOfflineQueue: false };
     this.#client =
       target.kind === 'cluster'
-        ? new Cluster(target.seeds, { ...clusterOptions(target, base), enableOfflineQueue: true })
+        ? new Cluster(target.seeds, clusterOptions(target, base))
         : new Redis({ ...target.options, ...base });
     this.#client.on('error', () => {}); // each command reports its own failure
   }
@@ -85,15 +85,29 @@ export class RedisPresenceStore implements PresenceStore {
   async start(handlers: { onExpired(docs: PresenceDoc[]): void; onRevived(): void }): Promise<void> {
     this.#handlers = handlers;
     // A start with Redis down is not fatal: the next beats register this node.
+    await this.#ready(2_000);
     await this.#tick().catch(this.#onError);
     this.#timer = setInterval(() => void this.#tick().catch(this.#onError), Math.floor(this.ttlMs / 3));
     this.#timer.unref();
   }
 
+  /** Waits (bounded) for the first connection, since nothing is queued before it. */
+  async #ready(ms: number): Promise<void> {
+    if (this.#client.status === 'ready') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.#client.once('ready', () => resolve())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
+  }
+
   async #tick(): Promise<void> {
     if (this.#closed) return;
     const added = (await this.#client.eval(BEAT, 2, NODES, this.#own, this.node, this.ttlMs)) as number;
-    if (added === 1 && this.#beats++ > 0) this.#handlers?.onRevived();
+    // Not listed until now (the first beat, or swept as dead): whatever this node wrote before
+    // (or while Redis was away) is written again in full.
+    if (added === 1) this.#handlers?.onRevived();
     const gone = (await this.#client.eval(SWEEP, 1, NODES, SUBS)) as string[];
     const docs: PresenceDoc[] = [];
     for (const text of gone) {
