@@ -72,6 +72,7 @@ export class WorkerNodeView implements NodeView {
       }
       case 'node-stats':
         if (m.from !== this.#self) this.#stats.set(m.from, { at: Date.now(), snapshot: m.snapshot });
+        this.#fresh(); // workers that died stop counting, and their entries go
         return;
       case 'node-metrics-collect':
         void this.#registry?.getMetricsAsJSON().then((json) => {
@@ -118,14 +119,18 @@ export class WorkerNodeView implements NodeView {
   }
 
   nodeStats(local: HubStatsSnapshot): HubStatsSnapshot {
+    return mergeStats(local, this.#fresh());
+  }
+
+  /** The other workers' snapshots heard within three intervals; older ones are forgotten. */
+  #fresh(): HubStatsSnapshot[] {
     const fresh: HubStatsSnapshot[] = [];
     const cutoff = Date.now() - 3 * Math.max(this.#statsIntervalMs, 1000);
     for (const [id, s] of this.#stats) {
-      if (s.at < cutoff)
-        this.#stats.delete(id); // a worker that died or stopped reporting
+      if (s.at < cutoff) this.#stats.delete(id);
       else fresh.push(s.snapshot);
     }
-    return mergeStats(local, fresh);
+    return fresh;
   }
 
   /** The whole node's metrics in the Prometheus text format, aggregated by the primary. */

@@ -78,6 +78,24 @@ export class PrometheusMetrics {
         this.inc(hub()?.counters.brokerGaps ?? 0);
       },
     });
+    new Counter({
+      name: 'herald_presence_events_total',
+      help: 'Subscription events this node published (--subscriptions), after coalescing',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.presence?.counts.events ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_presence_batches_total',
+      help: 'Publishes that carried them (at most one per presence interval, each of at most 1 000 events)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.presence?.counts.batches ?? 0);
+      },
+    });
     const ingest = () => this.#ingest;
     new Counter({
       name: 'herald_ingest_messages_total',
