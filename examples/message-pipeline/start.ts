@@ -49,14 +49,20 @@ export async function start(opts: ExampleOptions & { quiet?: boolean } = {}) {
     await db.query(schema);
     const redis = teardown.add('Redis connection', new Redis(redisServer.url), (r) => r.quit());
 
-    const enqueue = (messages: Omit<QueuedMessage, 'id' | 'created_at'>[]) => {
+    // The hub is started once the app's origin (for CORS) is known.
+    const parts: { hub?: ExampleHub } = {};
+    const enqueue = async (messages: Omit<QueuedMessage, 'id' | 'created_at'>[]) => {
       const queued = messages.map((m) => ({ id: randomUUID(), ...m, created_at: new Date().toISOString() }));
-      return redis.lpush(PENDING, ...queued.map((m) => JSON.stringify(m))).then(() => queued);
+      const depth = await redis.lpush(PENDING, ...queued.map((m) => JSON.stringify(m)));
+      // The queue grew: the gauge shows it now, not when the worker next reports (a fast worker
+      // may have drained a burst by then). The worker's reports bring it back down.
+      void parts.hub
+        ?.commit([{ topics: [metricsTopic], patch: { queueDepth: depth } }], () => undefined)
+        .catch((e: unknown) => console.error(`queue depth not published: ${(e as Error).message}`));
+      return queued;
     };
 
     const secret = randomBytes(32).toString('hex');
-    // The hub is started once the app's origin (for CORS) is known.
-    const parts: { hub?: ExampleHub } = {};
     const app = await listen(opts.port ?? 0, async (req, res, url) => {
       const { hub } = parts;
       if (!hub) throw new AppError(503, 'starting');
