@@ -59,9 +59,8 @@ async function build(opts: ExampleOptions & { delayMs?: number }, teardown: Tear
       return sendHtml(res, page.replace('__CONFIG__', JSON.stringify(config)));
     }
     if (req.method === 'POST' && url.pathname === '/api/recheck') {
-      const jobs = jobsFor(projectId);
-      worker.enqueue(jobs);
-      return sendJson(res, 202, { queued: jobs.length });
+      // URLs already waiting are not queued twice: the answer says how many were added.
+      return sendJson(res, 202, { queued: worker.enqueue(jobsFor(projectId)) });
     }
     throw new AppError(404, `no route for ${req.method} ${url.pathname}`);
   });
