@@ -66,7 +66,7 @@ async function build(opts: ExampleOptions & { delayMs?: number }, teardown: Tear
   });
   teardown.add('app server', app.server, closeServer);
 
-  // Redis holds the hub's history and the counters, as it held the seed's pub/sub.
+  // Redis holds the hub's history and the counters, so every hub node agrees on them.
   const redis = teardown.add('redis-server', await startRedis({ port: opts.redisPort }), (r) => r.stop());
   const secret = randomBytes(32).toString('hex');
   const hub = (parts.hub = teardown.add(

@@ -1,6 +1,6 @@
 // The worker: checks each URL with the inspection API and tells the hub what changed.
 // It keeps no counters and no connections to browsers: the hub does both. It remembers each
-// URL's last verdict (what the seed kept in its database), so the numbers count URLs, not
+// URL's last verdict (what a real tool keeps in its database), so the numbers count URLs, not
 // checks: checking a URL again moves a count only when the verdict changed.
 import type { Publication } from '../shared/herald.ts';
 import type { Verdict } from './index-checker.ts';
