@@ -191,3 +191,68 @@ for (const [name, needs] of Object.entries(uses))
         rmSync(tmp, { recursive: true, force: true });
       }
     });
+
+test('a pinned port already in use: the example says so, exits with 1 and leaves nothing behind', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'herald-example-stop-'));
+  chmodSync(tmp, 0o755);
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const busy = (taken.address() as { port: number }).port;
+  try {
+    // Redis starts beside PostgreSQL and is up when PostgreSQL fails: it must be stopped too.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'scripts', 'example.ts'),
+        'message-pipeline',
+        '--postgres-port',
+        String(busy),
+      ],
+      { cwd: root, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    let errors = '';
+    child.stderr!.on('data', (c: Buffer) => (errors += String(c)));
+    child.stdout!.resume();
+    const seen = new Map<number, string>();
+    // Sample the process tree while it runs, to check afterwards that none of it is left.
+    const sampler = setInterval(() => descendants(child.pid!).forEach((s, p) => seen.set(p, s)), 50);
+    const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
+    clearInterval(sampler);
+    assert.equal(code, 1);
+    assert.match(errors, new RegExp(`^message-pipeline could not start: postgres on port ${busy} exited`));
+    assert.ok(seen.size > 0);
+    assert.deepEqual(
+      [...seen].filter(([pid, start]) => stillRunning(pid, start)),
+      [],
+    );
+    assert.deepEqual(
+      readdirSync(tmp).filter((f) => !f.startsWith('tsx-')),
+      [],
+    );
+  } finally {
+    taken.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a mistyped option or port is refused with the usage', async () => {
+  for (const [args, message] of [
+    [['activity-feed', '--port', 'abc'], '--port needs a port number from 0 to 65535'],
+    [['activity-feed', '--hub-port', '70000'], '--hub-port needs a port number from 0 to 65535'],
+    [['activity-feed', '--prot', '1'], 'unknown option --prot'],
+    [['nope'], 'no example named "nope"'],
+  ] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'example.ts'), ...args], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let errors = '';
+    child.stderr!.on('data', (c: Buffer) => (errors += String(c)));
+    const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
+    assert.equal(code, 2, args.join(' '));
+    assert.equal(errors.split('\n')[0], message);
+    assert.match(errors, /usage: npm run example -- <name> \[--port N\] \[--hub-port N\]/);
+  }
+});
