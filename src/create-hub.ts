@@ -69,6 +69,8 @@ export interface HeraldOptions extends Partial<HeraldConfig> {
 export interface NodeProcesses extends NodeView {
   /** The node's metrics text (every worker's registry aggregated). */
   metrics(): Promise<string>;
+  /** The node's presence (`--subscriptions` without Redis): every worker's subscribers. */
+  presence?: PresenceStore;
   /** Starts reporting this process's stats and answering metrics collections from its registry. */
   attach(stats: () => HubStatsSnapshot, registry: Registry): void;
   close(): void;
@@ -146,8 +148,12 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
 }
 
 /** With Redis, presence is kept there so every node's subscriptions API lists every node's subscribers. */
-async function createPresence(config: HeraldConfig, logger: Logger): Promise<{ store?: PresenceStore }> {
-  if (!config.redis) return {};
+async function createPresence(
+  config: HeraldConfig,
+  logger: Logger,
+  node: NodeProcesses | undefined,
+): Promise<{ store?: PresenceStore }> {
+  if (!config.redis) return node?.presence ? { store: node.presence } : {};
   const { RedisPresenceStore } = await import('./broker/redis-presence.ts');
   try {
     return {
@@ -296,7 +302,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     },
     publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
     ...(config.subscriptions
-      ? { subscriptionEventsPath: config.path, presence: await createPresence(config, logger) }
+      ? { subscriptionEventsPath: config.path, presence: await createPresence(config, logger, node) }
       : {}),
     hubUrl,
     ...(node ? { node } : {}),

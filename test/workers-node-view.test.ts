@@ -2,6 +2,7 @@
 // the whole node, herald.stats reflect every worker, and --max-connections counts the
 // connections of all workers.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
 import { STATS_TOPIC } from '../src/protocol/update.ts';
@@ -131,3 +132,76 @@ describe('herald serve --workers 2: one node, one view', () => {
     assert.equal(again.status, 200);
   });
 });
+
+describe('herald serve --workers 2 --subscriptions (no Redis): one subscriptions API for the node', () => {
+  let hub: HubProcess;
+  const open: SseConnection[] = [];
+  before(async () => {
+    hub = await startHubProcess([
+      ...localHubArgs(KEY),
+      '--workers',
+      '2',
+      '--subscriptions',
+      '--log-level',
+      'info',
+    ]);
+    await listening(hub, 2);
+  });
+  after(() => {
+    for (const c of open) c.close();
+    hub.kill();
+  });
+
+  test("the API on either worker lists both workers' subscribers; a SIGKILLed worker's leave the list", async () => {
+    const watch = await mintToken({ secret: KEY, subscribe: [`${PATH}/subscriptions{/topic}{/subscriber}`] });
+    const list = async (): Promise<string[]> => {
+      const res = await fetch(`${hub.url}${PATH}/subscriptions`, {
+        headers: { Authorization: `Bearer ${watch}` },
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { subscriptions: { topic: string; payload?: { user: string } }[] };
+      return body.subscriptions
+        .filter((s) => s.topic === TOPIC)
+        .map((s) => s.payload!.user)
+        .sort();
+    };
+    const users = ['u0', 'u1', 'u2', 'u3'];
+    for (const user of users) {
+      const token = await mintToken({ secret: KEY, subscribe: [TOPIC], payload: { user } });
+      const c = await SseConnection.open(`${hub.url}${PATH}?topic=${encodeURIComponent(TOPIC)}`, {
+        Authorization: `Bearer ${token}`,
+      });
+      assert.equal(c.status, 200);
+      await c.live();
+      open.push(c);
+    }
+    // Each request is a new connection, so they are spread over both workers.
+    const deadline = Date.now() + 10_000;
+    let agreeing = 0;
+    while (agreeing < 6) {
+      if ((await list()).join() === users.join()) agreeing++;
+      else if (Date.now() > deadline) assert.deepEqual(await list(), users);
+    }
+
+    const workers = readFileSync(`/proc/${hub.child.pid}/task/${hub.child.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    assert.equal(workers.length, 2);
+    process.kill(workers[0]!, 'SIGKILL');
+    // The killed worker's subscribers lose their stream; the others stay and stay listed.
+    const cut = open.map((c, i) => [c, users[i]!] as const);
+    await eventuallyAsync(async () => {
+      const alive = cut.filter(([c]) => !c.ended).map(([, u]) => u);
+      return alive.length < users.length && (await list()).join() === alive.sort().join();
+    }, "the killed worker's subscribers gone from the API");
+  });
+});
+
+async function eventuallyAsync(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,6 +1,7 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { ClusterLink } from '../broker/cluster.ts';
 import { mergeStats, type NodeView } from '../hub/node-view.ts';
+import type { PresenceDoc, PresenceStore } from '../hub/presence-store.ts';
 import type { HubStatsSnapshot } from '../hub/stats.ts';
 
 /**
@@ -17,14 +18,18 @@ export type ToNodeView =
   | { herald: 'node-count'; n: number }
   | { herald: 'node-stats'; snapshot: HubStatsSnapshot }
   | { herald: 'node-metrics-ask'; id: number }
-  | { herald: 'node-metrics-part'; req: number; json: MetricsJson };
+  | { herald: 'node-metrics-part'; req: number; json: MetricsJson }
+  | { herald: 'presence-write'; add: PresenceDoc[]; remove: string[]; replace?: boolean }
+  | { herald: 'presence-list'; id: number };
 
 /** The primary's messages to a worker. */
 export type FromNodeView =
   | { herald: 'node-counts'; counts: Record<string, number> }
   | { herald: 'node-stats'; from: number; snapshot: HubStatsSnapshot }
   | { herald: 'node-metrics-collect'; req: number }
-  | { herald: 'node-metrics'; id: number; text?: string; error?: string };
+  | { herald: 'node-metrics'; id: number; text?: string; error?: string }
+  | { herald: 'presence-docs'; id: number; docs: PresenceDoc[] }
+  | { herald: 'presence-expired'; docs: PresenceDoc[] };
 
 function heraldMessage(m: unknown): { herald: string } | undefined {
   return typeof m === 'object' && m !== null && typeof (m as { herald?: unknown }).herald === 'string'
@@ -85,10 +90,57 @@ export class WorkerNodeView implements NodeView {
         answer?.(m);
         return;
       }
+      case 'presence-docs': {
+        const answer = this.#presenceAsks.get(m.id);
+        this.#presenceAsks.delete(m.id);
+        answer?.(m.docs);
+        return;
+      }
+      case 'presence-expired':
+        this.#presenceHandlers?.onExpired(m.docs);
+        return;
       default:
         return;
     }
   }
+
+  readonly #presenceAsks = new Map<number, (docs: PresenceDoc[] | undefined) => void>();
+  #presenceHandlers: { onExpired(docs: PresenceDoc[]): void } | undefined;
+
+  /**
+   * `--subscriptions` without Redis: the primary keeps every worker's subscription documents,
+   * so the subscriptions API of any worker lists the whole node's. A worker that dies is
+   * known at once (its IPC link closes): the primary hands its documents to one live worker,
+   * which announces their end.
+   */
+  readonly presence: PresenceStore = {
+    ttlMs: 0,
+    start: async (handlers) => {
+      this.#presenceHandlers = handlers;
+    },
+    write: async (add, remove) => {
+      if (this.#link.connected)
+        this.#link.send({ herald: 'presence-write', add: [...add], remove: [...remove] });
+    },
+    replaceAll: async (docs) => {
+      if (this.#link.connected)
+        this.#link.send({ herald: 'presence-write', add: [...docs], remove: [], replace: true });
+    },
+    listOthers: async () => {
+      if (!this.#link.connected) throw new Error('primary process is gone');
+      const id = this.#nextAsk++;
+      const docs = await new Promise<PresenceDoc[] | undefined>((resolve) => {
+        this.#presenceAsks.set(id, resolve);
+        this.#link.send({ herald: 'presence-list', id });
+      });
+      if (!docs) throw new Error('closed');
+      return docs;
+    },
+    close: async () => {
+      if (this.#link.connected)
+        this.#link.send({ herald: 'presence-write', add: [], remove: [], replace: true });
+    },
+  };
 
   /** Starts reporting: this worker's stats every interval (without retained values: every worker has the same). */
   attach(stats: () => HubStatsSnapshot, registry: Registry): void {
@@ -150,6 +202,8 @@ export class WorkerNodeView implements NodeView {
     this.#stop();
     for (const answer of this.#asks.values()) answer({ error: 'closed' });
     this.#asks.clear();
+    for (const answer of this.#presenceAsks.values()) answer(undefined);
+    this.#presenceAsks.clear();
   }
 }
 
@@ -162,6 +216,8 @@ export class WorkerNodeView implements NodeView {
 export class PrimaryNodeView {
   readonly #links = new Map<number, ClusterLink<FromNodeView, unknown>>();
   readonly #counts = new Map<number, number>();
+  /** Each worker's subscription documents by id (`--subscriptions` without Redis). */
+  readonly #presence = new Map<number, Map<string, PresenceDoc>>();
   #countsQueued = false;
   #nextReq = 1;
   readonly #collecting = new Map<
@@ -179,6 +235,11 @@ export class PrimaryNodeView {
       this.#links.delete(id);
       this.#counts.delete(id);
       this.#broadcastCounts();
+      const docs = this.#presence.get(id);
+      this.#presence.delete(id);
+      // One live worker announces that the dead one's subscriptions ended.
+      const heir = [...this.#links.values()].find((l) => l.connected);
+      if (docs && docs.size > 0 && heir) heir.send({ herald: 'presence-expired', docs: [...docs.values()] });
       for (const c of this.#collecting.values()) {
         c.waiting.delete(id);
         if (c.waiting.size === 0) c.finish();
@@ -201,6 +262,19 @@ export class PrimaryNodeView {
       case 'node-metrics-ask':
         this.#collect(link, m.id);
         return;
+      case 'presence-write': {
+        let docs = this.#presence.get(from);
+        if (!docs || m.replace) this.#presence.set(from, (docs = new Map()));
+        for (const id of m.remove) docs.delete(id);
+        for (const doc of m.add) docs.set(doc.id, doc);
+        return;
+      }
+      case 'presence-list': {
+        const docs: PresenceDoc[] = [];
+        for (const [wid, held] of this.#presence) if (wid !== from) docs.push(...held.values());
+        link.send({ herald: 'presence-docs', id: m.id, docs });
+        return;
+      }
       case 'node-metrics-part': {
         const c = this.#collecting.get(m.req);
         if (!c || !c.waiting.delete(from)) return;
