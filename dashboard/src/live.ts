@@ -161,7 +161,7 @@ export function useLive(options: LiveOptions): Live {
       ...(patterns.length > 0 ? { patterns } : {}),
       ...(token ? { token } : {}),
       // WebSocket first: each update names its topics (SSE does not), so the tail can show
-      // them. Where WebSockets never get through (a proxy, dev-fake-hub.ts) the SDK falls back
+      // them. Where WebSockets never get through (a proxy) the SDK falls back
       // to SSE after a few tries, and the tail's topic column reads "–".
       transport: 'auto',
       idleTimeoutMs: SILENCE_LIMIT_MS,
