@@ -102,12 +102,14 @@ describe('herald serve --workers 2: one node, one view', () => {
           if (e.event !== 'herald.stats') return false;
           const s = JSON.parse(e.data) as {
             processes?: number;
-            connections: { total: number };
+            connections: { total: number; monitors: number };
             totals: { published: number; delivered: number };
           };
           return (
             s.processes === 2 &&
-            s.connections.total === 3 &&
+            // The stats subscriber itself is a monitor, counted apart.
+            s.connections.total === 2 &&
+            s.connections.monitors === 1 &&
             s.totals.published === 2 &&
             s.totals.delivered === 4
           );

@@ -104,8 +104,7 @@ function heraldCluster(workers: number, onlyScenarios?: readonly string[]): Syst
     ...(onlyScenarios ? { onlyScenarios } : {}),
     available: () => Promise.resolve(undefined),
     async start() {
-      // --max-connections counts the whole node (every worker): the default 20 000 per process.
-      const { proc, node } = await startNode(name, ['--workers', String(workers), '--max-connections', String(20_000 * workers)]);
+      const { proc, node } = await startNode(name, ['--workers', String(workers)]);
       // /healthz answers once the first worker listens; give the others time to join the
       // round-robin before subscribers connect (bounded; a worker that never starts shows as
       // fewer child processes in the CPU figures).

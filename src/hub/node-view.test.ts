@@ -6,7 +6,7 @@ import type { HubStatsSnapshot } from './stats.ts';
 const snap = (over: Partial<HubStatsSnapshot>): HubStatsSnapshot => ({
   time: 1,
   broker: { kind: 'cluster', ready: true },
-  connections: { total: 0, byTransport: { sse: 0, ws: 0 }, bySubject: {} },
+  connections: { total: 0, byTransport: { sse: 0, ws: 0 }, bySubject: {}, monitors: 0 },
   totals: { published: 0, delivered: 0 },
   rates: { publishedPerSec: 0, deliveredPerSec: 0, windowSeconds: 5 },
   topics: [],
@@ -16,7 +16,7 @@ const snap = (over: Partial<HubStatsSnapshot>): HubStatsSnapshot => ({
 
 test('node stats: connections, totals, rates and refusals add up; a topic seen by every worker counts its updates once', () => {
   const a = snap({
-    connections: { total: 3, byTransport: { sse: 2, ws: 1 }, bySubject: { alice: 2 } },
+    connections: { total: 3, byTransport: { sse: 2, ws: 1 }, bySubject: { alice: 2 }, monitors: 1 },
     totals: { published: 10, delivered: 30 },
     rates: { publishedPerSec: 2, deliveredPerSec: 6, windowSeconds: 5 },
     topics: [
@@ -25,7 +25,7 @@ test('node stats: connections, totals, rates and refusals add up; a topic seen b
     refusals: { HERALD_ERR_TOO_MANY: 1 },
   });
   const b = snap({
-    connections: { total: 2, byTransport: { sse: 2, ws: 0 }, bySubject: { alice: 1, bob: 1 } },
+    connections: { total: 2, byTransport: { sse: 2, ws: 0 }, bySubject: { alice: 1, bob: 1 }, monitors: 0 },
     totals: { published: 2, delivered: 24 },
     rates: { publishedPerSec: 0.4, deliveredPerSec: 4.8, windowSeconds: 5 },
     topics: [
@@ -39,6 +39,7 @@ test('node stats: connections, totals, rates and refusals add up; a topic seen b
     total: 5,
     byTransport: { sse: 4, ws: 1 },
     bySubject: { alice: 3, bob: 1 },
+    monitors: 1,
   });
   assert.deepEqual(node.totals, { published: 12, delivered: 54 });
   assert.equal(node.rates.publishedPerSec, 2.4);

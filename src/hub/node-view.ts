@@ -36,6 +36,7 @@ export function mergeStats(local: HubStatsSnapshot, others: readonly HubStatsSna
   const bySubject = { ...local.connections.bySubject };
   const refusals = { ...local.refusals };
   let total = local.connections.total;
+  let monitors = local.connections.monitors;
   let published = local.totals.published;
   let delivered = local.totals.delivered;
   let publishedPerSec = local.rates.publishedPerSec;
@@ -45,6 +46,7 @@ export function mergeStats(local: HubStatsSnapshot, others: readonly HubStatsSna
   for (const t of local.topics) topics.set(key(t), { ...t });
   for (const o of others) {
     total += o.connections.total;
+    monitors += o.connections.monitors;
     addCounts(byTransport, o.connections.byTransport);
     addCounts(bySubject, o.connections.bySubject);
     addCounts(refusals, o.refusals);
@@ -68,7 +70,7 @@ export function mergeStats(local: HubStatsSnapshot, others: readonly HubStatsSna
   const limit = Math.max(local.topics.length, ...others.map((o) => o.topics.length));
   return {
     ...local,
-    connections: { total, byTransport, bySubject },
+    connections: { total, byTransport, bySubject, monitors },
     totals: { published, delivered },
     rates: { ...local.rates, publishedPerSec, deliveredPerSec },
     topics: [...topics.values()].slice(0, limit),
