@@ -54,9 +54,14 @@ export function workerNodeView(): WorkerNodeView {
   return new WorkerNodeView(primaryLink<ToNodeView>(), cluster.worker?.id ?? 0, 1000);
 }
 
+/** A message to a process that is exiting is dropped: it is gone, and so is its need for it. */
+function ignoreSendError(): void {}
+
 function primaryLink<Out>(): ClusterLink<Out, unknown> {
   return {
-    send: (m) => process.send?.(m),
+    // With a callback, a send on a closing channel reports to it instead of emitting an
+    // 'error' that nothing handles (which would end the process).
+    send: (m) => process.send?.(m, undefined, undefined, ignoreSendError),
     listen(onMessage) {
       process.on('message', onMessage);
       return () => process.off('message', onMessage);
@@ -69,7 +74,7 @@ function primaryLink<Out>(): ClusterLink<Out, unknown> {
 
 function workerLink(worker: Worker): ClusterLink<FromRelay & FromStateOwner & FromNodeView, unknown> {
   return {
-    send: (m) => worker.send(m),
+    send: (m) => worker.send(m, undefined, ignoreSendError),
     listen(onMessage) {
       worker.on('message', onMessage);
       return () => worker.off('message', onMessage);
