@@ -1,6 +1,6 @@
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerHealth, HistoryPage } from './broker.ts';
+import type { Broker, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
 
 export interface MemoryBrokerOptions {
   /** Updates kept for resume; 0 disables history. */
@@ -14,7 +14,7 @@ export interface MemoryBrokerOptions {
  * Single-process broker: a bounded ring of recent updates and synchronous fan-out. The
  * reference implementation of the Broker contract.
  */
-export class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker, HealthReporting {
   readonly kind = 'memory' as const;
   readonly #size: number;
   readonly #ttl: number;

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerGap, BrokerHealth, HistoryPage } from './broker.ts';
+import type { Broker, BrokerGap, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
 import {
   compareKeys,
   compareStreamIds,
@@ -13,8 +12,8 @@ import {
   partitionOf,
   type Partition,
 } from './redis-partitions.ts';
-import { LOOKUP, PUBLISH, READ, TICK } from './redis-sharded-scripts.ts';
-import { clusterOptions, type RedisTarget } from './redis-target.ts';
+import { createClusterClient, createClusterNodeClient, type RedisTarget } from './redis-client.ts';
+import { defineScripts, runScript, shardedScripts, type RedisScript } from './redis-scripts.ts';
 
 export interface ShardedRedisBrokerOptions {
   target: Extract<RedisTarget, { kind: 'cluster' }>;
@@ -32,15 +31,7 @@ export interface ShardedRedisBrokerOptions {
   tickDelayMs?: number;
 }
 
-interface Script {
-  source: string;
-  sha: string;
-}
-const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
-const publishScript = script(PUBLISH);
-const tickScript = script(TICK);
-const readScript = script(READ);
-const lookupScript = script(LOOKUP);
+const { publish: publishScript, tick: tickScript, read: readScript, lookup: lookupScript } = shardedScripts;
 
 /** An entry received from a partition and not yet dispatched. */
 interface Held {
@@ -80,7 +71,7 @@ const MAX_HELD = 10_000;
  * Every node thus dispatches the same sequence, so one Last-Event-ID is a cursor into all
  * partitions at once, as Mercure requires, on any node. See docs/scaling.md.
  */
-export class ShardedRedisBroker implements Broker {
+export class ShardedRedisBroker implements Broker, HealthReporting {
   readonly kind = 'redis' as const;
   readonly #o: ShardedRedisBrokerOptions;
   readonly #log: Logger;
@@ -122,13 +113,10 @@ export class ShardedRedisBroker implements Broker {
       autoResendUnfulfilledCommands: false,
       connectionName: `${name}-cmd`,
     };
-    this.#cluster = new Cluster(options.target.seeds, {
-      ...clusterOptions(options.target, base),
-      lazyConnect: true,
-    });
+    this.#cluster = createClusterClient(options.target, base, { lazyConnect: true });
+    defineScripts(this.#cluster, shardedScripts);
     this.#cluster.on('error', () => {}); // every command reports its own failure
     this.#subOptions = {
-      ...options.target.options,
       connectionName: `${name}-sub`,
       lazyConnect: true,
       autoResubscribe: false,
@@ -334,13 +322,8 @@ export class ShardedRedisBroker implements Broker {
     }
   }
 
-  async #eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.#cluster.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (e) {
-      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return await this.#cluster.eval(s.source, keys.length, ...keys, ...args);
-    }
+  #eval(s: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    return runScript(this.#cluster, s, keys, args);
   }
 
   /** The address of the primary serving a slot, refreshing the map when it names none. */
@@ -368,7 +351,7 @@ export class ShardedRedisBroker implements Broker {
     for (let attempt = 0; current(); attempt++) {
       try {
         const owner = await this.#ownerOf(s.p.slot);
-        const sub = new Redis({ ...this.#subOptions, host: owner.host, port: owner.port });
+        const sub = createClusterNodeClient(this.#o.target, owner, this.#subOptions);
         sub.on('error', () => {});
         sub.on('smessage', (_channel: string, message: string) => {
           if (generation === s.generation) this.#onMessage(s, message);

@@ -2,14 +2,14 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerGap, BrokerHealth, HistoryPage } from './broker.ts';
-import { RedisConnection, redactUrl, type StreamEntry } from './redis-connection.ts';
-import { parseRedisTarget } from './redis-target.ts';
+import type { Broker, BrokerGap, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
+import { parseRedisTarget } from './redis-client.ts';
+import { RedisConnection, type StreamEntry } from './redis-connection.ts';
 
 export interface RedisBrokerOptions {
   /**
    * `redis://[user:password@]host[:port][/db]`, `rediss://...` (TLS), or a Sentinel-managed
-   * primary `redis+sentinel://s1:26379,s2:26379/service` (see redis-target.ts).
+   * primary `redis+sentinel://s1:26379,s2:26379/service` (see redis-client.ts).
    */
   url: string;
   /** Updates kept in the stream for resume; 0 disables history. */
@@ -41,7 +41,7 @@ const CATCH_UP_BATCH = 1000;
  * position it dispatched before going live again, so its subscribers miss nothing.
  * Positions are stream ids (`<ms>-<seq>`).
  */
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, HealthReporting {
   readonly kind = 'redis' as const;
   readonly #size: number;
   readonly #ttl: number;
@@ -72,11 +72,10 @@ export class RedisBroker implements Broker {
     this.#size = Math.max(0, options.historySize);
     this.#ttl = Math.max(0, options.historyTtlMs);
     this.#log = options.logger;
-    this.#url = redactUrl(options.url);
+    this.#url = target.url;
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.#conn = new RedisConnection({
-      url: options.url,
-      ...(target.kind === 'sentinel' ? { redisOptions: target.options } : {}),
+      target,
       prefix: options.prefix ?? 'herald',
       name: options.nodeName ?? `herald-${hostname()}-${process.pid}`,
       commandTimeoutMs: options.commandTimeoutMs ?? 5000,

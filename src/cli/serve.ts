@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { kindOf } from '../broker/broker.ts';
 import type { HeraldConfig } from '../config/definitions.ts';
 import { ConfigError, helpText, loadConfig } from '../config/load.ts';
 import { ErrorCode } from '../protocol/errors.ts';
@@ -30,7 +31,10 @@ export async function serve(argv: string[]): Promise<void> {
   containProcessErrors(logger, () => running.hub.recordRefusal(ErrorCode.internal));
   const descriptors = descriptorWarning(config.maxConnections, openFilesLimit());
   if (descriptors) logger.warn({ event: 'descriptor-limit' }, descriptors);
-  logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
+  logger.info(
+    { event: 'listening', url: running.url, broker: kindOf(running.hub.broker) },
+    'herald listening',
+  );
   let stopDemo: (() => void) | undefined;
   // In --workers mode one demo publisher is enough: the first worker runs it.
   const leader = !worker || cluster.worker?.id === 1;

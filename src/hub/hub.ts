@@ -1,5 +1,5 @@
 import { mayPublish, mayReceivePrivate, subjectLabel, type Principal } from '../auth/principal.ts';
-import type { Broker, BrokerGap, HistoryPage } from '../broker/broker.ts';
+import { healthOf, kindOf, type Broker, type BrokerGap, type HistoryPage } from '../broker/broker.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
@@ -249,7 +249,7 @@ export class Hub {
       stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw unavailableError(`broker ${this.broker.kind} could not store the update`, e);
+      throw unavailableError(`broker ${kindOf(this.broker)} could not store the update`, e);
     }
     this.counters.published += stored.length;
     this.#observer.onPublish?.(stored);
@@ -491,7 +491,7 @@ export class Hub {
         this.#drain(sub, new Set());
       }
       if (isHeraldError(e)) throw e;
-      unavailable(`history (${this.broker.kind})`)(e);
+      unavailable(`history (${kindOf(this.broker)})`)(e);
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();
@@ -817,7 +817,7 @@ export class Hub {
     };
     return {
       time: now,
-      broker: this.broker.health(),
+      broker: healthOf(this.broker),
       connections: { total: this.#subs.size, byTransport, bySubject },
       totals: { published: this.counters.published, delivered: this.counters.delivered },
       rates,
