@@ -114,7 +114,11 @@ function keyFor(
 
 async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
   if (!config.redis)
-    return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
+    return new MemoryBroker({
+      historySize: config.history,
+      historyTtlMs: config.historyTtl,
+      idempotencyWindowMs: config.idempotencyWindow,
+    });
   // Loaded only when asked for, so a memory-only hub never loads the Redis client.
   const { createRedisBroker } = await import('./broker/redis-backends.ts');
   try {
@@ -122,6 +126,7 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
       url: config.redis,
       historySize: config.history,
       historyTtlMs: config.historyTtl,
+      idempotencyWindowMs: config.idempotencyWindow,
       logger,
       partitions: config.redisPartitions,
     });
@@ -136,10 +141,10 @@ async function createStateStore(config: HeraldConfig, logger: Logger): Promise<S
     maxStateBytes: config.maxStateBytes,
     maxTotalBytes: config.maxStateTotalBytes,
   };
-  if (!config.redis) return new MemoryStateStore({ limits });
+  if (!config.redis) return new MemoryStateStore({ limits, idempotencyWindowMs: config.idempotencyWindow });
   // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
   const { createRedisStateStore } = await import('./broker/redis-backends.ts');
-  return createRedisStateStore(config.redis, limits, logger);
+  return createRedisStateStore(config.redis, limits, logger, config.idempotencyWindow);
 }
 
 /** pino JSON lines; with `readable` (dev mode on a terminal) pino-pretty's coloured lines instead. */

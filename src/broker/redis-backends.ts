@@ -15,6 +15,8 @@ export interface RedisBrokerSettings {
   logger: Logger;
   /** Partitions of the log on a Redis Cluster (ignored otherwise). */
   partitions?: number;
+  /** How long a publish's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
 }
 
 /**
@@ -35,7 +37,12 @@ export function createRedisBroker(settings: RedisBrokerSettings): Broker {
  * version counter together, so they must share a slot. State therefore lives on one shard;
  * the update log is what spreads (docs/scaling.md).
  */
-export function createRedisStateStore(url: string, limits: StateLimits, logger?: Logger): StateStore {
+export function createRedisStateStore(
+  url: string,
+  limits: StateLimits,
+  logger?: Logger,
+  idempotencyWindowMs = 0,
+): StateStore {
   const target = parseRedisTarget(url);
   // Unlike the broker's, this connection queues commands while it reconnects (two tries each):
   // a state change waits out a short blip instead of failing.
@@ -44,6 +51,7 @@ export function createRedisStateStore(url: string, limits: StateLimits, logger?:
     redis: client,
     owned: true,
     url: target.url,
+    idempotencyWindowMs,
     limits,
     ...(logger ? { logger } : {}),
     ...(target.kind === 'cluster' ? { prefix: '{herald:state}:' } : {}),

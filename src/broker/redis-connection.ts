@@ -38,12 +38,15 @@ export function brokerKeys(prefix: string): {
   ids: string;
   channel: string;
   trimmed: string;
+  /** Prefix of the idempotency keys (`{herald}:idem:<key>`), in the stream's slot. */
+  idempotency: string;
 } {
   return {
     stream: `{${prefix}}:stream`,
     ids: `{${prefix}}:ids`,
     channel: `${prefix}:updates`,
     trimmed: `{${prefix}}:trimmed`,
+    idempotency: `{${prefix}}:idem:`,
   };
 }
 
@@ -111,21 +114,30 @@ export class RedisConnection {
     await this.#subscriber.subscribe(this.#keys.channel);
   }
 
-  /** Appends and publishes a batch atomically; resolves with the stream ids, in order. */
+  /**
+   * Appends and publishes a batch atomically; resolves with the stream ids, in order. An entry
+   * whose key was seen within `idempotencyMs` is a retry: its answer is the first one's
+   * stream id and update id (`first`), and it is neither stored nor published.
+   */
   async appendAndPublish(
-    entries: readonly { id: string; payload: string }[],
+    entries: readonly { id: string; payload: string; key?: string }[],
     maxLen: number,
     ttlMs: number,
-  ): Promise<string[]> {
-    const args: string[] = [String(maxLen), String(ttlMs)];
-    for (const e of entries) args.push(e.id, e.payload);
+    idempotencyMs: number,
+  ): Promise<{ streamId: string; first?: string }[]> {
     const k = this.#keys;
-    return (await runScript(
+    const args: string[] = [String(maxLen), String(ttlMs), String(idempotencyMs), k.idempotency];
+    for (const e of entries) args.push(e.id, e.payload, e.key ?? '');
+    const reply = (await runScript(
       this.#command,
       logScripts.publish,
       [k.stream, k.ids, k.channel, k.trimmed],
       args,
     )) as string[];
+    const out: { streamId: string; first?: string }[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2)
+      out.push(reply[i + 1] === '' ? { streamId: reply[i]! } : { streamId: reply[i]!, first: reply[i + 1]! });
+    return out;
   }
 
   /** Entries after the position of `lastEventId` (undefined = from the oldest retained). */

@@ -47,7 +47,7 @@ export const shardedScripts = {
 
 /** Retained state. */
 export const stateScripts = {
-  apply: load('heraldStateApply', 'state-apply.lua', 4),
+  apply: load('heraldStateApply', 'state-apply.lua', 5),
 };
 
 /** Defines each script as a command on `client` (once per client). */

@@ -11,6 +11,7 @@ import {
   setOwn,
   stateTooLarge,
   tooManyStates,
+  type ApplyOptions,
   type StateEntry,
   type StateLimits,
   type StateStore,
@@ -130,6 +131,8 @@ export interface RedisStateStoreOptions {
   logger?: Logger;
   /** Where the client connects, for those log lines (passwords redacted). */
   url?: string;
+  /** How long a change's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
 }
 
 /**
@@ -143,6 +146,7 @@ export class RedisStateStore implements StateStore, HealthReporting {
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #limits: StateLimits;
+  readonly #idempotencyMs: number;
   #lastError: string | undefined;
   #closed = false;
 
@@ -156,6 +160,7 @@ export class RedisStateStore implements StateStore, HealthReporting {
     } else this.#redis = options.redis as Redis | Cluster;
     this.#prefix = options.prefix ?? 'herald:state:';
     this.#limits = options.limits ?? defaultStateLimits;
+    this.#idempotencyMs = Math.max(0, options.idempotencyWindowMs ?? 0);
     this.#watch(options.logger, url === undefined ? options.url : redactUrl(url));
     defineScripts(this.#redis, stateScripts);
   }
@@ -190,14 +195,20 @@ export class RedisStateStore implements StateStore, HealthReporting {
     return { kind: this.kind, ready: false, detail: this.#lastError ?? this.#redis.status };
   }
 
-  async apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry> {
+  async apply(topic: string, op: StateOp, options: ApplyOptions): Promise<StateEntry> {
     const p = this.#prefix;
     let reply: [number, string[], string];
     try {
       reply = (await runScript(
         this.#redis,
         stateScripts.apply,
-        [`${p}doc:${topic}`, `${p}topics`, `${p}seq`, `${p}rate:${topic}`],
+        [
+          `${p}doc:${topic}`,
+          `${p}topics`,
+          `${p}seq`,
+          `${p}rate:${topic}`,
+          `${p}idem:${options.idempotencyKey ?? ''}`,
+        ],
         [
           topic,
           options.private ? '1' : '0',
@@ -206,6 +217,7 @@ export class RedisStateStore implements StateStore, HealthReporting {
           op.kind === 'patch' ? '1' : '0',
           JSON.stringify(compileOps(op)),
           field([RATES_KEY]),
+          options.idempotencyKey === undefined ? 0 : this.#idempotencyMs,
         ],
       )) as [number, string[], string];
     } catch (e) {

@@ -27,6 +27,8 @@ export interface RedisBrokerOptions {
   maxReconnectDelayMs?: number;
   /** `start()` gives up when Redis cannot be reached for this long (default 10 s). */
   startTimeoutMs?: number;
+  /** How long a publish's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
 }
 
 /** Live messages held while catching up after a resubscribe; past this, the stream is reread. */
@@ -48,6 +50,7 @@ export class RedisBroker implements Broker, HealthReporting {
   readonly #log: Logger;
   readonly #url: string;
   readonly #startTimeoutMs: number;
+  readonly #idempotencyMs: number;
   readonly #conn: RedisConnection;
   #onUpdate: ((u: Update) => void) | undefined;
   #onGap: ((gap: BrokerGap) => void) | undefined;
@@ -74,6 +77,7 @@ export class RedisBroker implements Broker, HealthReporting {
     this.#log = options.logger;
     this.#url = target.url;
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.#idempotencyMs = Math.max(0, options.idempotencyWindowMs ?? 0);
     this.#conn = new RedisConnection({
       target,
       prefix: options.prefix ?? 'herald',
@@ -120,21 +124,32 @@ export class RedisBroker implements Broker, HealthReporting {
     if (this.#closed) throw new Error('redis broker is closed');
     if (!this.#conn.commandReady) throw new Error(`redis at ${this.#url} is unreachable`);
     const now = Date.now();
-    const updates = inputs.map((input) => {
+    const updates = inputs.map(({ idempotencyKey: _key, ...input }) => {
       const u: Omit<Update, 'position'> = { ...input, id: input.id ?? generateId(now), publishedAt: now };
       return u;
     });
-    let positions: string[];
+    let answers: { streamId: string; first?: string }[];
     try {
-      positions = await this.#conn.appendAndPublish(
-        updates.map((u) => ({ id: u.id, payload: JSON.stringify(u) })),
+      answers = await this.#conn.appendAndPublish(
+        updates.map((u, i) => ({
+          id: u.id,
+          payload: JSON.stringify(u),
+          ...(inputs[i]!.idempotencyKey !== undefined ? { key: inputs[i]!.idempotencyKey } : {}),
+        })),
         this.#size,
         this.#ttl,
+        this.#idempotencyMs,
       );
     } catch (e) {
       throw new Error(`redis did not confirm the update: ${errorMessage(e)}`, { cause: e });
     }
-    return updates.map((u, i) => ({ ...u, position: positions[i]! }));
+    return updates.map((u, i) => {
+      const a = answers[i]!;
+      if (a.first === undefined) return { ...u, position: a.streamId };
+      // A retry: answered with the first publish's id and position (Redis keeps those, not
+      // the whole update, for the window).
+      return { ...u, id: a.first, position: a.streamId, duplicate: true as const };
+    });
   }
 
   async historyAfter(lastEventId: string, limit: number): Promise<HistoryPage> {

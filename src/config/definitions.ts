@@ -46,6 +46,8 @@ export interface HeraldConfig {
   history: number;
   /** ms */
   historyTtl: number;
+  /** ms; 0 = publishes are never recognised as retries */
+  idempotencyWindow: number;
   /** ms */
   heartbeat: number;
   maxBody: number;
@@ -113,6 +115,7 @@ export const defaults: HeraldConfig = {
   redisPartitions: 16,
   history: 1000,
   historyTtl: 0,
+  idempotencyWindow: 120_000,
   heartbeat: 15_000,
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
@@ -267,6 +270,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'history-ttl',
     type: 'duration',
     help: 'drop history older than this (`10m`, `1h`; 0 = never)',
+  },
+  {
+    key: 'idempotencyWindow',
+    flag: 'idempotency-window',
+    type: 'duration',
+    help: 'a publish repeated within this long with the same `Idempotency-Key` header or update `id` gets the first answer and is not stored, delivered or counted again (0 = off)',
   },
   {
     key: 'heartbeat',

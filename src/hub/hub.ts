@@ -251,8 +251,10 @@ export class Hub {
       if (isHeraldError(e)) throw e;
       throw unavailableError(`broker ${kindOf(this.broker)} could not store the update`, e);
     }
-    this.counters.published += stored.length;
-    this.#observer.onPublish?.(stored);
+    // A retry's answer (the broker recognised its idempotency key) was counted the first time.
+    const fresh = stored.some((u) => u.duplicate) ? stored.filter((u) => !u.duplicate) : stored;
+    this.counters.published += fresh.length;
+    if (fresh.length > 0) this.#observer.onPublish?.(fresh);
     if (stateError !== undefined) throw stateError;
     return stored;
   }
@@ -263,7 +265,10 @@ export class Hub {
     if (!this.#state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
     let entry: StateEntry;
     try {
-      entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
+      entry = await this.#state.apply(rest.topics[0]!, stateOp, {
+        private: rest.private,
+        ...(rest.idempotencyKey !== undefined ? { idempotencyKey: rest.idempotencyKey } : {}),
+      });
     } catch (e) {
       if (isHeraldError(e)) throw e;
       throw unavailableError(`state store ${this.#state.kind} could not apply the change`, e);

@@ -77,7 +77,7 @@ const KEY = '${KEY}';`).concat('main().catch((e) => { console.error(e); process.
  */
 const redisRoundTrip = (imports: string) => `${imports}
 async function main() {
-  const hub = await createHub({ redis: process.env.REDIS_URL, jwtKey: 'k', logLevel: 'silent' });
+  const hub = await createHub({ redis: process.env.REDIS_URL, jwtKey: '${KEY}', logLevel: 'silent' });
   const stored = await hub.publish({ topic: 'https://fresh.example/r', data: 'x' });
   await hub.publish({ topic: 'https://fresh.example/s', patch: { $inc: { n: 2 } } });
   const state = await hub.hub.state.get('https://fresh.example/s');

@@ -1,11 +1,28 @@
 -- Applies one change to a topic's retained state (redis-state.ts describes the layout).
--- KEYS: doc, topics, seq, rate. ARGV: topic, private (1/0), maxTopics, maxBytes, isPatch (1/0),
--- ops (JSON, see compileOps), rates field. Returns {version, flat leaves, private}.
+-- KEYS: doc, topics, seq, rate, idempotency key. ARGV: topic, private (1/0), maxTopics, maxBytes,
+-- isPatch (1/0), ops (JSON, see compileOps), rates field, idempotency window (ms, 0 = off).
+-- Returns {version, flat leaves, private}. With a window, the reply is kept under the
+-- idempotency key for that long, and a change arriving with a key already kept is a retry:
+-- it is not applied again (a retried `$inc` counts once) and gets the kept reply.
 -- Redis' Lua JSON encoder writes 14 significant digits and cannot tell [] from {}, so the
 -- script never decodes or encodes a state: it edits leaves, and only numbers it adds are
 -- formatted here (shortest form that reads back to the same double).
 local doc, topics, seqKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local topic, priv, maxTopics, maxBytes, isPatch = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local idemKey, window = KEYS[5], tonumber(ARGV[8])
+if window > 0 then
+  local kept = redis.call('GET', idemKey)
+  if kept then
+    local r = cjson.decode(kept)
+    return { tonumber(r[1]), r[2], r[3] }
+  end
+end
+local function answer(version, out, p)
+  if window > 0 then
+    redis.call('SET', idemKey, cjson.encode({ tostring(version), out, p }), 'PX', window)
+  end
+  return { version, out, p }
+end
 local ops = cjson.decode(ARGV[6])
 
 -- A patch or a removal never lowers the visibility of a private state.
@@ -13,7 +30,7 @@ if ops[1] and ops[1].o == 'drop' then
   if redis.call('HGET', doc, '#p') == '1' then priv = '1' end
   redis.call('DEL', doc, rateKey)
   redis.call('SREM', topics, topic)
-  return { redis.call('INCR', seqKey), {}, priv }
+  return answer(redis.call('INCR', seqKey), {}, priv)
 end
 if redis.call('EXISTS', doc) == 0 and redis.call('SCARD', topics) >= maxTopics then
   return redis.error_reply('HERALD_TOO_MANY')
@@ -175,4 +192,4 @@ if ratesDirty then
   for k, v in pairs(R) do rs[#rs + 1] = k; rs[#rs + 1] = v end
   chunked('HSET', rateKey, rs, 1000)
 end
-return { version, out, priv }
+return answer(version, out, priv)
