@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
+import { createPublisher } from '../src/client/publisher.ts';
 import type { SnapshotPayload } from '../src/protocol/state.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
@@ -141,6 +142,42 @@ describe('one node, memory broker', () => {
     for (const n of nodes) await n.close();
   });
   scenarios(() => nodes);
+
+  test('the SDK publisher retries a publish whose answer was lost with the same key: stored once', async () => {
+    const node = nodes[0]!;
+    const topic = 'https://ex.com/idem/sdk';
+    const watcher = await openSse(`${mercure(node)}?topic=${encodeURIComponent(topic)}`);
+    const keys: (string | null)[] = [];
+    // The first request reaches the hub and is stored; its answer is then lost on the way back.
+    const lossy: typeof fetch = async (input, init) => {
+      keys.push(new Headers(init?.headers).get('idempotency-key'));
+      const res = await fetch(input, init);
+      if (keys.length > 1) return res;
+      await res.text();
+      throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
+    };
+    const publisher = createPublisher({
+      url: mercure(node),
+      token,
+      fetch: lossy,
+      backoff: { initialMs: 10 },
+    });
+    try {
+      const id = await publisher.publish(topic, 'sdk-once');
+      await publish(node, { topics: topic, data: 'marker' });
+      await watcher.waitFor((e) => e.data === 'marker');
+      assert.deepEqual(
+        watcher.events.filter((e) => e.data === 'sdk-once').map((e) => e.id),
+        [id],
+        'delivered once, with the id the retry answered',
+      );
+      assert.equal(keys.length, 2);
+      assert.ok(keys[0] && keys[0] === keys[1], 'both attempts carried the same Idempotency-Key');
+    } finally {
+      await publisher.close();
+      watcher.close();
+    }
+  });
 
   test('with --idempotency-window 0 a repeated id is published again (the Mercure default)', async () => {
     const off = await startHerald({ ...base, idempotencyWindow: 0 });
