@@ -1,7 +1,7 @@
 // Exactly-once publish (issue 18, item 3): a publish retried with the same idempotency key
 // (the Idempotency-Key header, else the update's id) within --idempotency-window gets the
 // first answer and is not stored, delivered or counted again, on one node and across nodes
-// sharing a real redis-server; a retried `$inc` counts once.
+// sharing a real redis-server or a Redis Cluster; a retried `$inc` counts once.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
@@ -9,6 +9,7 @@ import { createPublisher } from '../src/client/publisher.ts';
 import type { SnapshotPayload } from '../src/protocol/state.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
+import { startRedisCluster, type TestRedisCluster } from './support/redis-topologies.ts';
 import { openSse } from './support/sse-events.ts';
 
 const KEY = 'idempotent-publish-secret-0123456789';
@@ -207,6 +208,23 @@ describe('two nodes on one redis-server', () => {
   after(async () => {
     for (const n of nodes) await n.close();
     await redis.stop();
+  });
+  scenarios(() => nodes);
+});
+
+describe('two nodes on a Redis Cluster (partitioned log)', () => {
+  let cluster: TestRedisCluster;
+  let nodes: RunningHerald[] = [];
+  before(async () => {
+    cluster = await startRedisCluster({ primaries: 3, replicas: 0 });
+    nodes = [
+      await startHerald({ ...base, redis: cluster.url }),
+      await startHerald({ ...base, redis: cluster.url }),
+    ];
+  });
+  after(async () => {
+    for (const n of nodes) await n.close();
+    await cluster.stop();
   });
   scenarios(() => nodes);
 });

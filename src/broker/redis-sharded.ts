@@ -29,6 +29,8 @@ export interface ShardedRedisBrokerOptions {
   startTimeoutMs?: number;
   /** How long the merge waits for an idle partition before asking it to tick (default 5 ms). */
   tickDelayMs?: number;
+  /** How long a publish's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
 }
 
 const { publish: publishScript, tick: tickScript, read: readScript, lookup: lookupScript } = shardedScripts;
@@ -81,6 +83,7 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
   readonly #subOptions: RedisOptions;
   readonly #parts: PartState[];
   readonly #tickDelayMs: number;
+  readonly #idempotencyMs: number;
   #onUpdate: ((u: Update) => void) | undefined;
   #onGap: ((gap: BrokerGap) => void) | undefined;
   #started = false;
@@ -103,6 +106,7 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
     this.#size = Math.max(0, options.historySize);
     this.#ttl = Math.max(0, options.historyTtlMs);
     this.#tickDelayMs = options.tickDelayMs ?? 5;
+    this.#idempotencyMs = Math.max(0, options.idempotencyWindowMs ?? 0);
     const count = options.partitions ?? 16;
     if (!Number.isInteger(count) || count < 1 || count > 1024)
       throw new Error(`partitions must be a whole number from 1 to 1024, got ${count}`);
@@ -199,7 +203,11 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
   async publish(inputs: readonly PublishInput[]): Promise<Update[]> {
     if (this.#closed) throw new Error('redis broker is closed');
     const now = Date.now();
-    const updates = inputs.map((input) => ({ ...input, id: input.id ?? generateId(now), publishedAt: now }));
+    const updates = inputs.map(({ idempotencyKey: _key, ...input }) => ({
+      ...input,
+      id: input.id ?? generateId(now),
+      publishedAt: now,
+    }));
     const byPart = new Map<number, number[]>();
     updates.forEach((u, i) => {
       const p = partitionOf(u.topics[0]!, this.#parts.length);
@@ -208,19 +216,31 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
       else byPart.set(p, [i]);
     });
     const positions: string[] = new Array<string>(updates.length);
+    // A retry's answer: the first publish's update id (its key lives in the topic's partition).
+    const firsts: (string | undefined)[] = new Array<string | undefined>(updates.length);
     try {
       await Promise.all(
         [...byPart].map(async ([part, idx]) => {
           const p = this.#parts[part]!.p;
-          const args = [p.channel, String(this.#size), String(this.#ttl), this.#clock];
-          for (const i of idx) args.push(updates[i]!.id, JSON.stringify(updates[i]));
-          const sids = (await this.#eval(
+          const args = [
+            p.channel,
+            String(this.#size),
+            String(this.#ttl),
+            this.#clock,
+            String(this.#idempotencyMs),
+            p.idempotency,
+          ];
+          for (const i of idx)
+            args.push(updates[i]!.id, JSON.stringify(updates[i]), inputs[i]!.idempotencyKey ?? '');
+          const reply = (await this.#eval(
             publishScript,
             [p.stream, p.ids, p.last, p.trimmed],
             args,
           )) as string[];
-          sids.forEach((sid, n) => {
-            positions[idx[n]!] = position(sid, part);
+          idx.forEach((i, n) => {
+            const sid = reply[2 * n]!;
+            positions[i] = position(sid, part);
+            if (reply[2 * n + 1] !== '') firsts[i] = reply[2 * n + 1];
             this.#clock = maxStreamId(this.#clock, sid);
           });
         }),
@@ -228,7 +248,12 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
     } catch (e) {
       throw new Error(`redis did not confirm the update: ${errorMessage(e)}`, { cause: e });
     }
-    return updates.map((u, i) => ({ ...u, position: positions[i]! }));
+    return updates.map((u, i) => {
+      const first = firsts[i];
+      return first === undefined
+        ? { ...u, position: positions[i]! }
+        : { ...u, id: first, position: positions[i]!, duplicate: true as const };
+    });
   }
 
   async historyAfter(lastEventId: string, limit: number): Promise<HistoryPage> {
