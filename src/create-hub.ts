@@ -129,6 +129,8 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
       idempotencyWindowMs: config.idempotencyWindow,
       logger,
       partitions: config.redisPartitions,
+      waitReplicas: config.redisWaitReplicas,
+      waitTimeoutMs: config.redisWaitTimeout,
     });
   } catch (e) {
     throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);

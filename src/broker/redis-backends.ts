@@ -17,6 +17,9 @@ export interface RedisBrokerSettings {
   partitions?: number;
   /** How long a publish's idempotency key is remembered (ms; 0 = never). */
   idempotencyWindowMs?: number;
+  /** Replicas that must confirm a publish (Redis `WAIT`) before it is answered; 0 = none. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 /**

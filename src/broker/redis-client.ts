@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 
 /**
  * The one place Herald turns a `--redis` URL into ioredis clients; the brokers, the state
@@ -174,4 +175,22 @@ export function createAnyClient(
 /** Why a client is down, in one line (the address stays in the detail, for logs only). */
 export function errorMessage(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+}
+
+/**
+ * Durable publishing (`--redis-wait-replicas`): after a publish script, `WAIT` on the same
+ * connection until `replicas` replicas have every write it made, or `timeoutMs`. Falling
+ * short is a 503 with the reason: the update is stored on the primary and delivered, but a
+ * failover now could lose it; the publisher retries with the same idempotency key, which
+ * waits again without publishing twice.
+ */
+export async function waitForReplicas(client: Redis, replicas: number, timeoutMs: number): Promise<void> {
+  if (replicas <= 0) return;
+  const acked = Number(await client.wait(replicas, timeoutMs));
+  if (acked < replicas)
+    throw new HeraldError(
+      ErrorCode.brokerUnavailable,
+      `stored, but only ${acked} of ${replicas} Redis replicas confirmed it within ${timeoutMs} ms; retry with the same Idempotency-Key`,
+      { retryAfter: 1 },
+    );
 }

@@ -1,5 +1,11 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { createRedisClient, FAIL_FAST, reconnectDelay, type RedisTarget } from './redis-client.ts';
+import {
+  createRedisClient,
+  FAIL_FAST,
+  reconnectDelay,
+  waitForReplicas,
+  type RedisTarget,
+} from './redis-client.ts';
 import { defineScripts, logScripts, runScript } from './redis-scripts.ts';
 
 /**
@@ -138,6 +144,11 @@ export class RedisConnection {
     for (let i = 0; i + 1 < reply.length; i += 2)
       out.push(reply[i + 1] === '' ? { streamId: reply[i]! } : { streamId: reply[i]!, first: reply[i + 1]! });
     return out;
+  }
+
+  /** Waits until `replicas` replicas have this connection's writes (see waitForReplicas). */
+  async waitForReplicas(replicas: number, timeoutMs: number): Promise<void> {
+    await waitForReplicas(this.#command, replicas, timeoutMs);
   }
 
   /** Entries after the position of `lastEventId` (undefined = from the oldest retained). */

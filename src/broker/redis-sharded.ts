@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { isHeraldError } from '../protocol/errors.ts';
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
 import type { Broker, BrokerGap, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
@@ -12,7 +13,12 @@ import {
   partitionOf,
   type Partition,
 } from './redis-partitions.ts';
-import { createClusterClient, createClusterNodeClient, type RedisTarget } from './redis-client.ts';
+import {
+  createClusterClient,
+  createClusterNodeClient,
+  waitForReplicas,
+  type RedisTarget,
+} from './redis-client.ts';
 import { defineScripts, runScript, shardedScripts, type RedisScript } from './redis-scripts.ts';
 
 export interface ShardedRedisBrokerOptions {
@@ -31,6 +37,9 @@ export interface ShardedRedisBrokerOptions {
   tickDelayMs?: number;
   /** How long a publish's idempotency key is remembered (ms; 0 = never). */
   idempotencyWindowMs?: number;
+  /** Replicas of a partition's primary that must confirm a publish (Redis `WAIT`); 0 = none. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 const { publish: publishScript, tick: tickScript, read: readScript, lookup: lookupScript } = shardedScripts;
@@ -237,6 +246,7 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
             [p.stream, p.ids, p.last, p.trimmed],
             args,
           )) as string[];
+          if ((this.#o.waitReplicas ?? 0) > 0) await this.#waitOn(p.slot);
           idx.forEach((i, n) => {
             const sid = reply[2 * n]!;
             positions[i] = position(sid, part);
@@ -246,6 +256,7 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
         }),
       );
     } catch (e) {
+      if (isHeraldError(e)) throw e; // replicas fell short: its own reason
       throw new Error(`redis did not confirm the update: ${errorMessage(e)}`, { cause: e });
     }
     return updates.map((u, i) => {
@@ -349,6 +360,17 @@ export class ShardedRedisBroker implements Broker, HealthReporting {
 
   #eval(s: RedisScript, keys: string[], args: string[]): Promise<unknown> {
     return runScript(this.#cluster, s, keys, args);
+  }
+
+  /**
+   * `WAIT` on the connection that ran the partition's publish script: the cluster client
+   * keeps one connection per node, and `nodes()` hands out those same connections.
+   */
+  async #waitOn(slot: number): Promise<void> {
+    const owner = this.#cluster.slots[slot]?.[0];
+    const node = this.#cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    if (!node) throw new Error(`no connection to the primary of slot ${slot}`);
+    await waitForReplicas(node, this.#o.waitReplicas ?? 0, this.#o.waitTimeoutMs ?? 1000);
   }
 
   /** The address of the primary serving a slot, refreshing the map when it names none. */

@@ -29,6 +29,10 @@ export interface RedisBrokerOptions {
   startTimeoutMs?: number;
   /** How long a publish's idempotency key is remembered (ms; 0 = never). */
   idempotencyWindowMs?: number;
+  /** Replicas that must confirm a publish (Redis `WAIT`) before it is answered; 0 = none. */
+  waitReplicas?: number;
+  /** How long to wait for them (default 1 s). */
+  waitTimeoutMs?: number;
 }
 
 /** Live messages held while catching up after a resubscribe; past this, the stream is reread. */
@@ -51,6 +55,8 @@ export class RedisBroker implements Broker, HealthReporting {
   readonly #url: string;
   readonly #startTimeoutMs: number;
   readonly #idempotencyMs: number;
+  readonly #waitReplicas: number;
+  readonly #waitTimeoutMs: number;
   readonly #conn: RedisConnection;
   #onUpdate: ((u: Update) => void) | undefined;
   #onGap: ((gap: BrokerGap) => void) | undefined;
@@ -78,6 +84,8 @@ export class RedisBroker implements Broker, HealthReporting {
     this.#url = target.url;
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.#idempotencyMs = Math.max(0, options.idempotencyWindowMs ?? 0);
+    this.#waitReplicas = Math.max(0, options.waitReplicas ?? 0);
+    this.#waitTimeoutMs = Math.max(1, options.waitTimeoutMs ?? 1000);
     this.#conn = new RedisConnection({
       target,
       prefix: options.prefix ?? 'herald',
@@ -143,6 +151,7 @@ export class RedisBroker implements Broker, HealthReporting {
     } catch (e) {
       throw new Error(`redis did not confirm the update: ${errorMessage(e)}`, { cause: e });
     }
+    await this.#conn.waitForReplicas(this.#waitReplicas, this.#waitTimeoutMs);
     return updates.map((u, i) => {
       const a = answers[i]!;
       if (a.first === undefined) return { ...u, position: a.streamId };

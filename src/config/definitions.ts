@@ -43,6 +43,10 @@ export interface HeraldConfig {
   redisIngest: boolean;
   /** With a `redis+cluster://` URL: partitions of the update log (same on every node). */
   redisPartitions: number;
+  /** Replicas that must confirm a publish before it is answered; 0 = do not wait. */
+  redisWaitReplicas: number;
+  /** ms */
+  redisWaitTimeout: number;
   history: number;
   /** ms */
   historyTtl: number;
@@ -113,6 +117,8 @@ export const defaults: HeraldConfig = {
   redis: undefined,
   redisIngest: false,
   redisPartitions: 16,
+  redisWaitReplicas: 0,
+  redisWaitTimeout: 1000,
   history: 1000,
   historyTtl: 0,
   idempotencyWindow: 120_000,
@@ -251,6 +257,18 @@ export const optionDefs: OptionDef[] = [
     type: 'number',
     help: 'with a redis+cluster:// URL: partitions of the update log, same on every node',
     defaultText: '16',
+  },
+  {
+    key: 'redisWaitReplicas',
+    flag: 'redis-wait-replicas',
+    type: 'number',
+    help: 'with `--redis`: answer a publish only once this many replicas have it (Redis `WAIT`), else 503 (docs/scaling.md); 0 = answer once the primary has it',
+  },
+  {
+    key: 'redisWaitTimeout',
+    flag: 'redis-wait-timeout',
+    type: 'duration',
+    help: 'with `--redis-wait-replicas`: how long a publish waits for the replicas before it is answered 503',
   },
   {
     key: 'redisIngest',
