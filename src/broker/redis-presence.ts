@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { PresenceDoc, PresenceStore } from '../hub/presence-store.ts';
-import { clusterOptions, parseRedisTarget } from './redis-target.ts';
+import { createAnyClient, FAIL_FAST, parseRedisTarget } from './redis-client.ts';
 
 /**
  * Cluster-wide presence in Redis (docs/scaling.md, "Presence across nodes").
@@ -74,11 +74,11 @@ export class RedisPresenceStore implements PresenceStore {
     const target = parseRedisTarget(options.url);
     // Commands fail fast and nothing queues while Redis is away: a presence read must not
     // hold an API request, and renewals must not pile up behind a dead server.
-    const base = { maxRetriesPerRequest: 1, commandTimeout: 2_000, enableOfflineQueue: false };
-    this.#client =
-      target.kind === 'cluster'
-        ? new Cluster(target.seeds, clusterOptions(target, base))
-        : new Redis({ ...target.options, ...base });
+    this.#client = createAnyClient(target, {
+      ...FAIL_FAST,
+      commandTimeout: 2_000,
+      connectionName: `herald-presence-${this.node}`,
+    });
     this.#client.on('error', () => {}); // each command reports its own failure
   }
 
