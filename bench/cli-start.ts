@@ -30,7 +30,16 @@ function timeToListen(): Promise<number> {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [bin, 'serve', '--port', '0', '--host', '127.0.0.1', '--jwt-key', 'bench-key-0123456789abcdef0123456789'],
+      [
+        bin,
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--jwt-key',
+        'bench-key-0123456789abcdef0123456789',
+      ],
       { env: { ...process.env, HERALD_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const timer = setTimeout(() => {
@@ -56,6 +65,7 @@ for (let i = 0; i < runs; i++) {
   versions.push(version());
   listens.push(await timeToListen());
 }
-const fmt = (xs: number[]): string => `${median(xs).toFixed(0)} ms (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
+const fmt = (xs: number[]): string =>
+  `${median(xs).toFixed(0)} ms (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
 console.log(`herald --version   median ${fmt(versions)}`);
 console.log(`time to listen     median ${fmt(listens)}`);

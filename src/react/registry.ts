@@ -153,7 +153,11 @@ export class ConnectionRegistry {
     const selectors = unique.map((t) => {
       const filter = topicFilter(t, settings.dialect);
       if (filter) return filter;
-      throw new HeraldClientError(`invalid topic selector ${JSON.stringify(t)}`, 400, 'HERALD_ERR_BAD_SELECTOR');
+      throw new HeraldClientError(
+        `invalid topic selector ${JSON.stringify(t)}`,
+        400,
+        'HERALD_ERR_BAD_SELECTOR',
+      );
     });
     const entry: Entry = { selectors, topics: unique, listener };
     let conn = this.#conns.get(key);
