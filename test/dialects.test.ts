@@ -667,6 +667,7 @@ describe('a hub at another path and with a JWK Set issuer', () => {
       subscriptions: true,
       issuerJwks: [`https://as.test=${join(dir, 'jwks.json')}`],
       tokenIssuers: [ISSUER],
+      authorizationServers: ['https://as.test', 'https://login.api.test/realms/app'],
     });
   });
   after(() => hub.close());
@@ -704,7 +705,10 @@ describe('a hub at another path and with a JWK Set issuer', () => {
     assert.equal((await send('/.well-known/mercure/subscriptions/x/y')).status, 200);
     const meta = await fetch(`${hub.url}/.well-known/oauth-protected-resource/api/mercure`);
     assert.equal(meta.status, 200);
-    assert.equal((await meta.json()).resource, 'https://api.test/api/mercure');
+    const doc = (await meta.json()) as Record<string, unknown>;
+    assert.equal(doc['resource'], 'https://api.test/api/mercure');
+    // --authorization-servers, in the order given (left out when not configured: see above).
+    assert.deepEqual(doc['authorization_servers'], ['https://as.test', 'https://login.api.test/realms/app']);
   });
 
   test('a token is verified with the keys of its own iss only', async () => {

@@ -37,6 +37,8 @@ export interface HeraldConfig {
   tokenIssuers: string[];
   /** Draft-08 issuers with their own JWK Set: `ISSUER=FILE_OR_HTTPS_URL`. */
   issuerJwks: string[];
+  /** RFC 9728 `authorization_servers`: where clients get access tokens for this hub. */
+  authorizationServers: string[];
   corsOrigins: string[];
   redis: string | undefined;
   /** With --redis: publish what other processes XADD to `herald:ingest`. */
@@ -107,6 +109,7 @@ export const defaults: HeraldConfig = {
   resource: undefined,
   tokenIssuers: [],
   issuerJwks: [],
+  authorizationServers: [],
   corsOrigins: [],
   redis: undefined,
   redisIngest: false,
@@ -225,6 +228,14 @@ export const optionDefs: OptionDef[] = [
     flag: 'issuer-jwks',
     type: 'list',
     help: 'draft-08 issuers with their own keys: ISSUER=JWKS_FILE_OR_HTTPS_URL, comma-separated',
+  },
+  {
+    key: 'authorizationServers',
+    arg: 'urls',
+    flag: 'authorization-servers',
+    type: 'list',
+    help: 'authorization servers (issuer URLs) listed in the protected-resource metadata, comma-separated',
+    defaultText: 'none',
   },
   {
     key: 'corsOrigins',
