@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { exportJWK, SignJWT } from 'jose';
 import { mintAccessToken, mintToken, type MintDetail } from '../src/auth/mint.ts';
 import type { RunningHerald } from '../src/start.ts';
+import { httpRequest, rawExchange } from './support/raw-http.ts';
 import { SseConnection } from './support/sse-client.ts';
 import { TEST_KEY, hubUrl, publishForm, startTestHub } from './support/hub-fixture.ts';
 
@@ -380,6 +381,55 @@ describe('two dialects on one hub', () => {
       `Bearer realm="herald", resource_metadata="${METADATA}"`,
     );
     assert.match(res.body, /requires a JWT/);
+  });
+
+  test('a malformed Bearer header is 400 invalid_request; another scheme is 401 without an error code', async () => {
+    const tok = await access(allDetails);
+    const invalidRequest = `Bearer realm="herald", error="invalid_request", resource_metadata="${METADATA}"`;
+    const malformed = [
+      'Bearer',
+      'Bearer ',
+      `Bearer ${tok} ${tok}`,
+      `Bearer ${tok}, Bearer ${tok}`,
+      `Bearer\t${tok}`,
+      `Bearer "${tok}"`,
+    ];
+    for (const authorization of malformed) {
+      for (const url of [hubUrl(hub, q([['topic', 'x']])), hubUrl(hub, q([['match', 'x']]))]) {
+        const res = await httpRequest(url, { headers: { Authorization: authorization } });
+        assert.equal(res.status, 400, authorization);
+        assert.equal(res.headers['www-authenticate'], invalidRequest, authorization);
+        assert.equal(res.headers['x-herald-error'], 'HERALD_ERR_BAD_REQUEST');
+        assert.equal(res.text, 'malformed Authorization header: expected "Bearer" and exactly one token\n');
+      }
+      const pub = await httpRequest(hubUrl(hub), {
+        method: 'POST',
+        headers: { Authorization: authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'topic=x&data=y',
+      });
+      assert.equal(pub.status, 400, authorization);
+      assert.equal(pub.headers['www-authenticate'], invalidRequest);
+    }
+    // Two Authorization headers: node:http would keep the first; the hub sees both and refuses.
+    const port = new URL(hub.url).port;
+    const two = await rawExchange(
+      Number(port),
+      `GET /.well-known/mercure?topic=x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tok}\r\n` +
+        `Authorization: Bearer ${tok}\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(two.status, 400);
+    assert.match(two.text, /error="invalid_request"/);
+    // RFC 6750 section 3.1: an unsupported scheme presents no token, so no error code.
+    const basic = await httpRequest(hubUrl(hub, q([['match', 'x']])), {
+      headers: { Authorization: 'Basic dXNlcjpwYXNz' },
+    });
+    assert.equal(basic.status, 401);
+    assert.equal(basic.headers['www-authenticate'], `Bearer realm="herald", resource_metadata="${METADATA}"`);
+    assert.equal(basic.headers['x-herald-error'], 'HERALD_ERR_UNAUTHORIZED');
+    // The scheme name is case-insensitive (RFC 9110), and a well-formed header still works.
+    const ok = await SseConnection.open(hubUrl(hub, q([['match', 'x']])), { Authorization: `bEaReR ${tok}` });
+    assert.equal(ok.status, 200);
+    ok.close();
   });
 
   test('draft-08 requests may not carry a token in the URL (400 invalid_request); draft-07 ones still may', async () => {
