@@ -315,19 +315,19 @@ export const optionDefs: OptionDef[] = [
     key: 'maxTemplates',
     flag: 'max-templates',
     type: 'number',
-    help: 'distinct URI templates on this node (0 = no cap); over it: 429',
+    help: 'distinct URI templates and URL patterns on this node (0 = no cap); over it: 429',
   },
   {
     key: 'maxTemplateBytes',
     flag: 'max-template-bytes',
     type: 'number',
-    help: 'compiled size of the distinct URI templates, bytes (0 = no cap); over it: 429',
+    help: 'compiled size of the distinct URI templates and URL patterns, bytes (0 = no cap); over it: 429',
   },
   {
     key: 'maxExpressionsPerTopic',
     flag: 'max-expressions-per-topic',
     type: 'number',
-    help: 'URI-template expressions one topic can be matched against, bounding CPU per publish (0 = no cap); over it: 429',
+    help: 'URI-template expressions (and, apart, URL-pattern groups and wildcards) one topic can be matched against, bounding CPU per publish (0 = no cap); over it: 429',
   },
   {
     key: 'maxStateTotalBytes',
