@@ -674,6 +674,75 @@ describe('two dialects on one hub', () => {
     watcher07.close();
   });
 
+  test('the subscriptions API lists the subscriptions of both dialects in the shape of the asker, where that shape can describe them', async () => {
+    const old = await SseConnection.open(
+      hubUrl(
+        hub,
+        q([
+          ['topic', 'https://example.net/cross/a'],
+          ['topic', 'https://example.net/cross/{x}'],
+        ]),
+      ),
+    );
+    const neu = await SseConnection.open(
+      hubUrl(
+        hub,
+        q([
+          ['match', 'https://example.net/cross/b'],
+          ['match', 'https://example.net/cross/{y}'],
+          ['match_urlpattern', 'https://example.net/cross/:id'],
+        ]),
+      ),
+    );
+    await Promise.all([old.live(), neu.live()]);
+    const ask08 = await access([
+      grant(['subscribe'], { match: '/.well-known/mercure/subscriptions{/*}?', match_type: 'urlpattern' }),
+    ]);
+    const ask07 = await mintToken({
+      secret: TEST_KEY,
+      subscribe: ['/.well-known/mercure/subscriptions{/topic}{/subscriber}'],
+    });
+    const list = async (token: string) => {
+      const res = await fetch(`${hubUrl(hub)}/subscriptions`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { subscriptions: Record<string, string>[] };
+      return body.subscriptions.filter((d) => (d['match'] ?? d['topic'])!.includes('/cross/'));
+    };
+    const as08 = await list(ask08);
+    assert.deepEqual(
+      as08.map((d) => `${d['match_type']} ${d['match']}`).sort(),
+      [
+        'exact https://example.net/cross/a', // the draft-07 exact topic, as an exact matcher
+        'exact https://example.net/cross/b',
+        'exact https://example.net/cross/{y}',
+        'urlpattern https://example.net/cross/:id',
+      ],
+      'the draft-07 URI template has no draft-08 form',
+    );
+    const fromOld = as08.find((d) => d['match'] === 'https://example.net/cross/a')!;
+    assert.equal(fromOld['type'], 'subscription');
+    assert.equal(
+      fromOld['id'],
+      `/.well-known/mercure/subscriptions/exact/${encodeURIComponent('https://example.net/cross/a')}/${encodeURIComponent(fromOld['subscriber']!)}`,
+    );
+    const as07 = await list(ask07);
+    assert.deepEqual(
+      as07.map((d) => d['topic']).sort(),
+      ['https://example.net/cross/a', 'https://example.net/cross/b', 'https://example.net/cross/{x}'],
+      'URL patterns and exact matchers with a brace have no draft-07 form',
+    );
+    const fromNew = as07.find((d) => d['topic'] === 'https://example.net/cross/b')!;
+    assert.equal(fromNew['type'], 'Subscription');
+    assert.equal(
+      fromNew['id'],
+      `/.well-known/mercure/subscriptions/${encodeURIComponent('https://example.net/cross/b')}/${encodeURIComponent(fromNew['subscriber']!)}`,
+    );
+    old.close();
+    neu.close();
+  });
+
   test('a publisher holding * cannot forge subscription events, in absolute, dot-segment or %-encoded form', async () => {
     for (const topic of [
       '/.well-known/mercure/subscriptions/exact/x/y',

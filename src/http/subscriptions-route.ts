@@ -1,7 +1,7 @@
 import { looksLikeAccessToken } from '../auth/jwt-authorizer.ts';
 import {
-  subscriptionDocs,
-  subscriptionDocs08,
+  subscriptionDocsAs07,
+  subscriptionDocsAs08,
   type SubscriptionDoc,
   type SubscriptionDoc08,
 } from '../hub/presence.ts';
@@ -27,9 +27,10 @@ function decodeParts(parts: string[]): string[] {
  * GET {hub}/subscriptions[...]: the active subscriptions of this node (Mercure's
  * subscriptions API). The token's subscribe grant must match the request path. It answers in
  * the dialect of the token: a draft-08 access token gets `/subscriptions/{match_type}/{match}
- * /{subscriber}` in plain JSON with the cursor in a `Link` header, and lists the draft-08
- * subscriptions; a draft-07 token gets `/subscriptions/{topic}/{subscriber}` in JSON-LD and
- * lists the draft-07 ones (the same split as the subscription events).
+ * /{subscriber}` in plain JSON with the cursor in a `Link` header; a draft-07 token gets
+ * `/subscriptions/{topic}/{subscriber}` in JSON-LD. Each lists the subscriptions of both
+ * dialects that its shape can describe (presence.ts): a URI template has no draft-08 form,
+ * a URL pattern (or an exact matcher with a brace) no draft-07 one.
  */
 export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
   const url = ex.url;
@@ -55,7 +56,7 @@ export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange):
   const docs: SubscriptionDoc[] = [];
   for (const sub of ctx.hub.subscriptions()) {
     if (subscriber !== undefined && sub.id !== subscriber) continue;
-    for (const doc of subscriptionDocs(ctx.options.path, sub, true))
+    for (const doc of subscriptionDocsAs07(ctx.options.path, sub, true))
       if (topic === undefined || doc.topic === topic) docs.push(doc);
   }
   const headers07 = { ...headers, ETag: JSON.stringify(ctx.hub.lastEventId) };
@@ -93,7 +94,7 @@ function answer08(ctx: HttpContext, ex: HeraldExchange, rest: string[], cors: Re
   const docs: SubscriptionDoc08[] = [];
   for (const sub of ctx.hub.subscriptions()) {
     if (subscriber !== undefined && sub.id !== subscriber) continue;
-    for (const doc of subscriptionDocs08(ctx.options.path, sub, true))
+    for (const doc of subscriptionDocsAs08(ctx.options.path, sub, true))
       if (
         (matchType === undefined || doc.match_type === matchType) &&
         (match === undefined || doc.match === match)

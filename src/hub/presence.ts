@@ -52,6 +52,38 @@ export function subscriptionDocs08(hubPath: string, sub: Subscription, active: b
   return sub.selectors.filter(isDraft08Selector).map((sel) => doc08(hubPath, sub, sel, active));
 }
 
+/**
+ * Every subscription of `sub` that draft-07 can describe, for a draft-07 client of the
+ * subscriptions API: its own `topic=` selectors, and draft-08 `exact` matchers whose text
+ * draft-07 reads the same way (`*`, or no `{`/`}`, which would make it a URI template). URL
+ * patterns have no draft-07 equivalent and are left out.
+ */
+export function subscriptionDocsAs07(hubPath: string, sub: Subscription, active: boolean): SubscriptionDoc[] {
+  return sub.selectors
+    .filter((s) => !isDraft08Selector(s) || (s.type === 'exact' && !/[{}]/.test(s.source)))
+    .map((sel) => doc07(hubPath, sub, sel, active));
+}
+
+/**
+ * Every subscription of `sub` that draft-08 can describe, for a draft-08 client: its own
+ * matchers, and draft-07 selectors that are `*` or an exact topic (an `exact` matcher of the
+ * same text). URI templates have no draft-08 equivalent (URL patterns match differently) and
+ * are left out.
+ */
+export function subscriptionDocsAs08(
+  hubPath: string,
+  sub: Subscription,
+  active: boolean,
+): SubscriptionDoc08[] {
+  const out: SubscriptionDoc08[] = [];
+  for (const sel of sub.selectors) {
+    if (isDraft08Selector(sel)) out.push(doc08(hubPath, sub, sel, active));
+    else if (sel.kind === 'all' || sel.kind === 'exact')
+      out.push(doc08(hubPath, sub, { ...sel, type: 'exact' }, active, sel));
+  }
+  return out;
+}
+
 function doc07(hubPath: string, sub: Subscription, sel: Selector, active: boolean): SubscriptionDoc {
   const doc: SubscriptionDoc = {
     id: subscriptionTopic(hubPath, sel.source, sub.id),
@@ -70,6 +102,7 @@ function doc08(
   sub: Subscription,
   sel: Selector & { type: 'exact' | 'urlpattern' },
   active: boolean,
+  granted: Selector = sel,
 ): SubscriptionDoc08 {
   const doc: SubscriptionDoc08 = {
     id: subscriptionTopic08(hubPath, sel.type, sel.source, sub.id),
@@ -79,7 +112,7 @@ function doc08(
     subscriber: sub.id,
     active,
   };
-  const payload = payloadOf(sub.principal, sel);
+  const payload = payloadOf(sub.principal, granted);
   if (payload !== undefined) doc.payload = payload;
   return doc;
 }
