@@ -22,12 +22,30 @@ export interface TopicStats {
 export interface Stats {
   time: number;
   broker: { kind: string; ready: boolean };
-  connections: { total: number; byTransport: Record<string, number>; bySubject: Record<string, number> };
+  /**
+   * Connections other than dashboards: the hub leaves out monitors (subscriptions watching the
+   * stats, this page's own stream included) and counts them in `monitors`.
+   */
+  connections: {
+    total: number;
+    byTransport: Record<string, number>;
+    bySubject: Record<string, number>;
+    monitors: number;
+  };
+  /** `delivered` leaves out what went to dashboards (their tails). */
   totals: { published: number; delivered: number };
   /** Averaged by the hub over a sliding window of `windowSeconds` (0 if an older hub does not say). */
   rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
   topics: TopicStats[];
   refusals: Record<string, number>;
+  /** The rates of the last minutes, oldest first: only in the first event of a stream. */
+  history: RateSample[];
+}
+
+export interface RateSample {
+  time: number;
+  publishedPerSec: number;
+  deliveredPerSec: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -73,6 +91,7 @@ export function parseStats(data: unknown): Stats | null {
       total: num(connections.total),
       byTransport: counts(connections.byTransport),
       bySubject: counts(connections.bySubject),
+      monitors: num(connections.monitors),
     },
     totals: { published: num(totals.published), delivered: num(totals.delivered) },
     rates: {
@@ -92,6 +111,15 @@ export function parseStats(data: unknown): Stats | null {
         retained: t.retained ?? null,
       })),
     refusals: counts(root.refusals),
+    history: (Array.isArray(root.history) ? root.history : [])
+      .slice(-WINDOW_SECONDS * 5)
+      .map(obj)
+      .filter((h) => num(h.time) > 0)
+      .map((h) => ({
+        time: num(h.time),
+        publishedPerSec: num(h.publishedPerSec),
+        deliveredPerSec: num(h.deliveredPerSec),
+      })),
   };
 }
 
@@ -117,7 +145,7 @@ export const emptySeries = (): RateSeries => ({ time: [], published: [], deliver
  * seconds (reconnection) gets a null point so the chart shows a gap instead of a false line.
  * Samples older than the last one (replayed on resume) are ignored.
  */
-export function appendSample(series: RateSeries, stats: Stats): RateSeries {
+export function appendSample(series: RateSeries, stats: Pick<Stats, 'time' | 'rates'>): RateSeries {
   const t = stats.time / 1000;
   const last = series.time[series.time.length - 1];
   if (last !== undefined && t <= last) return series;
@@ -135,4 +163,18 @@ export function appendSample(series: RateSeries, stats: Stats): RateSeries {
   let drop = 0;
   while (drop < time.length && (time[drop] ?? t) < t - WINDOW_SECONDS) drop += 1;
   return { time: time.slice(drop), published: published.slice(drop), delivered: delivered.slice(drop) };
+}
+
+/**
+ * Adds the hub's rate history (sent with a stream's first stats event) before the sample it
+ * came with: a fresh page's chart starts full, and a reconnection's gap is filled in.
+ */
+export function withHistory(series: RateSeries, stats: Stats): RateSeries {
+  let out = series;
+  for (const h of stats.history)
+    out = appendSample(out, {
+      time: h.time,
+      rates: { publishedPerSec: h.publishedPerSec, deliveredPerSec: h.deliveredPerSec, windowSeconds: 0 },
+    });
+  return appendSample(out, stats);
 }

@@ -45,9 +45,15 @@ export interface HeraldConfig {
   redisIngest: boolean;
   /** With a `redis+cluster://` URL: partitions of the update log (same on every node). */
   redisPartitions: number;
+  /** Replicas that must confirm a publish before it is answered; 0 = do not wait. */
+  redisWaitReplicas: number;
+  /** ms */
+  redisWaitTimeout: number;
   history: number;
   /** ms */
   historyTtl: number;
+  /** ms; 0 = publishes are never recognised as retries */
+  idempotencyWindow: number;
   /** ms */
   heartbeat: number;
   maxBody: number;
@@ -114,8 +120,11 @@ export const defaults: HeraldConfig = {
   redis: undefined,
   redisIngest: false,
   redisPartitions: 16,
+  redisWaitReplicas: 0,
+  redisWaitTimeout: 1000,
   history: 1000,
   historyTtl: 0,
+  idempotencyWindow: 120_000,
   heartbeat: 15_000,
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
@@ -261,6 +270,18 @@ export const optionDefs: OptionDef[] = [
     defaultText: '16',
   },
   {
+    key: 'redisWaitReplicas',
+    flag: 'redis-wait-replicas',
+    type: 'number',
+    help: 'with `--redis`: answer a publish only once this many replicas have it (Redis `WAIT`), else 503 (docs/scaling.md); 0 = answer once the primary has it',
+  },
+  {
+    key: 'redisWaitTimeout',
+    flag: 'redis-wait-timeout',
+    type: 'duration',
+    help: 'with `--redis-wait-replicas`: how long a publish waits for the replicas before it is answered 503',
+  },
+  {
     key: 'redisIngest',
     flag: 'redis-ingest',
     type: 'boolean',
@@ -278,6 +299,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'history-ttl',
     type: 'duration',
     help: 'drop history older than this (`10m`, `1h`; 0 = never)',
+  },
+  {
+    key: 'idempotencyWindow',
+    flag: 'idempotency-window',
+    type: 'duration',
+    help: 'a publish repeated within this long with the same `Idempotency-Key` header or update `id` gets the first answer and is not stored, delivered or counted again (0 = off)',
   },
   {
     key: 'heartbeat',
@@ -339,7 +366,8 @@ export const optionDefs: OptionDef[] = [
     key: 'maxConnections',
     flag: 'max-connections',
     type: 'number',
-    help: 'open subscriptions on this node (429 above; 0 = no cap)',
+    help: 'open subscriptions on this node (429 above; 0 = no cap); unset, it fits `ulimit -n` less 5 % (at least 64) kept for the hub itself; set above that, a startup warning',
+    defaultText: '20000 or what ulimit -n allows',
   },
   {
     key: 'maxConnectionsPerIp',

@@ -1,5 +1,5 @@
-import { mayPublish, mayReceivePrivate, subjectLabel, type Principal } from '../auth/principal.ts';
-import type { Broker, BrokerGap, HistoryPage } from '../broker/broker.ts';
+import { mayPublish, mayReceivePrivate, type Principal } from '../auth/principal.ts';
+import { healthOf, kindOf, type Broker, type BrokerGap, type HistoryPage } from '../broker/broker.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
@@ -35,7 +35,16 @@ import {
   type PublishRateOptions,
 } from './limits.ts';
 import { CounterRing, RateWindow } from './rate-window.ts';
-import type { HubCounters, HubStatsSnapshot, TopicStats } from './stats.ts';
+import {
+  connectionStats,
+  isMonitor,
+  MonitorView,
+  RATE_HISTORY_SECONDS,
+  RateHistory,
+  type HubCounters,
+  type HubStatsSnapshot,
+  type TopicStats,
+} from './stats.ts';
 import { Subscription, type ClientInfo } from './subscription.ts';
 import { TopicActivity } from './topic-activity.ts';
 import { TopicIndex, type PatternBudget, type PatternUsage } from './topic-index.ts';
@@ -115,6 +124,7 @@ export class Hub {
   readonly counters: HubCounters = {
     published: 0,
     delivered: 0,
+    monitorDelivered: 0,
     resumes: 0,
     gaps: 0,
     brokerGaps: 0,
@@ -153,6 +163,8 @@ export class Hub {
   readonly #rateWindow: RateWindow;
   readonly #publishedRing: CounterRing;
   readonly #deliveredRing: CounterRing;
+  readonly #monitorDeliveredRing: CounterRing;
+  readonly #history: RateHistory;
   readonly #activity: TopicActivity;
   /** Topics of subscription events (one per subscriber): left out of topic activity. */
   readonly #presencePrefix: string | undefined;
@@ -179,6 +191,8 @@ export class Hub {
     this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
     this.#publishedRing = new CounterRing(this.#rateWindow);
     this.#deliveredRing = new CounterRing(this.#rateWindow);
+    this.#monitorDeliveredRing = new CounterRing(this.#rateWindow);
+    this.#history = new RateHistory(RateHistory.capacityFor(RATE_HISTORY_SECONDS, this.#statsIntervalMs));
     this.#activity = new TopicActivity(this.#rateWindow, options.activeTopicsLimit ?? 200);
   }
 
@@ -249,10 +263,12 @@ export class Hub {
       stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw unavailableError(`broker ${this.broker.kind} could not store the update`, e);
+      throw unavailableError(`broker ${kindOf(this.broker)} could not store the update`, e);
     }
-    this.counters.published += stored.length;
-    this.#observer.onPublish?.(stored);
+    // A retry's answer (the broker recognised its idempotency key) was counted the first time.
+    const fresh = stored.some((u) => u.duplicate) ? stored.filter((u) => !u.duplicate) : stored;
+    this.counters.published += fresh.length;
+    if (fresh.length > 0) this.#observer.onPublish?.(fresh);
     if (stateError !== undefined) throw stateError;
     return stored;
   }
@@ -263,7 +279,10 @@ export class Hub {
     if (!this.#state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
     let entry: StateEntry;
     try {
-      entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
+      entry = await this.#state.apply(rest.topics[0]!, stateOp, {
+        private: rest.private,
+        ...(rest.idempotencyKey !== undefined ? { idempotencyKey: rest.idempotencyKey } : {}),
+      });
     } catch (e) {
       if (isHeraldError(e)) throw e;
       throw unavailableError(`state store ${this.#state.kind} could not apply the change`, e);
@@ -340,6 +359,7 @@ export class Hub {
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const throttle = request.throttleMs === undefined ? undefined : checkThrottle(request.throttleMs);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
+    sub.monitor = isMonitor(sub);
     if (request.client) sub.client = request.client;
     const snapshot = request.snapshot === true;
     sub.stateMode = snapshot || throttle !== undefined;
@@ -350,8 +370,7 @@ export class Hub {
     // All or nothing: a subscription whose opening failed must not keep its slot, its place
     // in the index or a pending queue that grows with every matching update.
     try {
-      if (!resuming && !snapshot)
-        request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
+      if (!resuming && !snapshot) request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       else await this.#replay(sub, request.lastEventId, snapshot, sources, selectors, []);
     } catch (e) {
       if (!sub.closed) {
@@ -360,6 +379,7 @@ export class Hub {
       }
       throw e;
     }
+    this.#greetMonitor(sub);
     return sub;
   }
 
@@ -406,6 +426,7 @@ export class Hub {
     const prior = sub.selectors;
     const added = this.#index.addAll(sub, compiled);
     sub.selectors = [...prior, ...added];
+    sub.monitor = isMonitor(sub);
     this.#announce(sub, true, compiled);
     if (snapshot || throttle !== undefined) sub.stateMode = true;
     if (throttle !== undefined) {
@@ -431,6 +452,7 @@ export class Hub {
       }
       throw e;
     }
+    if (fresh.includes(STATS_TOPIC)) this.#greetMonitor(sub);
     return fresh;
   }
 
@@ -450,6 +472,7 @@ export class Hub {
       } else kept.push(sel);
     }
     sub.selectors = kept;
+    sub.monitor = isMonitor(sub);
     if (!sub.closed && removed.length > 0) this.#announce(sub, false, removed);
     return removed.map((s) => s.source);
   }
@@ -491,7 +514,7 @@ export class Hub {
         this.#drain(sub, new Set());
       }
       if (isHeraldError(e)) throw e;
-      unavailable(`history (${this.broker.kind})`)(e);
+      unavailable(`history (${kindOf(this.broker)})`)(e);
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();
@@ -694,6 +717,7 @@ export class Hub {
   #deliver(sub: Subscription, encoded: EncodedUpdate): void {
     sub.sink.send(encoded);
     this.counters.delivered++;
+    if (sub.monitor) this.counters.monitorDelivered++;
   }
 
   /** Delivers in the subscriber's form: state updates as `herald.state`, through its conflation. */
@@ -790,7 +814,9 @@ export class Hub {
     this.#rateWindow.sample(now);
     this.#publishedRing.store(this.#rateWindow, this.counters.published);
     this.#deliveredRing.store(this.#rateWindow, this.counters.delivered);
+    this.#monitorDeliveredRing.store(this.#rateWindow, this.counters.monitorDelivered);
     this.#activity.sampled();
+    this.#history.record({ time: now, ...this.#rates(now) });
   }
 
   /**
@@ -802,27 +828,31 @@ export class Hub {
     retained: (topic: string) => unknown = (t) => this.#latest.retained(t),
     now = Date.now(),
   ): HubStatsSnapshot {
-    const byTransport: Record<string, number> = { sse: 0, ws: 0 };
-    const bySubject: Record<string, number> = {};
-    for (const sub of this.#subs) {
-      byTransport[sub.sink.transport] = (byTransport[sub.sink.transport] ?? 0) + 1;
-      const label = subjectLabel(sub.principal);
-      bySubject[label] = (bySubject[label] ?? 0) + 1;
-    }
-    const window = this.#rateWindow;
-    const rates = {
-      publishedPerSec: this.#publishedRing.rate(window, this.counters.published, now),
-      deliveredPerSec: this.#deliveredRing.rate(window, this.counters.delivered, now),
-      windowSeconds: window.seconds(now),
-    };
+    const { connections, monitors } = connectionStats(this.#subs);
     return {
       time: now,
-      broker: this.broker.health(),
-      connections: { total: this.#subs.size, byTransport, bySubject },
-      totals: { published: this.counters.published, delivered: this.counters.delivered },
-      rates,
-      topics: this.#topicStats(retained, now),
+      broker: healthOf(this.broker),
+      connections,
+      totals: {
+        published: this.counters.published,
+        delivered: this.counters.delivered - this.counters.monitorDelivered,
+      },
+      rates: this.#rates(now),
+      topics: this.#topicStats(retained, now, new MonitorView(monitors)),
       refusals: { ...this.counters.refusals },
+    };
+  }
+
+  /** Rates over the window, deliveries to monitors left out. */
+  #rates(now: number): HubStatsSnapshot['rates'] {
+    const w = this.#rateWindow;
+    const c = this.counters;
+    const delivered = this.#deliveredRing.rate(w, c.delivered, now);
+    const toMonitors = this.#monitorDeliveredRing.rate(w, c.monitorDelivered, now);
+    return {
+      publishedPerSec: this.#publishedRing.rate(w, c.published, now),
+      deliveredPerSec: Math.max(0, delivered - toMonitors),
+      windowSeconds: w.seconds(now),
     };
   }
 
@@ -830,7 +860,7 @@ export class Hub {
    * Topics published to recently (with the subscriptions matching each), then the selectors
    * subscribed to that are not among them (URI templates and `*` marked as patterns).
    */
-  #topicStats(retained: (topic: string) => unknown, now: number): TopicStats[] {
+  #topicStats(retained: (topic: string) => unknown, now: number, monitors: MonitorView): TopicStats[] {
     const rows: TopicStats[] = [];
     const seen = new Set<string>();
     for (const a of this.#activity.top(now)) {
@@ -838,14 +868,16 @@ export class Hub {
       rows.push({
         topic: a.topic,
         pattern: false,
-        subscribers: this.#index.matchCount(a.topic),
+        subscribers: this.#index.matchCount(a.topic) - monitors.matching(a.topic),
         updates: a.updates,
         updatesPerSec: a.updatesPerSec,
         retained: retained(a.topic) ?? null,
       });
     }
+    // A selector only monitors use (the dashboard's own tail) is not the hub's traffic.
     const selectors = [...this.#index.counts()]
-      .filter(([source]) => source !== STATS_TOPIC && !seen.has(source))
+      .map(([source, n]): [string, number] => [source, n - monitors.using(source)])
+      .filter(([source, n]) => n > 0 && source !== STATS_TOPIC && !seen.has(source))
       .sort((a, b) => b[1] - a[1])
       .slice(0, this.#activity.limit);
     for (const [source, subscribers] of selectors) {
@@ -865,11 +897,16 @@ export class Hub {
   #publishStats(): void {
     let snapshot: HubStatsSnapshot | undefined;
     for (const sub of this.#subs) {
-      if (!sub.principal.admin || sub.pending) continue;
-      if (!sub.selectors.some((s) => s.source === STATS_TOPIC)) continue;
+      if (!sub.monitor || sub.pending) continue;
       snapshot ??= this.statsSnapshot();
       sub.sink.notice(HubEvent.stats, snapshot);
     }
+  }
+
+  /** A monitor's first stats come at once, with the rate history, so its chart starts full. */
+  #greetMonitor(sub: Subscription): void {
+    if (!sub.monitor || sub.closed || sub.pending || this.#statsIntervalMs <= 0) return;
+    sub.sink.notice(HubEvent.stats, { ...this.statsSnapshot(), history: this.#history.samples() });
   }
 }
 
