@@ -274,6 +274,9 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   const resource = config.resource ?? hubUrl;
   if (!URL.canParse(resource))
     throw new ConfigError(`resource ${JSON.stringify(resource)} is not an absolute URL`);
+  for (const server of config.authorizationServers)
+    if (!/^https?:$/.test(URL.parse(server)?.protocol ?? ''))
+      throw new ConfigError(`authorization-servers: ${JSON.stringify(server)} is not an http(s) URL`);
   const issuers = new Map<string, IssuerKeys>();
   for (const iss of config.tokenIssuers)
     issuers.set(iss, { kind: 'static', publisher: publisherKey, subscriber: subscriberKey });
@@ -353,6 +356,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       path: config.path,
       hubUrl,
       resource,
+      authorizationServers: config.authorizationServers,
       subscriptions: config.subscriptions,
       basePath,
       dashboard,

@@ -37,6 +37,8 @@ export interface HeraldConfig {
   tokenIssuers: string[];
   /** Draft-08 issuers with their own JWK Set: `ISSUER=FILE_OR_HTTPS_URL`. */
   issuerJwks: string[];
+  /** RFC 9728 `authorization_servers`: where clients get access tokens for this hub. */
+  authorizationServers: string[];
   corsOrigins: string[];
   redis: string | undefined;
   /** With --redis: publish what other processes XADD to `herald:ingest`. */
@@ -115,6 +117,7 @@ export const defaults: HeraldConfig = {
   resource: undefined,
   tokenIssuers: [],
   issuerJwks: [],
+  authorizationServers: [],
   corsOrigins: [],
   redis: undefined,
   redisIngest: false,
@@ -239,6 +242,14 @@ export const optionDefs: OptionDef[] = [
     help: 'draft-08 issuers with their own keys: ISSUER=JWKS_FILE_OR_HTTPS_URL, comma-separated',
   },
   {
+    key: 'authorizationServers',
+    arg: 'urls',
+    flag: 'authorization-servers',
+    type: 'list',
+    help: 'authorization servers (issuer URLs) listed in the protected-resource metadata, comma-separated',
+    defaultText: 'none',
+  },
+  {
     key: 'corsOrigins',
     arg: 'origins',
     flag: 'cors-origins',
@@ -334,19 +345,19 @@ export const optionDefs: OptionDef[] = [
     key: 'maxTemplates',
     flag: 'max-templates',
     type: 'number',
-    help: 'distinct URI templates on this node (0 = no cap); over it: 429',
+    help: 'distinct URI templates and URL patterns on this node (0 = no cap); over it: 429',
   },
   {
     key: 'maxTemplateBytes',
     flag: 'max-template-bytes',
     type: 'number',
-    help: 'compiled size of the distinct URI templates, bytes (0 = no cap); over it: 429',
+    help: 'compiled size of the distinct URI templates and URL patterns, bytes (0 = no cap); over it: 429',
   },
   {
     key: 'maxExpressionsPerTopic',
     flag: 'max-expressions-per-topic',
     type: 'number',
-    help: 'URI-template expressions one topic can be matched against, bounding CPU per publish (0 = no cap); over it: 429',
+    help: 'URI-template expressions (and, apart, URL-pattern groups and wildcards) one topic can be matched against, bounding CPU per publish (0 = no cap); over it: 429',
   },
   {
     key: 'maxStateTotalBytes',

@@ -1,5 +1,7 @@
 import { looksLikeAccessToken } from '../auth/jwt-authorizer.ts';
 import {
+  docAs07,
+  docAs08,
   subscriptionDocs,
   subscriptionDocs08,
   type SubscriptionDoc,
@@ -29,9 +31,10 @@ function decodeParts(parts: string[]): string[] {
  * subscriptions API; other nodes' come from the presence store when there is one). The
  * token's subscribe grant must match the request path. It answers in
  * the dialect of the token: a draft-08 access token gets `/subscriptions/{match_type}/{match}
- * /{subscriber}` in plain JSON with the cursor in a `Link` header, and lists the draft-08
- * subscriptions; a draft-07 token gets `/subscriptions/{topic}/{subscriber}` in JSON-LD and
- * lists the draft-07 ones (the same split as the subscription events).
+ * /{subscriber}` in plain JSON with the cursor in a `Link` header; a draft-07 token gets
+ * `/subscriptions/{topic}/{subscriber}` in JSON-LD. Each lists the subscriptions of both
+ * dialects that its shape can describe (presence.ts): a URI template has no draft-08 form,
+ * a URL pattern (or an exact matcher with a brace) no draft-07 one.
  */
 export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
   const url = ex.url;
@@ -56,8 +59,9 @@ export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange):
   if (rest.length > 2) throw new HeraldError(ErrorCode.notFound, 'no such subscriptions resource');
   const [topic, subscriber] = decodeParts(rest);
   const docs: SubscriptionDoc[] = [];
-  for (const doc of all) {
-    if (doc.type !== 'Subscription' || (subscriber !== undefined && doc.subscriber !== subscriber)) continue;
+  for (const found of all) {
+    const doc = docAs07(ctx.options.path, found);
+    if (doc === undefined || (subscriber !== undefined && doc.subscriber !== subscriber)) continue;
     if (topic === undefined || doc.topic === topic) docs.push(doc);
   }
   const headers07 = { ...headers, ETag: JSON.stringify(ctx.hub.lastEventId) };
@@ -111,8 +115,9 @@ function answer08(
     );
   const [matchType, match, subscriber] = decodeParts(rest);
   const docs: SubscriptionDoc08[] = [];
-  for (const doc of all) {
-    if (doc.type !== 'subscription' || (subscriber !== undefined && doc.subscriber !== subscriber)) continue;
+  for (const found of all) {
+    const doc = docAs08(ctx.options.path, found);
+    if (doc === undefined || (subscriber !== undefined && doc.subscriber !== subscriber)) continue;
     if (
       (matchType === undefined || doc.match_type === matchType) &&
       (match === undefined || doc.match === match)

@@ -51,6 +51,52 @@ export function subscriptionDocs08(hubPath: string, sub: Subscription, active: b
   return sub.selectors.filter(isDraft08Selector).map((sel) => doc08(hubPath, sub, sel, active));
 }
 
+/**
+ * A subscription document as a draft-07 client of the subscriptions API sees it: its own
+ * `topic=` documents, and draft-08 `exact` matchers whose text draft-07 reads the same way
+ * (`*`, or no `{`/`}`, which would make it a URI template). URL patterns have no draft-07
+ * equivalent: undefined. Works on documents, so other nodes' (from the presence store) too.
+ */
+export function docAs07(
+  hubPath: string,
+  doc: SubscriptionDoc | SubscriptionDoc08,
+): SubscriptionDoc | undefined {
+  if (doc.type === 'Subscription') return doc;
+  if (doc.match_type !== 'exact' || /[{}]/.test(doc.match)) return undefined;
+  const out: SubscriptionDoc = {
+    id: subscriptionTopic(hubPath, doc.match, doc.subscriber),
+    type: 'Subscription',
+    topic: doc.match,
+    subscriber: doc.subscriber,
+    active: doc.active,
+  };
+  if (doc.payload !== undefined) out.payload = doc.payload;
+  return out;
+}
+
+/**
+ * The same for a draft-08 client: its own matchers, and draft-07 selectors that are `*` or an
+ * exact topic (an `exact` matcher of the same text). URI templates have no draft-08
+ * equivalent (URL patterns match differently): undefined.
+ */
+export function docAs08(
+  hubPath: string,
+  doc: SubscriptionDoc | SubscriptionDoc08,
+): SubscriptionDoc08 | undefined {
+  if (doc.type === 'subscription') return doc;
+  if (/[{}]/.test(doc.topic)) return undefined;
+  const out: SubscriptionDoc08 = {
+    id: subscriptionTopic08(hubPath, 'exact', doc.topic, doc.subscriber),
+    type: 'subscription',
+    match_type: 'exact',
+    match: doc.topic,
+    subscriber: doc.subscriber,
+    active: doc.active,
+  };
+  if (doc.payload !== undefined) out.payload = doc.payload;
+  return out;
+}
+
 function doc07(hubPath: string, sub: Subscription, sel: Selector, active: boolean): SubscriptionDoc {
   const doc: SubscriptionDoc = {
     id: subscriptionTopic(hubPath, sel.source, sub.id),

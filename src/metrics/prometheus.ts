@@ -170,7 +170,7 @@ export class PrometheusMetrics {
     });
     new Gauge({
       name: 'herald_uri_templates',
-      help: 'Distinct compiled URI templates held (what --max-templates counts)',
+      help: 'Distinct compiled URI templates and URL patterns held (what --max-templates counts)',
       registers: [registry],
       collect() {
         this.set(hub()?.templateUsage().templates ?? 0);
