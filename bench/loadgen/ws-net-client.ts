@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import type { Endpoint } from '../systems/types.ts';
 import type { Subscriber, SubscriberSink } from './subscriber.ts';
 
@@ -224,7 +224,16 @@ export class WsNetSubscriber implements Subscriber {
         this.#fail('compressed frame without permessage-deflate');
         return false;
       }
-      bytes = inflateRawSync(Buffer.concat([payload, DEFLATE_TAIL]), { maxOutputLength: MAX_FRAME });
+      try {
+        // The message ends at a sync-flush boundary, not at a final block: inflate up to it.
+        bytes = inflateRawSync(Buffer.concat([payload, DEFLATE_TAIL]), {
+          finishFlush: zlibConstants.Z_SYNC_FLUSH,
+          maxOutputLength: MAX_FRAME,
+        });
+      } catch (e) {
+        this.#fail(`cannot inflate a message: ${e instanceof Error ? e.message : String(e)}`);
+        return false;
+      }
     }
     const text = bytes.toString('utf8');
     if (text.startsWith('{"op"')) return this.#reply(text);
