@@ -190,7 +190,7 @@ export function renderMarkdown(rows: readonly Row[], config: BenchConfig, meta: 
   parts.push('## Publish throughput', '', 'No subscribers except one on the topic; single = one form-encoded update per request, batch = one JSON request with many updates (where the system has a batch API).', '');
   parts.push(section(summary, 'publish', [p('mode'), sysCol, m('updates/s', 'updatesPerSec'), m('requests/s', 'requestsPerSec'), m('failed', 'failed'), m('publisher CPU %', 'publisherCpu'), m('server CPU %', 'serverCpu'), noteCol], (a, b) => String(a.params.mode).localeCompare(String(b.params.mode)) || a.system.localeCompare(b.system)), '');
   parts.push('## Load-generator check', '', 'Same saturated fan-out measured with one and with two load-generator processes: if the second process does not raise deliveries/s, the generator is not the bottleneck.', '');
-  parts.push(section(summary, 'loadgen-check', [p('workers'), sysCol, m('deliveries/s', 'deliveriesPerSec'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('server CPU %', 'serverCpu'), noteCol], byParams('workers')), '');
+  parts.push(section(summary, 'loadgen-check', [p('transport'), p('workers'), sysCol, m('deliveries/s', 'deliveriesPerSec'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('server CPU %', 'serverCpu'), noteCol], (a, b) => String(a.params.transport).localeCompare(String(b.params.transport)) || byParams('workers')(a, b)), '');
   const skipped = summary.filter((s) => s.scenario === 'skipped');
   if (skipped.length) {
     parts.push('## Not available', '', table(['system', 'reason'], skipped.map((s) => [s.system, s.notes.join('; ')])), '');
