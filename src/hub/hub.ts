@@ -1,5 +1,5 @@
 import { mayPublish, mayReceivePrivate, type Principal } from '../auth/principal.ts';
-import type { Broker, BrokerGap, HistoryPage } from '../broker/broker.ts';
+import { healthOf, kindOf, type Broker, type BrokerGap, type HistoryPage } from '../broker/broker.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import { EncodedUpdate } from '../protocol/frames.ts';
@@ -263,10 +263,12 @@ export class Hub {
       stored = await this.broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw unavailableError(`broker ${this.broker.kind} could not store the update`, e);
+      throw unavailableError(`broker ${kindOf(this.broker)} could not store the update`, e);
     }
-    this.counters.published += stored.length;
-    this.#observer.onPublish?.(stored);
+    // A retry's answer (the broker recognised its idempotency key) was counted the first time.
+    const fresh = stored.some((u) => u.duplicate) ? stored.filter((u) => !u.duplicate) : stored;
+    this.counters.published += fresh.length;
+    if (fresh.length > 0) this.#observer.onPublish?.(fresh);
     if (stateError !== undefined) throw stateError;
     return stored;
   }
@@ -277,7 +279,10 @@ export class Hub {
     if (!this.#state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
     let entry: StateEntry;
     try {
-      entry = await this.#state.apply(rest.topics[0]!, stateOp, { private: rest.private });
+      entry = await this.#state.apply(rest.topics[0]!, stateOp, {
+        private: rest.private,
+        ...(rest.idempotencyKey !== undefined ? { idempotencyKey: rest.idempotencyKey } : {}),
+      });
     } catch (e) {
       if (isHeraldError(e)) throw e;
       throw unavailableError(`state store ${this.#state.kind} could not apply the change`, e);
@@ -509,7 +514,7 @@ export class Hub {
         this.#drain(sub, new Set());
       }
       if (isHeraldError(e)) throw e;
-      unavailable(`history (${this.broker.kind})`)(e);
+      unavailable(`history (${kindOf(this.broker)})`)(e);
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();
@@ -826,7 +831,7 @@ export class Hub {
     const { connections, monitors } = connectionStats(this.#subs);
     return {
       time: now,
-      broker: this.broker.health(),
+      broker: healthOf(this.broker),
       connections,
       totals: {
         published: this.counters.published,

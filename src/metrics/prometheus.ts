@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { healthOf } from '../broker/broker.ts';
 import type { Route } from '../http/exchange.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { Hub } from '../hub/hub.ts';
@@ -129,7 +130,8 @@ export class PrometheusMetrics {
       labelNames: ['kind'],
       registers: [registry],
       collect() {
-        const h = hub()?.broker.health();
+        const b = hub()?.broker;
+        const h = b && healthOf(b);
         if (h) this.set({ kind: h.kind }, h.ready ? 1 : 0);
       },
     });
