@@ -87,10 +87,15 @@ function section(summary: readonly SummaryRow[], scenario: string | readonly str
 const p = (name: string): Column => ({ title: name, cell: (s) => String(s.params[name] ?? '') });
 const m = (title: string, name: string, digits = 0): Column => ({ title, cell: (s) => fmt(s.metrics[name], digits) });
 const sysCol: Column = { title: 'system', cell: (s) => s.system };
+/** Systems whose only subscribers are WebSocket ones: their `fanout`/`storm` rows are WebSocket too. */
+const WEBSOCKET_ONLY = new Set(['socketio-redis']);
 /** SSE rows come from `fanout`/`storm`, WebSocket ones from `ws-fanout`/`ws-storm`. */
 const transportCol: Column = {
   title: 'transport',
-  cell: (s) => (s.scenario.startsWith('ws-') ? `WebSocket${s.params.deflate === 'offered' ? ' (deflate offered)' : ''}` : 'SSE'),
+  cell: (s) =>
+    s.scenario.startsWith('ws-') || WEBSOCKET_ONLY.has(s.system)
+      ? `WebSocket${s.params.deflate === 'offered' ? ' (deflate offered)' : ''}`
+      : 'SSE',
 };
 const noteCol: Column = { title: 'note', cell: (s) => s.notes.join('; ').replace(/\|/g, '/') };
 const byParams = (...names: string[]) => (a: SummaryRow, b: SummaryRow): number => {
