@@ -1,5 +1,6 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { PublishInput } from '../protocol/update.ts';
+import { validateIdempotencyKey } from '../protocol/validate.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders, isOriginAllowed } from './cors.ts';
 import type { HeraldExchange } from './exchange.ts';
@@ -36,6 +37,7 @@ export async function handlePublish(ctx: HttpContext, ex: HeraldExchange): Promi
   // Idempotency-Key header (`<key>` for the first update of a batch, `<key>#<n>` after), else
   // the update's own id.
   const key = ex.header('idempotency-key');
+  if (key !== undefined) validateIdempotencyKey(key);
   inputs.forEach((input, i) => {
     const k = key === undefined ? input.id : i === 0 ? key : `${key}#${i}`;
     if (k !== undefined) input.idempotencyKey = k;

@@ -117,21 +117,25 @@ export function validatePublishInput(
   if (input.retry !== undefined) out.retry = validateRetry(input.retry);
   // Parsed and checked where it was read (publish body); stateVersion is the hub's to set.
   if (input.stateOp !== undefined) out.stateOp = input.stateOp;
-  if (input.idempotencyKey !== undefined) out.idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+  // A key is the update's own id (checked above as an id: any text a publisher may choose) or
+  // an Idempotency-Key header, checked where it was read, with `#<n>` added per batch entry.
+  if (input.idempotencyKey !== undefined)
+    out.idempotencyKey =
+      input.idempotencyKey === out.id
+        ? out.id
+        : validateIdempotencyKey(input.idempotencyKey, MAX_IDEMPOTENCY_KEY + BATCH_SUFFIX);
   return out;
 }
 
 /** Longest idempotency key (it is a Redis key, kept for the whole window). */
 export const MAX_IDEMPOTENCY_KEY = 256;
 
-/** An idempotency key: 1 to 256 visible ASCII characters. */
-export function validateIdempotencyKey(key: string): string {
-  if (
-    typeof key !== 'string' ||
-    key.length === 0 ||
-    key.length > MAX_IDEMPOTENCY_KEY ||
-    !/^[\x21-\x7e]+$/.test(key)
-  )
+/** Room for the `#<n>` a batch adds to the header's key for its later updates. */
+const BATCH_SUFFIX = 16;
+
+/** An Idempotency-Key header: 1 to 256 visible ASCII characters. */
+export function validateIdempotencyKey(key: string, maxLength = MAX_IDEMPOTENCY_KEY): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > maxLength || !/^[\x21-\x7e]+$/.test(key))
     throw new HeraldError(
       ErrorCode.badRequest,
       `an idempotency key is 1 to ${MAX_IDEMPOTENCY_KEY} visible ASCII characters`,
