@@ -13,9 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, jwtVerify } from 'jose';
+import { STATS_TOPIC, type HubStatsSnapshot } from '../src/protocol/stats.ts';
 
 const HUB_PATH = '/.well-known/mercure';
-const STATS_TOPIC = '/.well-known/herald/stats';
 const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
 /**
  * What the dashboard needs and nothing more: no inline script or style, no third-party
@@ -163,7 +163,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     ? { 'svc-indexer': 3, 'svc-billing': 1, alice: 2, '(anonymous)': 5 }
     : {};
 
-  const stats = () => {
+  const stats = (): HubStatsSnapshot => {
     const now = Date.now();
     const seconds = Math.max(0.001, (now - lastTick) / 1000);
     const rates = {

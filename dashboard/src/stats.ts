@@ -3,32 +3,14 @@
  * checked field by field so a partial or newer payload degrades instead of crashing the UI.
  */
 
-export const STATS_TOPIC = '/.well-known/herald/stats';
-export const STATS_EVENT = 'herald.stats';
+import { HubEvent, STATS_TOPIC, type HubStatsSnapshot, type TopicStats } from 'herald/client';
 
-export interface TopicStats {
-  /** A topic, or (when `pattern`) a URI template or `*` that someone subscribed to. */
-  topic: string;
-  pattern: boolean;
-  /** Subscriptions matching the topic (for a pattern: subscriptions using it). */
-  subscribers: number;
-  /** Updates seen on this topic while the hub listed it, and their rate. */
-  updates: number;
-  updatesPerSec: number;
-  /** Retained state as JSON, or `null` when the topic retains nothing. */
-  retained: unknown;
-}
+export { STATS_TOPIC };
+export type { TopicStats };
+export const STATS_EVENT = HubEvent.stats;
 
-export interface Stats {
-  time: number;
-  broker: { kind: string; ready: boolean };
-  connections: { total: number; byTransport: Record<string, number>; bySubject: Record<string, number> };
-  totals: { published: number; delivered: number };
-  /** Averaged by the hub over a sliding window of `windowSeconds` (0 if an older hub does not say). */
-  rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
-  topics: TopicStats[];
-  refusals: Record<string, number>;
-}
+/** The stats as the dashboard shows them: the hub's wire format (protocol/stats.ts). */
+export type Stats = HubStatsSnapshot;
 
 type Obj = Record<string, unknown>;
 

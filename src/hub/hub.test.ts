@@ -2,35 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { MemoryBroker } from '../broker/memory.ts';
-import type { EncodedUpdate } from '../protocol/frames.ts';
 import { SelectorSet } from '../protocol/matchers.ts';
 import { Hub } from './hub.ts';
-import type { CloseReason, OpenInfo, Sink } from './sink.ts';
-
-/** A sink that records what the hub asked it to write (the hub's own seam, not an external service). */
-class RecordingSink implements Sink {
-  readonly transport = 'sse' as const;
-  opened: OpenInfo | undefined;
-  sent: EncodedUpdate[] = [];
-  notices: string[] = [];
-  heartbeats = 0;
-  closed: CloseReason | undefined;
-  open(info: OpenInfo) {
-    this.opened = info;
-  }
-  send(u: EncodedUpdate) {
-    this.sent.push(u);
-  }
-  notice(type: string) {
-    this.notices.push(type);
-  }
-  heartbeat() {
-    this.heartbeats++;
-  }
-  close(reason: CloseReason) {
-    this.closed = reason;
-  }
-}
+import { RecordingSink } from '../../test/support/recording-sink.ts';
 
 const publisher: Principal = { ...ANONYMOUS, anonymous: false, publish: new SelectorSet(['*']) };
 const reader = (claims: string[]): Principal => ({
@@ -167,7 +141,7 @@ describe('Hub', () => {
         }
       }, 5);
     });
-    assert.equal(admin.notices[0], 'herald.stats');
+    assert.equal(admin.notices[0]?.type, 'herald.stats');
     assert.equal(plain.notices.length, 0);
     const snap = hub.statsSnapshot();
     assert.equal(snap.connections.total, 2);

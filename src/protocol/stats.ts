@@ -1,0 +1,34 @@
+/**
+ * The `herald.stats` wire format: what the hub publishes on `STATS_TOPIC` to admins who ask,
+ * and what the dashboard (or any client) reads. Defined once here for both sides.
+ */
+
+/** Topic on which the hub publishes its own statistics (admin only). */
+export const STATS_TOPIC = '/.well-known/herald/stats';
+
+/** One row of the stats' topic list. */
+export interface TopicStats {
+  /** A topic, or (when `pattern`) a URI template or `*` someone subscribed to. */
+  topic: string;
+  pattern: boolean;
+  /** Subscriptions matching it (for a selector: subscriptions using it). */
+  subscribers: number;
+  /** Updates with this canonical topic dispatched on this node (from any node) while listed. */
+  updates: number;
+  /** Those per second, averaged over `rates.windowSeconds`. */
+  updatesPerSec: number;
+  /** Retained state, `null` when there is none. */
+  retained: unknown;
+}
+
+/** The body of a `herald.stats` event (node-local numbers). */
+export interface HubStatsSnapshot {
+  time: number;
+  broker: { kind: string; ready: boolean; detail?: string };
+  connections: { total: number; byTransport: Record<string, number>; bySubject: Record<string, number> };
+  totals: { published: number; delivered: number };
+  /** Averaged over a sliding window of `windowSeconds` (5 s once the hub has run that long). */
+  rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
+  topics: TopicStats[];
+  refusals: Record<string, number>;
+}
