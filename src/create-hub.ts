@@ -312,7 +312,9 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
   };
-  const router = createRouter(ctx, [metricsRoute(metrics.registry, `${basePath}/metrics`, config.metricsToken)]);
+  const router = createRouter(ctx, [
+    metricsRoute(metrics.registry, `${basePath}/metrics`, config.metricsToken),
+  ]);
   const websockets = createWsGateway(ctx);
 
   async function publish(update: ServerPublish): Promise<Update>;

@@ -280,8 +280,7 @@ export class Hub {
     // All or nothing: a subscription whose opening failed must not keep its slot, its place
     // in the index or a pending queue that grows with every matching update.
     try {
-      if (!resuming && !snapshot)
-        request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
+      if (!resuming && !snapshot) request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
       else await this.#resume.replay(sub, request.lastEventId, snapshot, sources, selectors, []);
     } catch (e) {
       if (!sub.closed) {

@@ -35,7 +35,11 @@ export class Intake {
   }
 
   /** Resolves with the stored updates (ids assigned); throws a HeraldError saying what was refused. */
-  async publish(inputs: readonly PublishInput[], principal: Principal, client: ClientInfo): Promise<Update[]> {
+  async publish(
+    inputs: readonly PublishInput[],
+    principal: Principal,
+    client: ClientInfo,
+  ): Promise<Update[]> {
     const { broker, limits, reserved, publishRate } = this.#o;
     const valid = inputs.map((i) => validatePublishInput(i, limits, reserved));
     for (const input of valid) {
@@ -49,7 +53,8 @@ export class Intake {
         );
       }
     }
-    if (publishRate.enabled) publishRate.take(principal.subject ?? `ip:${client.ip ?? 'unknown'}`, valid.length);
+    if (publishRate.enabled)
+      publishRate.take(principal.subject ?? `ip:${client.ip ?? 'unknown'}`, valid.length);
     let prepared: PublishInput[] = valid;
     let stateError: unknown;
     if (valid.some((i) => i.stateOp !== undefined)) {

@@ -8,11 +8,7 @@ import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import { compileMatcher } from '../protocol/matchers.ts';
 import type { ReservedNamespace } from '../protocol/reserved.ts';
 import { compileSelector, type MatcherSpec, type Selector } from '../protocol/selector.ts';
-import {
-  ConnectionAdmission,
-  type AdmissionTicket,
-  type ConnectionLimits,
-} from './limits.ts';
+import { ConnectionAdmission, type AdmissionTicket, type ConnectionLimits } from './limits.ts';
 import type { HubObserver } from './observer.ts';
 import { subscriptionEvents } from './presence.ts';
 import type { ClientInfo, Subscription } from './subscription.ts';

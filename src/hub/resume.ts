@@ -111,7 +111,10 @@ export class ResumeSeam {
     if (gap)
       fanOut.notify(
         sub,
-        new EncodedNotice(HubEvent.gap, { lastEventId, reason: page.found ? 'trimmed' : 'unknown-or-expired' }),
+        new EncodedNotice(HubEvent.gap, {
+          lastEventId,
+          reason: page.found ? 'trimmed' : 'unknown-or-expired',
+        }),
       );
     if (states) this.#sendSnapshot(sub, states);
 

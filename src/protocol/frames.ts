@@ -111,7 +111,9 @@ export class EncodedNotice {
 
   /** The WebSocket frame `{"op":"event","type","data"}` as UTF-8. */
   get wsBytes(): Uint8Array {
-    return (this.#wsBytes ??= encoder.encode(JSON.stringify({ op: 'event', type: this.type, data: this.data })));
+    return (this.#wsBytes ??= encoder.encode(
+      JSON.stringify({ op: 'event', type: this.type, data: this.data }),
+    ));
   }
 }
 

@@ -9,7 +9,9 @@ export const TOKEN_EXPIRED_NOTICE = new EncodedNotice(HubEvent.tokenExpired, {
   reason: 'token expired; reconnect with a fresh token',
 });
 
-export const SHUTDOWN_NOTICE = new EncodedNotice(HubEvent.shutdown, { reason: 'hub is restarting; reconnect' });
+export const SHUTDOWN_NOTICE = new EncodedNotice(HubEvent.shutdown, {
+  reason: 'hub is restarting; reconnect',
+});
 
 /** The final event of a subscriber disconnected for falling behind. */
 export function slowConsumerNotice(lastEventId: string | undefined): EncodedNotice {

@@ -101,6 +101,9 @@ test('the slow-consumer farewell the hub built is written with retry, then the s
   const sink = new SseSink(channel, options);
   sink.open({ subscriberId: 's', gap: false, selectors: ['t'] });
   sink.close('slow-consumer', new EncodedNotice(HubEvent.slowConsumer, { lastEventId: '7' }));
-  assert.match(channel.writes.at(-1)!, /^event: herald.slow-consumer\nretry: 1000\ndata: \{"lastEventId":"7"\}/);
+  assert.match(
+    channel.writes.at(-1)!,
+    /^event: herald.slow-consumer\nretry: 1000\ndata: \{"lastEventId":"7"\}/,
+  );
   assert.equal(channel.ended, true);
 });
