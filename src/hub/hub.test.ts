@@ -47,7 +47,16 @@ describe('Hub', () => {
       sink: other,
     });
     const matchingSub = await hub.subscribe({ selectors: ['t'], principal: ANONYMOUS, sink: matching });
+    // Any scan that tests this subscription reads its selectors: count the reads.
+    let reads = 0;
+    otherSub.selectors = new Proxy(otherSub.selectors, {
+      get(target, key, receiver) {
+        reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
     await hub.publish([{ topics: ['t'], data: 'x', private: false }], publisher);
+    assert.equal(reads, 0, 'nothing tested the other subscription');
     assert.equal(matching.sent.length, 1);
     // Every visit stamps the subscription with the dispatch: a scan of all subscribers would too.
     assert.notEqual(matchingSub.stamp, 0, 'the matching subscription was visited');
