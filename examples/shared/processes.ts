@@ -3,27 +3,18 @@
 // the seed projects used docker-compose services.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../test/support/redis-server.ts';
+
+// The same throwaway redis-server the tests use (a free port, nothing saved to disk).
+export { startRedis } from '../../test/support/redis-server.ts';
 
 export interface ServerProcess {
   url: string;
   port: number;
   process: ChildProcess;
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves when `ready` appears in the process output; rejects if it exits or takes over 20 s. */
@@ -57,25 +48,6 @@ function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void>
     child.once('exit', () => (clearTimeout(force), resolve()));
     child.kill(signal);
   });
-}
-
-/** `redis-server` on a free port, nothing saved to disk. */
-export async function startRedis(): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  await waitFor(child, /Ready to accept connections/, 'redis-server');
-  const orphanGuard = () => child.kill('SIGKILL');
-  process.once('exit', orphanGuard);
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    process: child,
-    stop: () => (process.off('exit', orphanGuard), stopProcess(child, 'SIGTERM')),
-  };
 }
 
 const PG_BIN = process.env['PG_BIN'] ?? '/usr/lib/postgresql/15/bin';

@@ -188,7 +188,10 @@ class Subscriber extends SubscriptionState implements HeraldSubscription {
 
   async #connect(): Promise<void> {
     const generation = ++this.#generation;
-    this.#setStatus(this.#everOpened || this.#attempt > 0 ? 'reconnecting' : 'connecting', this.current.error);
+    this.#setStatus(
+      this.#everOpened || this.#attempt > 0 ? 'reconnecting' : 'connecting',
+      this.current.error,
+    );
     let token = this.#o.token;
     if (this.#o.getToken) {
       try {
