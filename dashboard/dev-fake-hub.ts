@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, jwtVerify } from 'jose';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { STATS_TOPIC, type HubStatsSnapshot } from '../src/protocol/stats.ts';
 
 const HUB_PATH = '/.well-known/mercure';
@@ -52,7 +53,10 @@ export interface FakeHub {
 }
 
 interface Client {
-  res: ServerResponse;
+  /** Writes one update (SSE frame or WebSocket message). */
+  send(topics: string[], id: string, type: string | undefined, data: string): void;
+  heartbeat(): void;
+  end(): void;
   selectors: RegExp[];
   subject: string;
 }
@@ -109,38 +113,115 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${reason}\n`);
   };
 
-  /** `null` when refused (and answered). */
-  const authorize = async (req: IncomingMessage, res: ServerResponse): Promise<string | null> => {
-    if (dev) return 'dev';
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) {
-      refuse(res, 401, 'missing bearer token', 'unauthorized');
-      return null;
-    }
+  /** The token's subject, or why it is refused. */
+  const check = async (
+    token: string | undefined,
+  ): Promise<{ subject: string } | { status: number; reason: string; kind: string }> => {
+    if (dev) return { subject: 'dev' };
+    if (!token) return { status: 401, reason: 'missing bearer token', kind: 'unauthorized' };
     try {
-      const { payload } = await jwtVerify(match[1], key, { algorithms: ['HS256', 'HS384', 'HS512'] });
+      const { payload } = await jwtVerify(token, key, { algorithms: ['HS256', 'HS384', 'HS512'] });
       const herald = payload.herald as { admin?: unknown } | undefined;
-      if (herald?.admin !== true) {
-        refuse(res, 403, 'token is not an admin token', 'forbidden');
-        return null;
-      }
-      return typeof payload.sub === 'string' ? payload.sub : '(anonymous)';
+      if (herald?.admin !== true)
+        return { status: 403, reason: 'token is not an admin token', kind: 'forbidden' };
+      return { subject: typeof payload.sub === 'string' ? payload.sub : '(anonymous)' };
     } catch (err) {
-      refuse(res, 401, `invalid token: ${err instanceof Error ? err.message : 'rejected'}`, 'unauthorized');
-      return null;
+      const reason = `invalid token: ${err instanceof Error ? err.message : 'rejected'}`;
+      return { status: 401, reason, kind: 'unauthorized' };
     }
   };
 
+  /** `null` when refused (and answered). */
+  const authorize = async (req: IncomingMessage, res: ServerResponse): Promise<string | null> => {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const verdict = await check(token);
+    if ('subject' in verdict) return verdict.subject;
+    refuse(res, verdict.status, verdict.reason, verdict.kind);
+    return null;
+  };
+
   const deliver = (topics: string[], id: string, type: string | undefined, data: string) => {
-    const bytes = frame(id, type, data);
     for (const client of clients) {
       if (topics.some((topic) => client.selectors.some((re) => re.test(topic)))) {
-        client.res.write(bytes);
+        client.send(topics, id, type, data);
         delivered += 1;
       }
     }
   };
+
+  /** The WebSocket endpoint, as the client SDK speaks it: `auth`, then `subscribe`. */
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  wss.on('connection', (ws: WebSocket) => {
+    let subject: string | undefined = dev ? 'dev' : undefined;
+    let client: Client | undefined;
+    // One message at a time: `subscribe` must wait for the `auth` before it to be verified.
+    let queue = Promise.resolve();
+    ws.on('message', (raw) => {
+      queue = queue.then(async () => {
+        let msg: { op?: unknown; token?: unknown; topics?: unknown; match?: unknown; ref?: unknown };
+        try {
+          msg = JSON.parse(String(raw)) as typeof msg;
+        } catch {
+          ws.close(1003, 'not JSON');
+          return;
+        }
+        if (msg.op === 'auth') {
+          const verdict = await check(typeof msg.token === 'string' ? msg.token : undefined);
+          if ('subject' in verdict) subject = verdict.subject;
+          else {
+            refusals[verdict.kind] = (refusals[verdict.kind] ?? 0) + 1;
+            ws.close(verdict.status === 403 ? 4403 : 4401, verdict.reason.slice(0, 120));
+          }
+          return;
+        }
+        if (msg.op !== 'subscribe') return;
+        if (subject === undefined) {
+          refusals['unauthorized'] = (refusals['unauthorized'] ?? 0) + 1;
+          ws.close(4401, 'missing token');
+          return;
+        }
+        const list = (v: unknown) =>
+          Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : [];
+        const topics = [...list(msg.topics), ...list(msg.match)];
+        if (
+          topics.length === 0 ||
+          topics.some((t) => t.trim() === '' || /[{}]/.test(t.replace(/\{[^{}]*\}/g, '')))
+        ) {
+          refusals['bad_request'] = (refusals['bad_request'] ?? 0) + 1;
+          ws.send(
+            JSON.stringify({
+              op: 'error',
+              code: 'HERALD_ERR_BAD_REQUEST',
+              message: 'malformed topic selector',
+              ref: msg.ref,
+            }),
+          );
+          return;
+        }
+        if (client) clients.delete(client);
+        const next: Client = {
+          send: (updateTopics, id, type, data) =>
+            ws.send(
+              JSON.stringify(
+                type === 'herald.stats'
+                  ? { op: 'event', type, data: JSON.parse(data) as unknown }
+                  : { id, type, data, topics: updateTopics },
+              ),
+            ),
+          heartbeat: () => ws.ping(),
+          end: () => ws.close(1001, 'hub is restarting; reconnect'),
+          selectors: topics.map(selectorPattern),
+          subject,
+        };
+        client = next;
+        clients.add(next);
+        ws.send(JSON.stringify({ op: 'subscribed', topics, ref: msg.ref }));
+      });
+    });
+    ws.on('close', () => {
+      if (client) clients.delete(client);
+    });
+  });
 
   const publishUpdate = (topics: string[], data: string, type?: string, id?: string): string => {
     const updateId = id || `urn:uuid:${randomUUID()}`;
@@ -190,6 +271,8 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
           ws: 2 * Math.min(1, demoCount),
         },
         bySubject,
+        // Unlike the real hub, the fake one counts dashboards as connections like any other.
+        monitors: 0,
       },
       totals: { published, delivered },
       rates,
@@ -214,7 +297,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     deliver([STATS_TOPIC], `stats-${statsSeq}`, 'herald.stats', JSON.stringify(stats()));
   }, 1000);
   const heartbeat = setInterval(() => {
-    for (const client of clients) client.res.write(':\n\n');
+    for (const client of clients) client.heartbeat();
   }, 15_000);
   let demoCounter = 0;
   const demoTimer = options.demo
@@ -302,7 +385,13 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
         Connection: 'keep-alive',
       });
       res.write(': connected\n\n');
-      const client: Client = { res, selectors: topics.map(selectorPattern), subject };
+      const client: Client = {
+        send: (_topics, id, type, data) => res.write(frame(id, type, data)),
+        heartbeat: () => res.write(':\n\n'),
+        end: () => res.end(),
+        selectors: topics.map(selectorPattern),
+        subject,
+      };
       clients.add(client);
       req.on('close', () => clients.delete(client));
       return;
@@ -367,6 +456,13 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
           .end(`${err instanceof Error ? err.message : 'error'}\n`);
     });
   });
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://fake').pathname !== `${HUB_PATH}/ws`) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
   await new Promise<void>((resolve) =>
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
   );
@@ -380,8 +476,9 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       clearInterval(statsTimer);
       clearInterval(heartbeat);
       if (demoTimer) clearInterval(demoTimer);
-      for (const client of clients) client.res.end();
+      for (const client of clients) client.end();
       clients.clear();
+      wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

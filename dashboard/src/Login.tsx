@@ -1,5 +1,9 @@
 import { useId, useState, type FormEvent } from 'react';
 
+/** The `herald token` flags (src/cli/token.ts) for a dashboard token that expires in a day. */
+export const MINT_COMMAND =
+  "HERALD_JWT_KEY='<the hub secret>' npx herald token --admin --sub ops --subscribe '*' --publish '*' --ttl 1d";
+
 /**
  * Asks for an admin token. The token is handed up in memory only; the app stores it in
  * sessionStorage once the hub has accepted it.
@@ -33,6 +37,18 @@ export function Login({
         <p className="muted">
           Sign in with an admin token (a JWT whose claims include <code>herald.admin: true</code>).
         </p>
+        <div className="login-hint" data-testid="login-hint">
+          <p className="muted">
+            Mint one on the hub&apos;s machine, with the secret the hub was started with (
+            <code>--jwt-key</code> or <code>HERALD_JWT_KEY</code>):
+          </p>
+          <pre className="mono">{MINT_COMMAND}</pre>
+          <p className="muted">
+            <code>--subscribe</code> and <code>--publish</code> let the live tail show private updates and the
+            publish form send; <code>--ttl</code> makes it expire. In dev mode (
+            <code>herald serve --dev</code>) no token is needed.
+          </p>
+        </div>
         <label htmlFor={`${id}-token`}>Admin token</label>
         <input
           id={`${id}-token`}

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { formatCount, formatRate, prettyJson, previewJson } from './format.ts';
 import { sortedCounts, type Stats } from './stats.ts';
+import { TopicName } from './TopicName.tsx';
 
 /** A titled card; `wide` spans the whole grid row. */
 export function Card({
@@ -41,16 +42,21 @@ function Kpi({
   unit,
   testId,
   title,
+  note,
 }: {
   label: string;
   value: string;
   unit?: string;
   testId: string;
   title?: string;
+  note?: string;
 }) {
   return (
     <div className="kpi" data-testid={testId} title={title}>
-      <div className="kpi-label">{label}</div>
+      <div className="kpi-label">
+        {label}
+        {note ? <span className="kpi-note">{note}</span> : null}
+      </div>
       <div className="kpi-value num">
         {value}
         {unit ? <span className="kpi-unit">{unit}</span> : null}
@@ -59,13 +65,28 @@ function Kpi({
   );
 }
 
+/** The hub leaves dashboards out of its numbers; say so, so 0 connections is read right. */
+export function monitorNote(stats: Stats | null): string | undefined {
+  const n = stats?.connections.monitors ?? 0;
+  return n > 0 ? `+${formatCount(n)} dashboard${n === 1 ? '' : 's'}` : undefined;
+}
+
+const MONITOR_TITLE =
+  'Dashboards (this page included) are not counted: connections, subscribers and deliveries are the hub’s own traffic.';
+
 /** The headline numbers. */
 export function Kpis({ stats }: { stats: Stats | null }) {
   const count = (n: number | undefined) => (n === undefined ? DASH : formatCount(n));
   const rate = (n: number | undefined) => (n === undefined ? DASH : formatRate(n));
   return (
     <div className="kpis">
-      <Kpi label="Connections" value={count(stats?.connections.total)} testId="kpi-connections" />
+      <Kpi
+        label="Connections"
+        value={count(stats?.connections.total)}
+        testId="kpi-connections"
+        note={monitorNote(stats)}
+        title={MONITOR_TITLE}
+      />
       <Kpi label="Published" value={count(stats?.totals.published)} testId="kpi-published" />
       <Kpi label="Delivered" value={count(stats?.totals.delivered)} testId="kpi-delivered" />
       <Kpi
@@ -175,7 +196,17 @@ export function Topics({ stats }: { stats: Stats | null }) {
   );
   const shown = topics.slice(0, 200);
   return (
-    <Card title="Topics" testId="topics">
+    <Card
+      title="Topics"
+      testId="topics"
+      actions={
+        topics.length > 0 ? (
+          <span className="muted num" data-testid="topics-count" title={MONITOR_TITLE}>
+            {formatCount(topics.length)}
+          </span>
+        ) : null
+      }
+    >
       <div className="scroller">
         {topics.length === 0 ? (
           <p className="empty">No topics</p>
@@ -196,11 +227,11 @@ export function Topics({ stats }: { stats: Stats | null }) {
             <tbody>
               {shown.map((t) => (
                 <tr key={`${t.pattern ? 's' : 't'}${t.topic}`} className={t.pattern ? 'pattern' : undefined}>
-                  <td
-                    className="name mono"
-                    title={t.pattern ? `${t.topic} (selector: subscribed to, not a topic)` : t.topic}
-                  >
-                    {t.topic}
+                  <td className="name">
+                    <TopicName
+                      topic={t.topic}
+                      title={t.pattern ? `${t.topic} (selector: subscribed to, not a topic)` : t.topic}
+                    />
                   </td>
                   <td className="n num">{formatCount(t.subscribers)}</td>
                   <td className="n num" title={t.pattern ? undefined : `${formatCount(t.updates)} updates`}>

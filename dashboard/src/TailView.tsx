@@ -2,6 +2,7 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { formatClock, formatCount } from './format.ts';
 import { TAIL_LIMIT, type Tail } from './live.ts';
 import { Card } from './Panels.tsx';
+import { TopicName } from './TopicName.tsx';
 
 /** Ids share long prefixes (`urn:uuid:`, time-ordered digits); the end is what tells rows apart. */
 function shortId(id: string): string {
@@ -78,6 +79,16 @@ export function TailView({
             {tail.items.map((item) => (
               <li key={item.seq} className="tail-item">
                 <span className="tail-time num">{formatClock(item.receivedAt)}</span>
+                <span className="tail-topic">
+                  {item.topics[0] !== undefined ? (
+                    <TopicName
+                      topic={item.topics[0]}
+                      title={item.topics.length > 1 ? item.topics.join('\n') : item.topics[0]}
+                    />
+                  ) : (
+                    <span className="muted">–</span>
+                  )}
+                </span>
                 <span className={item.type ? 'tail-type' : 'tail-type none'}>{item.type ?? 'message'}</span>
                 <span className="tail-id mono" title={item.id}>
                   {shortId(item.id)}

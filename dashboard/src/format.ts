@@ -52,3 +52,18 @@ export function prettyJson(value: unknown, max = 20_000): string {
     ? `${text.slice(0, max)}\n… (${formatCount(text.length - max)} more characters)`
     : text;
 }
+
+/**
+ * Splits a long topic for display: the head may be cut (with an ellipsis, by CSS, as narrow as
+ * the column needs) and the tail always shows, so `https://example.com/books/1` and
+ * `https://example.com/books/2` never read alike. The tail is the last path segments that fit
+ * in `tailChars`, or the last `tailChars` characters when one segment is longer.
+ */
+export function splitTopic(topic: string, tailChars = 14): { head: string; tail: string } {
+  if (topic.length <= tailChars) return { head: '', tail: topic };
+  const end = topic.slice(-tailChars);
+  const slash = end.indexOf('/');
+  const cut =
+    slash > 0 && slash < tailChars - 3 ? topic.length - tailChars + slash : topic.length - tailChars;
+  return { head: topic.slice(0, cut), tail: topic.slice(cut) };
+}

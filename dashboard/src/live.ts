@@ -1,13 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { subscribe, type ConnectionStatus, type HeraldClientError, type HeraldUpdate } from 'herald/client';
-import {
-  STATS_EVENT,
-  appendSample,
-  emptySeries,
-  parseStats,
-  type RateSeries,
-  type Stats,
-} from './stats.ts';
+import { STATS_EVENT, emptySeries, parseStats, withHistory, type RateSeries, type Stats } from './stats.ts';
 import { liveSelectors } from './dialect.ts';
 
 /** One update in the live tail. `seq` is a local counter, stable as a React key. */
@@ -15,6 +8,8 @@ export interface TailItem {
   seq: number;
   id: string;
   type: string | undefined;
+  /** The update's topics (canonical first), as the WebSocket stream carries them. */
+  topics: string[];
   data: string;
   receivedAt: number;
 }
@@ -67,6 +62,7 @@ export function useTail(): Tail {
         seq: seq.current,
         id: update.id,
         type: update.type,
+        topics: update.topics ?? [],
         data,
         receivedAt: Date.now(),
       });
@@ -134,8 +130,9 @@ export interface Live {
 const SILENCE_LIMIT_MS = 45_000;
 
 /**
- * One SSE stream (the client SDK's `subscribe`, fetch streaming so the token travels as an
- * `Authorization` header, never in a URL) carrying both the stats topic, whose `herald.stats`
+ * One stream (the client SDK's `subscribe`: a WebSocket whose first frame carries the token,
+ * or SSE over fetch streaming with an `Authorization` header; never the token in a URL)
+ * carrying both the stats topic, whose `herald.stats`
  * events come through the SDK's hub-event callback, and the tail selector. Changing the token
  * or the selector opens a fresh stream; callbacks may change identity freely.
  */
@@ -163,7 +160,10 @@ export function useLive(options: LiveOptions): Live {
       dialect,
       ...(patterns.length > 0 ? { patterns } : {}),
       ...(token ? { token } : {}),
-      transport: 'sse',
+      // WebSocket first: each update names its topics (SSE does not), so the tail can show
+      // them. Where WebSockets never get through (a proxy) the SDK falls back
+      // to SSE after a few tries, and the tail's topic column reads "–".
+      transport: 'auto',
       idleTimeoutMs: SILENCE_LIMIT_MS,
       backoff: { initialMs: 500, maxMs: 15_000 },
       onUpdate(update) {
@@ -178,7 +178,7 @@ export function useLive(options: LiveOptions): Live {
           callbacks.current.onStats();
         }
         setStats(next);
-        setSeries((previous) => appendSample(previous, next));
+        setSeries((previous) => withHistory(previous, next));
       },
       onStatus(next, failure) {
         setStatus(next);

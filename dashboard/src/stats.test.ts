@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatCount, formatRate } from './format.ts';
-import { WINDOW_SECONDS, appendSample, emptySeries, parseStats, sortedCounts, type Stats } from './stats.ts';
+import { formatCount, formatRate, splitTopic } from './format.ts';
+import {
+  WINDOW_SECONDS,
+  appendSample,
+  emptySeries,
+  parseStats,
+  sortedCounts,
+  withHistory,
+  type Stats,
+} from './stats.ts';
 
 const sample = (time: number, published = 1, delivered = 2): Stats => {
   const stats = parseStats(
@@ -91,4 +99,40 @@ test('big numbers turn compact so they keep their box', () => {
   assert.equal(formatCount(12_345_678), '12.3M');
   assert.equal(formatRate(2), '2.0');
   assert.equal(formatRate(1150.4), '1,150');
+});
+
+test('the history sent with the first stats fills the chart, and fills a reconnection gap', () => {
+  const first = parseStats(
+    JSON.stringify({
+      time: 10_000,
+      rates: { publishedPerSec: 3, deliveredPerSec: 6 },
+      history: [7000, 8000, 9000, 10_000].map((time) => ({ time, publishedPerSec: 2, deliveredPerSec: 4 })),
+    }),
+  )!;
+  const series = withHistory(emptySeries(), first);
+  assert.deepEqual(series.time, [7, 8, 9, 10]);
+  assert.deepEqual(series.published, [2, 2, 2, 2], 'the sample sent with the history is not drawn twice');
+  // A later stream's history covers what the page missed while it was away, no gap drawn.
+  const again = parseStats(
+    JSON.stringify({
+      time: 14_000,
+      rates: { publishedPerSec: 1, deliveredPerSec: 1 },
+      history: [11_000, 12_000, 13_000].map((time) => ({ time, publishedPerSec: 1, deliveredPerSec: 1 })),
+    }),
+  )!;
+  const resumed = withHistory(series, again);
+  assert.deepEqual(resumed.time, [7, 8, 9, 10, 11, 12, 13, 14]);
+  assert.ok(!resumed.published.includes(null));
+  assert.deepEqual(parseStats('{"history":"nope"}')?.history, []);
+});
+
+test('a long topic is split so its distinguishing end always shows', () => {
+  assert.deepEqual(splitTopic('/short'), { head: '', tail: '/short' });
+  assert.deepEqual(splitTopic('https://example.com/catalogue/books/12'), {
+    head: 'https://example.com/catalogue',
+    tail: '/books/12',
+  });
+  const id = 'urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e';
+  assert.equal(splitTopic(id).tail, id.slice(-14));
+  assert.equal(splitTopic(id).head + splitTopic(id).tail, id);
 });

@@ -3,14 +3,23 @@
  * checked field by field so a partial or newer payload degrades instead of crashing the UI.
  */
 
-import { HubEvent, STATS_TOPIC, type HubStatsSnapshot, type TopicStats } from 'herald/client';
+import {
+  HubEvent,
+  STATS_TOPIC,
+  type HubStatsSnapshot,
+  type RateSample,
+  type TopicStats,
+} from 'herald/client';
 
 export { STATS_TOPIC };
-export type { TopicStats };
+export type { RateSample, TopicStats };
 export const STATS_EVENT = HubEvent.stats;
 
-/** The stats as the dashboard shows them: the hub's wire format (protocol/stats.ts). */
-export type Stats = HubStatsSnapshot;
+/**
+ * The stats as the dashboard shows them: the hub's wire format (protocol/stats.ts), with the
+ * rate history always present (empty but in the first event of a stream).
+ */
+export type Stats = Omit<HubStatsSnapshot, 'history'> & { history: RateSample[] };
 
 type Obj = Record<string, unknown>;
 
@@ -55,6 +64,7 @@ export function parseStats(data: unknown): Stats | null {
       total: num(connections.total),
       byTransport: counts(connections.byTransport),
       bySubject: counts(connections.bySubject),
+      monitors: num(connections.monitors),
     },
     totals: { published: num(totals.published), delivered: num(totals.delivered) },
     rates: {
@@ -74,6 +84,15 @@ export function parseStats(data: unknown): Stats | null {
         retained: t.retained ?? null,
       })),
     refusals: counts(root.refusals),
+    history: (Array.isArray(root.history) ? root.history : [])
+      .slice(-WINDOW_SECONDS * 5)
+      .map(obj)
+      .filter((h) => num(h.time) > 0)
+      .map((h) => ({
+        time: num(h.time),
+        publishedPerSec: num(h.publishedPerSec),
+        deliveredPerSec: num(h.deliveredPerSec),
+      })),
   };
 }
 
@@ -99,7 +118,7 @@ export const emptySeries = (): RateSeries => ({ time: [], published: [], deliver
  * seconds (reconnection) gets a null point so the chart shows a gap instead of a false line.
  * Samples older than the last one (replayed on resume) are ignored.
  */
-export function appendSample(series: RateSeries, stats: Stats): RateSeries {
+export function appendSample(series: RateSeries, stats: Pick<Stats, 'time' | 'rates'>): RateSeries {
   const t = stats.time / 1000;
   const last = series.time[series.time.length - 1];
   if (last !== undefined && t <= last) return series;
@@ -117,4 +136,18 @@ export function appendSample(series: RateSeries, stats: Stats): RateSeries {
   let drop = 0;
   while (drop < time.length && (time[drop] ?? t) < t - WINDOW_SECONDS) drop += 1;
   return { time: time.slice(drop), published: published.slice(drop), delivered: delivered.slice(drop) };
+}
+
+/**
+ * Adds the hub's rate history (sent with a stream's first stats event) before the sample it
+ * came with: a fresh page's chart starts full, and a reconnection's gap is filled in.
+ */
+export function withHistory(series: RateSeries, stats: Stats): RateSeries {
+  let out = series;
+  for (const h of stats.history)
+    out = appendSample(out, {
+      time: h.time,
+      rates: { publishedPerSec: h.publishedPerSec, deliveredPerSec: h.deliveredPerSec, windowSeconds: 0 },
+    });
+  return appendSample(out, stats);
 }

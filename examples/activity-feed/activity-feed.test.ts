@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshotPath } from '../../test/support/browser.ts';
+import { assertFavicon, launchChromium, screenshotPath, watchConsole } from '../shared/chromium.ts';
 import { start } from './start.ts';
 
 let browser: Browser;
@@ -17,8 +17,9 @@ async function signIn(
   url: string,
   user: User,
   tabs = 1,
-): Promise<{ context: BrowserContext; pages: Page[] }> {
+): Promise<{ context: BrowserContext; pages: Page[]; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1000, height: 440 } });
+  const problems = watchConsole(context);
   const first = await context.newPage();
   await first.goto(url);
   await first.click(`#login button[value=${user}]`);
@@ -30,7 +31,7 @@ async function signIn(
     await page.waitForSelector('#conn.live');
     pages.push(page);
   }
-  return { context, pages };
+  return { context, pages, problems };
 }
 
 const onlineShown = (page: Page, expected: string[]) =>
@@ -46,6 +47,39 @@ async function report(page: Page, title: string, location: string): Promise<void
   await page.click('#report button');
 }
 const card = (id: string) => `.activity[data-id="${id}"]`;
+
+test('a signed-out visitor sees only the sign-in, and nothing in the console', async () => {
+  const app = await start();
+  const context = await browser.newContext({ viewport: { width: 1000, height: 440 } });
+  const problems = watchConsole(context);
+  const page = await context.newPage();
+  try {
+    await page.goto(app.url);
+    await page.locator('#login').waitFor();
+    assert.deepEqual(await page.locator('#login button').allTextContents(), ['Alice', 'Bob', 'Carol']);
+    // Nothing of the app behind it: no report form, no "For you", no badge, no Sign out.
+    for (const hidden of ['#app', '#report', '#notices', '#conn', '#me', '#signout'])
+      assert.equal(await page.locator(hidden).isVisible(), false, `${hidden} is visible`);
+    const text = await page.locator('body').innerText();
+    for (const word of ['Report', 'For you', 'connecting', 'Sign out'])
+      assert.ok(!text.includes(word), `the signed-out page says "${word}"`);
+    await assertFavicon(page);
+
+    // Signing in shows the app; signing out brings back the sign-in alone.
+    await page.click('#login button[value=carol]');
+    await page.waitForSelector('#conn.live');
+    assert.equal(await page.textContent('#me'), 'Signed in as Carol');
+    assert.equal(await page.locator('#report').isVisible(), true);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#login').waitFor();
+    assert.equal(await page.locator('#app').isVisible(), false);
+    assert.equal(await page.locator('#signout').isVisible(), false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await app.close();
+  }
+});
 
 test('the feed updates in every open tab, and presence shows who is online', async () => {
   const app = await start();
@@ -79,6 +113,7 @@ test('the feed updates in every open tab, and presence shows who is online', asy
       'Water leak',
     ]);
     await tab1.screenshot({ path: screenshotPath(import.meta.url) });
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
 
     // Leaving is seen too: the hub announces the end of each subscription.
     await bob.context.close();

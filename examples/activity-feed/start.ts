@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { AppError, closeServer, listen, readCookie, readFields, sendHtml, sendJson } from '../shared/http.ts';
+import type { ExampleOptions } from '../shared/options.ts';
+import { Teardown } from '../shared/teardown.ts';
 import { hubCookie, startExampleHub, type Publication } from '../shared/herald.ts';
 import { changedActivity, newActivity, STATUSES, USERS, type Activity } from './feed.ts';
 import { trackPresence, type Online } from './presence.ts';
@@ -14,7 +16,12 @@ const PRESENCE = 'https://feed.example/presence';
 const assignmentsOf = (user: string) => `https://feed.example/users/${user}/assignments`;
 const ACTIVITY_ID = /^a-\d{1,9}$/;
 
-export async function start(opts: { port?: number } = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function start(opts: ExampleOptions = {}) {
+  const teardown = new Teardown();
+  return teardown.guard(() => build(opts, teardown));
+}
+
+async function build(opts: ExampleOptions, teardown: Teardown) {
   const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
   const sessions = new Map<string, string>(); // session id -> user
   const activities = new Map<string, Activity>();
@@ -31,7 +38,12 @@ export async function start(opts: { port?: number } = {}): Promise<{ url: string
   const app = await listen(opts.port ?? 0, async (req, res, url) => {
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    if (path === '/' && method === 'GET') return sendHtml(res, page);
+    if (path === '/' && method === 'GET') {
+      // Whether this browser is signed in is known here: a signed-out page shows only the
+      // sign-in, without first asking the API (and getting a 401) to find out.
+      const signedIn = sessions.has(readCookie(req, 'feed_session') ?? '');
+      return sendHtml(res, page.replace('__SIGNED_IN__', String(signedIn)));
+    }
     if (path === '/login' && method === 'POST') {
       const { user = '' } = await readFields(req);
       if (!USERS[user]) throw new AppError(400, `unknown user "${user.slice(0, 40)}"`);
@@ -116,9 +128,14 @@ export async function start(opts: { port?: number } = {}): Promise<{ url: string
     }
     throw new AppError(404, `no route for ${method} ${path.slice(0, 80)}`);
   });
+  teardown.add('app server', app.server, closeServer);
 
   // Started second: it lets pages of the app's origin in. Nobody has the URL before start() returns.
-  const hub = await startExampleHub(app.origin, { subscriptions: true });
+  const hub = teardown.add(
+    'hub',
+    await startExampleHub(app.origin, { subscriptions: true, port: opts.hubPort ?? 0 }),
+    (h) => h.close(),
+  );
   const presenceToken = await hub.subscriberToken('feed-app', [
     `${hub.herald.config.path}/subscriptions{/topic,subscriber}`,
   ]);
@@ -128,12 +145,10 @@ export async function start(opts: { port?: number } = {}): Promise<{ url: string
       () => (online = now),
     ),
   );
+  teardown.add('presence', stopPresence, (stop) => stop());
   return {
     url: app.origin,
-    async close() {
-      await stopPresence();
-      await hub.close();
-      await closeServer(app.server);
-    },
+    endpoints: { hub: hub.herald.url + hub.herald.config.path },
+    close: () => teardown.run(),
   };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../shared/chromium.ts';
+import { assertFavicon, launchChromium, watchConsole } from '../shared/chromium.ts';
 import { PENDING, PROCESSING } from './queue.ts';
 import { start } from './start.ts';
 import { screenshotPath } from '../../test/support/browser.ts';
@@ -11,10 +11,12 @@ let app: Awaited<ReturnType<typeof start>>;
 let browser: Browser;
 let page: Page;
 let sent = 0;
+let problems: string[];
 
 before(async () => {
   [app, browser] = await Promise.all([start({ port: 0, quiet: true }), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1000, height: 480 } });
+  page = await browser.newPage({ viewport: { width: 1000, height: 520 } });
+  problems = watchConsole(page);
   await page.goto(app.url);
 });
 after(async () => {
@@ -85,20 +87,40 @@ test('the dashboard connects over WebSocket and refuses nothing good, queues not
   assert.deepEqual(row.rows, [{ user_id: 7, channel_id: 2, content: 'hello' }]);
 });
 
-test('the load button sends a burst; the page shows batches of 50, throughput and the queue draining', async () => {
+test('the load button sends a burst; the page shows the queue fill and drain, batches of 50 and throughput on labelled axes', async () => {
   await page.getByRole('button', { name: 'Send 2000 messages' }).click();
   sent += 2000;
-  // The queue fills first, and the throughput goes above zero while the worker catches up.
-  await page.waitForFunction(() => Number(document.getElementById('queueDepth')?.textContent) > 0);
+  // The app publishes the queue depth as it enqueues, so the gauge shows the burst at once,
+  // before the worker has drained it; the peak of the last minute stays on the page.
+  await page.waitForFunction(() => Number(document.getElementById('queueDepth')?.textContent) >= 1000);
   await page.waitForFunction(() => Number(document.getElementById('ratePerSecond')?.textContent) > 0);
   await dashboardShows(sent);
   await page.waitForFunction(() => document.getElementById('queueDepth')?.textContent === '0');
+  assert.ok(Number(await page.locator('#queuePeak').textContent()) >= 1000, 'the peak shows the burst');
   assert.equal(await storedRows(), sent);
   assert.equal(await page.locator('#totalBatches').textContent(), String(1 + 2000 / 50));
-  // Wait for the chart to draw a few points, then keep the picture for the README.
+  // The chart: a title above it, time along the bottom, messages/s up the side with values
+  // from 0 to at least the highest rate drawn.
   await page.waitForFunction(
-    () => (document.querySelector('#chart polyline')?.getAttribute('points') ?? '').split(' ').length >= 3,
+    () => (document.querySelector('#chart .line')?.getAttribute('points') ?? '').split(' ').length >= 4,
   );
+  assert.equal(await page.locator('.panel h2').first().textContent(), 'Throughput (messages/s), last 60 s');
+  assert.deepEqual(await page.locator('#chart .x text').allTextContents(), [
+    '−60 s',
+    '−45 s',
+    '−30 s',
+    '−15 s',
+    'now',
+  ]);
+  const yLabels = (await page.locator('#chart .y text').allTextContents()).map((t) =>
+    Number(t.replace(/,/g, '')),
+  );
+  assert.equal(yLabels.length, 3);
+  assert.equal(yLabels[0], 0);
+  assert.ok(yLabels[2]! >= Number(await page.locator('#ratePerSecond').textContent()), `axis ${yLabels}`);
+  await assertFavicon(page);
+  assert.deepEqual(problems, []);
+  await page.mouse.move(0, 0); // no button in its hover colour on the picture
   await page.screenshot({ path: screenshotPath(import.meta.url) });
 });
 
@@ -110,7 +132,6 @@ test('a worker killed before its batch commits loses nothing: the next worker in
   await inserting;
   // While the database is slow the queue backs up, and the gauge shows it.
   await page.waitForFunction(() => Number(document.getElementById('queueDepth')?.textContent) >= 1000);
-  await page.screenshot({ path: screenshotPath(import.meta.url) });
   app.worker!.kill('SIGKILL');
   await once(app.worker!, 'exit');
   assert.equal(await app.redis.llen(PROCESSING), 50, 'the interrupted batch waits in the processing list');

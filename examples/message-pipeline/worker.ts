@@ -17,6 +17,11 @@ const SLOW_ACK_MS = Number(process.env['SLOW_ACK_MS'] ?? 0);
 const redis = new Redis(env('REDIS_URL'));
 const observer = redis.duplicate(); // the blocking BLMOVE holds `redis`; this one reads queue depth
 const db = new pg.Client(env('DATABASE_URL'));
+// The database went away under the worker: say so and stop (a new worker recovers the batch).
+db.on('error', (e) => {
+  console.error(`database connection lost: ${e.message}`);
+  process.exit(1);
+});
 await db.connect();
 const publish = hubPublisher(env('HUB_URL'), env('HUB_TOKEN'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,6 +33,7 @@ function stop() {
   setTimeout(() => process.exit(1), 5000).unref();
 }
 process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
 // Started with a stdin pipe from the app: when the app goes away, so does the worker.
 process.stdin.on('end', stop).resume();
 

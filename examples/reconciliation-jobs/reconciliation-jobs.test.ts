@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshotPath } from '../../test/support/browser.ts';
+import { assertFavicon, launchChromium, screenshotPath, watchConsole } from '../shared/chromium.ts';
 import { start } from './start.ts';
 
 interface ShownJob {
@@ -30,13 +30,14 @@ after(() => browser.close());
 async function signIn(
   url: string,
   tenant: 'acme' | 'globex',
-): Promise<{ context: BrowserContext; page: Page }> {
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 460 } });
+  const problems = watchConsole(context);
   const page = await context.newPage();
   await page.goto(url);
   await page.click(`#login button[value=${tenant}]`);
   await page.waitForSelector('#conn.live');
-  return { context, page };
+  return { context, page, problems };
 }
 
 const shownJobs = (page: Page): Promise<ShownJob[]> =>
@@ -81,10 +82,45 @@ function assertShowsWhatWasPublished(shown: ShownJob, job: ApiJob): void {
   assert.deepEqual(shown.errors, job.errors);
 }
 
-test('a tenant sees all its jobs at once, live: status, summary, log lines and errors', async () => {
+test('a signed-out visitor sees only the sign-in, and nothing in the console', async () => {
   const app = await start({ stepMs: 60, batches: 12 });
-  const { context, page } = await signIn(app.url, 'acme');
+  const context = await browser.newContext({ viewport: { width: 1100, height: 460 } });
+  const problems = watchConsole(context);
+  const page = await context.newPage();
   try {
+    await page.goto(app.url);
+    await page.locator('#login').waitFor();
+    assert.deepEqual(await page.locator('#login button').allTextContents(), ['Acme Corp', 'Globex']);
+    for (const hidden of ['#conn', '#run', '#signout', '#problem', '.job'])
+      assert.equal(await page.locator(hidden).first().isVisible(), false, `${hidden} is visible`);
+    const text = await page.locator('body').innerText();
+    for (const word of ['connecting', 'Sign out', 'Run a reconciliation'])
+      assert.ok(!text.includes(word), `the signed-out page says "${word}"`);
+    await assertFavicon(page);
+    // Nothing starts before a tenant signs in.
+    assert.equal((await context.request.get(`${app.url}/api/jobs`)).status(), 401);
+
+    await page.click('#login button[value=globex]');
+    await page.waitForSelector('#conn.live');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#login').waitFor();
+    assert.equal(await page.locator('#signout').isVisible(), false);
+    assert.equal(await page.locator('#conn').isVisible(), false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await app.close();
+  }
+});
+
+test('a tenant sees its jobs at once, live: the first sign-in starts two, and they run while it watches', async () => {
+  // About 2 s a job: still running when the page has opened, even on a busy machine.
+  const app = await start({ stepMs: 150, batches: 12 });
+  const { context, page, problems } = await signIn(app.url, 'acme');
+  try {
+    // The demo jobs started at this sign-in: the page opens on them running, not finished.
+    await page.waitForFunction(() => document.querySelectorAll('.job').length === 2);
+    assert.deepEqual(await page.locator('.job .status').allTextContents(), ['running', 'running']);
     await finished(page, 2);
     assert.equal(await page.textContent('#tenant'), '· Acme Corp');
     for (const shown of await shownJobs(page)) {
@@ -99,12 +135,17 @@ test('a tenant sees all its jobs at once, live: status, summary, log lines and e
 
     // A job started from the page appears and runs while the page watches.
     await page.click('#run');
-    await page.waitForFunction(() => document.querySelectorAll('[data-job="job-1005"] .log li').length >= 4);
-    assert.equal(await page.textContent('[data-job="job-1005"] .status'), 'running');
+    await page.waitForFunction(() => document.querySelectorAll('[data-job="job-1003"] .log li').length >= 4);
+    assert.equal(await page.textContent('[data-job="job-1003"] .status'), 'running');
     await page.screenshot({ path: screenshotPath(import.meta.url) });
     await finished(page, 3);
-    const [shown] = (await shownJobs(page)).filter((j) => j.id === 'job-1005');
-    assertShowsWhatWasPublished(shown!, (await apiJob(page, 'job-1005')).body.jobs![0]!);
+    const [shown] = (await shownJobs(page)).filter((j) => j.id === 'job-1003');
+    assertShowsWhatWasPublished(shown!, (await apiJob(page, 'job-1003')).body.jobs![0]!);
+    // Signing in again (another tab, a new session) starts no more demo jobs.
+    const again = await signIn(app.url, 'acme');
+    assert.equal(await again.page.locator('.job').count(), 3);
+    await again.context.close();
+    assert.deepEqual(problems, []);
   } finally {
     await context.close();
     await app.close();

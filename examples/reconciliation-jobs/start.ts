@@ -5,22 +5,32 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { AppError, closeServer, listen, readCookie, readFields, sendHtml, sendJson } from '../shared/http.ts';
 import { hubCookie, startExampleHub } from '../shared/herald.ts';
+import type { ExampleOptions } from '../shared/options.ts';
+import { Teardown } from '../shared/teardown.ts';
 import { applyEvent, runJob, type Job, type JobEvent } from './jobs.ts';
 
 const TENANTS: Record<string, string> = { acme: 'Acme Corp', globex: 'Globex' };
+const DEMO_JOBS: Record<string, string[]> = {
+  acme: ['March bank statement', 'Card settlements'],
+  globex: ['Payroll account', 'Supplier payments'],
+};
 const JOB_ID = /^job-\d{1,9}$/;
 const topicOf = (tenant: string, job = '{job}') => `https://recon.example/tenants/${tenant}/jobs/${job}`;
 
-export interface StartOptions {
-  port?: number;
-  /** Pause between batches of 25 rows (default 300 ms: a job takes about 10 s). */
+export interface StartOptions extends ExampleOptions {
+  /** Pause between batches of 25 rows (default 600 ms: a job takes about 20 s). */
   stepMs?: number;
   batches?: number;
-  /** Start two jobs per tenant at once, so the page has something to show (default true). */
+  /** Start two jobs at a tenant's first sign-in, so the page has something to show (default true). */
   demoJobs?: boolean;
 }
 
-export async function start(opts: StartOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function start(opts: StartOptions = {}) {
+  const teardown = new Teardown();
+  return teardown.guard(() => build(opts, teardown));
+}
+
+async function build(opts: StartOptions, teardown: Teardown) {
   const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
   const sessions = new Map<string, string>(); // session id -> tenant
   const jobs = new Map<string, Job>();
@@ -46,7 +56,7 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
     };
     jobs.set(job.id, job);
     const run = runJob(job, (e) => report(job, e), {
-      stepMs: opts.stepMs ?? 300,
+      stepMs: opts.stepMs ?? 600,
       batches: opts.batches ?? 30,
       signal: stop.signal,
     })
@@ -56,6 +66,12 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
       .finally(() => running.delete(run));
     running.add(run);
     return job;
+  }
+
+  /** A tenant's first sign-in starts two of its reconciliations, so there is something to watch. */
+  function startDemoJobs(tenant: string): void {
+    if (!(opts.demoJobs ?? true) || [...jobs.values()].some((j) => j.tenant === tenant)) return;
+    for (const name of DEMO_JOBS[tenant] ?? []) startJob(tenant, name);
   }
 
   function tenantOf(req: IncomingMessage): string {
@@ -84,12 +100,18 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
   const app = await listen(opts.port ?? 0, async (req, res, url) => {
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    if (path === '/' && method === 'GET') return sendHtml(res, page);
+    if (path === '/' && method === 'GET') {
+      // Whether this browser is signed in is known here: a signed-out page shows only the
+      // sign-in, without first asking the API (and getting a 401) to find out.
+      const signedIn = sessions.has(readCookie(req, 'recon_session') ?? '');
+      return sendHtml(res, page.replace('__SIGNED_IN__', String(signedIn)));
+    }
     if (path === '/login' && method === 'POST') {
       const { tenant = '' } = await readFields(req);
       if (!TENANTS[tenant]) throw new AppError(400, `unknown tenant "${tenant.slice(0, 40)}"`);
       const session = randomBytes(16).toString('hex');
       sessions.set(session, tenant);
+      startDemoJobs(tenant);
       // The tenant's token can read its own jobs and nothing else.
       const token = await hub.subscriberToken(`tenant:${tenant}`, [
         `https://recon.example/tenants/${tenant}/{+rest}`,
@@ -135,22 +157,19 @@ export async function start(opts: StartOptions = {}): Promise<{ url: string; clo
     }
     throw new AppError(404, `no route for ${method} ${path.slice(0, 80)}`);
   });
+  teardown.add('app server', app.server, closeServer);
 
   // Started second: it lets pages of the app's origin in. Nobody has the URL before start() returns.
-  const hub = await startExampleHub(app.origin);
-  if (opts.demoJobs ?? true) {
-    startJob('acme', 'March bank statement');
-    startJob('acme', 'Card settlements');
-    startJob('globex', 'Payroll account');
-    startJob('globex', 'Supplier payments');
-  }
+  const hub = teardown.add('hub', await startExampleHub(app.origin, { port: opts.hubPort ?? 0 }), (h) =>
+    h.close(),
+  );
+  teardown.add('jobs', running, async (runs) => {
+    stop.abort();
+    await Promise.allSettled(runs);
+  });
   return {
     url: app.origin,
-    async close() {
-      stop.abort();
-      await Promise.allSettled(running);
-      await hub.close();
-      await closeServer(app.server);
-    },
+    endpoints: { hub: hub.herald.url + hub.herald.config.path },
+    close: () => teardown.run(),
   };
 }

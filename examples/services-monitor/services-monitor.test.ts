@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../shared/chromium.ts';
+import { assertFavicon, launchChromium, watchConsole } from '../shared/chromium.ts';
 import { start } from './start.ts';
 import { screenshotPath } from '../../test/support/browser.ts';
 
 let app: Awaited<ReturnType<typeof start>>;
 let browser: Browser;
 let page: Page;
+let problems: string[];
 
 before(async () => {
   [app, browser] = await Promise.all([start({ port: 0, stepMs: 40 }), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1100, height: 640 } });
+  problems = watchConsole(page);
 });
 after(async () => {
   await browser?.close();
@@ -49,6 +51,9 @@ test('the sync button starts a balance sync and the page shows it run and finish
   await waitForProcessed(before + 5);
   assert.equal(await cell('balance-sync', 2).textContent(), 'idle');
   await page.locator('#history li', { hasText: 'balance-sync: running → idle' }).first().waitFor();
+  await assertFavicon(page);
+  // Nothing in the console so far (the hub restart below makes the browser log a lost connection).
+  assert.deepEqual(problems, []);
 });
 
 test('when the hub restarts the indicator goes red, then green, and the page catches up with nothing lost', async () => {
@@ -69,6 +74,11 @@ test('when the hub restarts the indicator goes red, then green, and the page cat
 
   await page.getByRole('button', { name: 'Run balance sync now' }).click();
   await waitForProcessed(before + 10);
+  // The only thing the console shows is the browser failing to reach the hub while it was down.
+  assert.ok(
+    problems.every((p) => /ERR_CONNECTION_REFUSED/.test(p)),
+    `console problems:\n${problems.join('\n')}`,
+  );
   await page.screenshot({
     animations: 'disabled',
     path: screenshotPath(import.meta.url),

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { mintToken } from '../../src/auth/mint.ts';
 import { AppError, closeServer, listen, sendHtml, sendJson } from '../shared/http.ts';
 import { hubCookie, startExampleHub, type ExampleHub } from '../shared/herald.ts';
+import type { ExampleOptions } from '../shared/options.ts';
 import { startRedis } from '../shared/processes.ts';
+import { Teardown } from '../shared/teardown.ts';
 import { hubPublisher } from '../shared/publisher.ts';
 import { createServices, logTopic, statusTopic } from './services.ts';
 
@@ -14,11 +16,16 @@ import { createServices, logTopic, statusTopic } from './services.ts';
 const scope = 'https://herald.example/services/{+rest}';
 const page = readFileSync(new URL('page.html', import.meta.url), 'utf8');
 
-export async function start(opts: { port?: number; stepMs?: number } = {}) {
+export async function start(opts: ExampleOptions & { stepMs?: number } = {}) {
+  const teardown = new Teardown();
+  return teardown.guard(() => build(opts, teardown));
+}
+
+async function build(opts: ExampleOptions & { stepMs?: number }, teardown: Teardown) {
   // Redis carries the hub's history, so a restarted hub still has what the page missed.
-  const redis = await startRedis();
+  const redis = teardown.add('redis-server', await startRedis({ port: opts.redisPort }), (r) => r.stop());
   const secret = randomBytes(32).toString('hex');
-  const hubConfig = { jwtKey: secret, redis: redis.url, history: 500 };
+  const hubConfig = { jwtKey: secret, redis: redis.url, history: 500, port: opts.hubPort ?? 0 };
   let hub: ExampleHub | undefined;
   const services = createServices({
     // Services publish through whichever hub is running now (it may restart under them).
@@ -47,8 +54,10 @@ export async function start(opts: { port?: number; stepMs?: number } = {}) {
     }
     throw new AppError(404, `no route for ${req.method} ${url.pathname}`);
   });
+  teardown.add('app server', app.server, closeServer);
 
   hub = await startExampleHub(app.origin, hubConfig);
+  teardown.add('hub', null, () => hub?.close());
   const hubPort = hub.herald.port;
   const token = await mintToken({ secret, subject: 'services', publish: [scope] });
   const publish = hubPublisher(`${hub.herald.url}${hub.herald.config.path}`, token);
@@ -56,9 +65,11 @@ export async function start(opts: { port?: number; stepMs?: number } = {}) {
   services['account-discovery'].every(4_000);
   services['account-enrichment'].every(2_000);
   void services['balance-sync'].run('schedule');
+  teardown.add('services', services, (all) => Promise.all(Object.values(all).map((s) => s.stop())));
 
   return {
     url: app.origin,
+    endpoints: { hub: hub.herald.url + hub.herald.config.path, redis: redis.url },
     services,
     /** Stops the hub, as a deploy or a crash would; the page and the services carry on. */
     async stopHub() {
@@ -70,10 +81,6 @@ export async function start(opts: { port?: number; stepMs?: number } = {}) {
     async startHub() {
       hub = await startExampleHub(app.origin, { ...hubConfig, port: hubPort });
     },
-    async close() {
-      await Promise.all(Object.values(services).map((s) => s.stop()));
-      await Promise.all([closeServer(app.server), hub?.close()]);
-      await redis.stop();
-    },
+    close: () => teardown.run(),
   };
 }

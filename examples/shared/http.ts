@@ -1,7 +1,18 @@
 // Small node:http helpers the example apps share. Nothing here is about real time: it is the
 // boilerplate any app server has (JSON answers, form bodies, cookies, listening).
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** Files every example page uses: its tab icon and the controls' shared look. */
+const shared: Record<string, { type: string; body: Buffer }> = {
+  '/favicon.ico': { type: 'image/svg+xml', body: readFileSync(new URL('favicon.svg', import.meta.url)) },
+  '/favicon.svg': { type: 'image/svg+xml', body: readFileSync(new URL('favicon.svg', import.meta.url)) },
+  '/examples.css': {
+    type: 'text/css; charset=utf-8',
+    body: readFileSync(new URL('page.css', import.meta.url)),
+  },
+};
 
 /** An error an app route answers with: a status and a one-line reason. */
 export class AppError extends Error {
@@ -64,9 +75,17 @@ export function readCookie(req: IncomingMessage, name: string): string | undefin
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
-/** Starts a node:http server on 127.0.0.1; an AppError thrown by the handler becomes `{ error }`. */
+/**
+ * Starts a node:http server on 127.0.0.1; an AppError thrown by the handler becomes `{ error }`.
+ * GET /favicon.svg (and /favicon.ico) and /examples.css are answered here for every example.
+ */
 export async function listen(port: number, handler: Handler): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
+    const file = req.method === 'GET' ? shared[req.url ?? ''] : undefined;
+    if (file) {
+      res.writeHead(200, { 'Content-Type': file.type, 'Cache-Control': 'max-age=3600' });
+      return void res.end(file.body);
+    }
     Promise.resolve()
       .then(() => handler(req, res, new URL(`http://app.invalid${req.url ?? '/'}`)))
       .catch((e: unknown) => {

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { mintToken } from '../../src/auth/mint.ts';
 import { closeServer, listen, AppError, sendHtml, sendJson } from '../shared/http.ts';
 import { hubCookie, startExampleHub, type ExampleHub } from '../shared/herald.ts';
+import type { ExampleOptions } from '../shared/options.ts';
 import { startRedis } from '../shared/processes.ts';
+import { Teardown } from '../shared/teardown.ts';
 import { hubPublisher } from '../shared/publisher.ts';
 import { startIndexChecker } from './index-checker.ts';
 import { IndexingWorker, statsTopic, type UrlJob } from './worker.ts';
@@ -26,8 +28,14 @@ const jobsFor = (projectId?: string): UrlJob[] =>
       })),
     );
 
-export async function start(opts: { port?: number; delayMs?: number } = {}) {
+export async function start(opts: ExampleOptions & { delayMs?: number } = {}) {
+  const teardown = new Teardown();
+  return teardown.guard(() => build(opts, teardown));
+}
+
+async function build(opts: ExampleOptions & { delayMs?: number }, teardown: Teardown) {
   const checker = await startIndexChecker();
+  teardown.add('indexing API stand-in', checker.server, closeServer);
   // The hub is started once the app's origin (for CORS) is known.
   const parts: { hub?: ExampleHub; worker?: IndexingWorker } = {};
 
@@ -51,17 +59,21 @@ export async function start(opts: { port?: number; delayMs?: number } = {}) {
       return sendHtml(res, page.replace('__CONFIG__', JSON.stringify(config)));
     }
     if (req.method === 'POST' && url.pathname === '/api/recheck') {
-      const jobs = jobsFor(projectId);
-      worker.enqueue(jobs);
-      return sendJson(res, 202, { queued: jobs.length });
+      // URLs already waiting are not queued twice: the answer says how many were added.
+      return sendJson(res, 202, { queued: worker.enqueue(jobsFor(projectId)) });
     }
     throw new AppError(404, `no route for ${req.method} ${url.pathname}`);
   });
+  teardown.add('app server', app.server, closeServer);
 
-  // Redis holds the hub's history and the counters, as it held the seed's pub/sub.
-  const redis = await startRedis();
+  // Redis holds the hub's history and the counters, so every hub node agrees on them.
+  const redis = teardown.add('redis-server', await startRedis({ port: opts.redisPort }), (r) => r.stop());
   const secret = randomBytes(32).toString('hex');
-  const hub = (parts.hub = await startExampleHub(app.origin, { jwtKey: secret, redis: redis.url }));
+  const hub = (parts.hub = teardown.add(
+    'hub',
+    await startExampleHub(app.origin, { jwtKey: secret, redis: redis.url, port: opts.hubPort ?? 0 }),
+    (h) => h.close(),
+  ));
   // The worker's own token: it may publish stats and nothing else.
   const workerToken = await mintToken({ secret, subject: 'indexing-worker', publish: [statsScope] });
   const worker = (parts.worker = new IndexingWorker({
@@ -69,15 +81,13 @@ export async function start(opts: { port?: number; delayMs?: number } = {}) {
     publish: hubPublisher(`${hub.herald.url}${hub.herald.config.path}`, workerToken),
     delayMs: opts.delayMs ?? 150,
   }));
+  teardown.add('worker', worker, (w) => w.stop());
   worker.enqueue(jobsFor());
 
   return {
     url: app.origin,
+    endpoints: { hub: hub.herald.url + hub.herald.config.path, redis: redis.url },
     worker,
-    async close() {
-      await worker.stop();
-      await Promise.all([closeServer(app.server), closeServer(checker.server), hub.close()]);
-      await redis.stop();
-    },
+    close: () => teardown.run(),
   };
 }

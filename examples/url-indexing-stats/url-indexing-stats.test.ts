@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../shared/chromium.ts';
+import { assertFavicon, launchChromium, watchConsole } from '../shared/chromium.ts';
 import { expectedVerdict } from './index-checker.ts';
 import { projects, start } from './start.ts';
 import { screenshotPath } from '../../test/support/browser.ts';
@@ -17,14 +17,18 @@ after(async () => {
   await app?.close();
 });
 
-/** What the page should show once the worker has checked every URL of `ids` `passes` times. */
-function expected(ids: string[], passes = 1) {
+/**
+ * What the page should show once the worker has checked every URL of `ids`, the URLs of
+ * `ids` and `checkedAgain` have been checked `checks[id]` times: each URL counts once, under
+ * its latest verdict.
+ */
+function expected(ids: string[], checks: Record<string, number> = {}) {
   const out = { totalProcessed: 0, indexed: 0, notIndexed: 0, errors: 0 };
   for (const id of ids)
     for (let i = 1; i <= projects[id]!; i++) {
-      const v = expectedVerdict(`https://${id}.example/page/${i}`);
-      out.totalProcessed += passes;
-      out[v === 'error' ? 'errors' : v] += passes;
+      const v = expectedVerdict(`https://${id}.example/page/${i}`, checks[id] ?? 1);
+      out.totalProcessed += 1;
+      out[v === 'error' ? 'errors' : v] += 1;
     }
   return out;
 }
@@ -39,6 +43,14 @@ async function shown(page: Page) {
   };
 }
 
+/** Waits until the page shows exactly `want` (each subscriber gets the update on its own time). */
+const shows = (page: Page, want: ReturnType<typeof expected>) =>
+  page.waitForFunction(
+    (want) => Object.entries(want).every(([id, n]) => document.getElementById(id)?.textContent === String(n)),
+    want,
+    { polling: 20 },
+  );
+
 const processedIs = (page: Page, n: number) =>
   page.waitForFunction((n) => document.getElementById('totalProcessed')?.textContent === String(n), n, {
     polling: 20,
@@ -46,6 +58,7 @@ const processedIs = (page: Page, n: number) =>
 
 test('the overview counts up while the worker runs and ends at the numbers for every URL', async () => {
   const page = await browser.newPage();
+  const problems = watchConsole(page);
   await page.goto(app.url);
   await page.locator('#status.live').waitFor();
   // A number strictly between 0 and the end proves the page moves with the worker.
@@ -59,6 +72,12 @@ test('the overview counts up while the worker runs and ends at the numbers for e
   );
   await processedIs(page, 80);
   assert.deepEqual(await shown(page), expected(Object.keys(projects)));
+  assert.match(
+    (await page.locator('#lastCheck').textContent())!,
+    /^Last check \d\d:\d\d:\d\d: \w+\.example\/page\/\d+ → /,
+  );
+  await assertFavicon(page);
+  assert.deepEqual(problems, []);
   await page.close();
 });
 
@@ -72,23 +91,47 @@ test('a project page shows that project only, with its numbers as soon as it con
   await page.close();
 });
 
-test('checking a project again moves that project and the overview, not the other projects', async () => {
+test('checking a project again counts each URL once: verdicts move, the number of URLs does not', async () => {
   await app.worker.idle();
   const [overview, blog, docs] = await Promise.all([
     browser.newPage({ viewport: { width: 860, height: 330 } }),
     browser.newPage(),
     browser.newPage(),
   ]);
+  const problems = [overview, blog, docs].flatMap((p) => watchConsole(p));
   await overview.goto(app.url);
   await blog.goto(`${app.url}/?projectId=blog`);
   await docs.goto(`${app.url}/?projectId=docs`);
   await Promise.all([processedIs(overview, 80), processedIs(blog, 25), processedIs(docs, 15)]);
+  const first = expected(['blog']);
+  assert.ok(first.errors > 0 && first.notIndexed > 0, 'the first pass has errors and pages not indexed yet');
 
-  await blog.getByRole('button', { name: 'Check these URLs again' }).click();
-  await Promise.all([processedIs(blog, 50), processedIs(overview, 105)]);
-  assert.deepEqual(await shown(blog), expected(['blog'], 2));
+  // Pressed twice: the second press finds the URLs still queued and adds none.
+  const recheck = blog.getByRole('button', { name: 'Check these URLs again' });
+  await recheck.click();
+  await recheck.click();
+  // The second check clears the quota errors and finds more pages indexed; still 25 URLs.
+  const second = expected(['blog'], { blog: 2 });
+  await app.worker.idle();
+  await shows(blog, second);
+  assert.equal(second.totalProcessed, 25);
+  await shows(overview, expected(Object.keys(projects), { blog: 2 }));
   assert.deepEqual(await shown(docs), expected(['docs']));
+  const queued = await fetch(`${app.url}/api/recheck?projectId=blog`, { method: 'POST' });
+  assert.deepEqual(await queued.json(), { queued: 25 });
+  await app.worker.idle();
+  // A third check finds what the second found: nothing moves. A page opened now gets the
+  // hub's numbers after every publish of that pass (the snapshot).
+  assert.deepEqual(expected(['blog'], { blog: 3 }), second);
+  const late = await browser.newPage();
+  const lateProblems = watchConsole(late);
+  await late.goto(`${app.url}/?projectId=blog`);
+  await processedIs(late, 25);
+  assert.deepEqual(await shown(late), second);
+  assert.deepEqual(lateProblems, []);
+  await late.close();
   await overview.screenshot({ path: screenshotPath(import.meta.url) });
+  assert.deepEqual(problems, []);
   await Promise.all([overview.close(), blog.close(), docs.close()]);
 });
 

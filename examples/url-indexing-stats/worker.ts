@@ -1,5 +1,7 @@
-// The worker: checks each URL with the inspection API and tells the hub what it found.
-// It keeps no counters and no connections to browsers: the hub does both.
+// The worker: checks each URL with the inspection API and tells the hub what changed.
+// It keeps no counters and no connections to browsers: the hub does both. It remembers each
+// URL's last verdict (what a real tool keeps in its database), so the numbers count URLs, not
+// checks: checking a URL again moves a count only when the verdict changed.
 import type { Publication } from '../shared/herald.ts';
 import type { Verdict } from './index-checker.ts';
 
@@ -21,6 +23,10 @@ export interface WorkerOptions {
 /** Checks queued URLs one by one, for as long as it runs. */
 export class IndexingWorker {
   readonly #queue: UrlJob[] = [];
+  /** URLs in the queue: a URL queued twice is checked once. */
+  readonly #queued = new Set<string>();
+  /** The last verdict of every URL checked so far. */
+  readonly #verdicts = new Map<string, Verdict>();
   #wake: (() => void) | undefined;
   #stopped = false;
   #busy = false;
@@ -30,9 +36,13 @@ export class IndexingWorker {
     this.done = this.#loop();
   }
 
-  enqueue(jobs: UrlJob[]): void {
-    this.#queue.push(...jobs);
+  /** Queues the URLs not queued already; returns how many that was. */
+  enqueue(jobs: UrlJob[]): number {
+    const fresh = jobs.filter((j) => !this.#queued.has(j.url));
+    for (const j of fresh) this.#queued.add(j.url);
+    this.#queue.push(...fresh);
     this.#wake?.();
+    return fresh.length;
   }
 
   /** Resolves once the queue is empty and the last URL's numbers are published. */
@@ -54,14 +64,23 @@ export class IndexingWorker {
         continue;
       }
       this.#busy = true;
+      this.#queued.delete(job.url);
       const verdict = await this.#check(job.url);
-      const counts = { totalProcessed: 1, [verdict === 'error' ? 'errors' : verdict]: 1 };
-      // One request, two counters: the project's and the overall one. The hub adds them up
-      // atomically, however many workers publish at once.
+      const before = this.#verdicts.get(job.url);
+      this.#verdicts.set(job.url, verdict);
+      const key = (v: Verdict) => (v === 'error' ? 'errors' : v);
+      // A new URL counts once; a URL checked again moves from its old verdict to its new one.
+      const counts =
+        before === undefined
+          ? { totalProcessed: 1, [key(verdict)]: 1 }
+          : before === verdict
+            ? undefined
+            : { [key(before)]: -1, [key(verdict)]: 1 };
+      const patch = { lastCheck: { url: job.url, verdict, at: new Date().toISOString() }, $inc: counts };
+      // One request, two topics: the project's and the overall one. The hub applies the
+      // increments atomically, however many workers publish at once.
       await this.options
-        .publish(
-          [job.projectId, undefined].map((p) => ({ topics: [statsTopic(p)], patch: { $inc: counts } })),
-        )
+        .publish([job.projectId, undefined].map((p) => ({ topics: [statsTopic(p)], patch })))
         .catch((e: unknown) => console.error(`could not publish stats for ${job.url}:`, e));
       this.#busy = false;
       await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));

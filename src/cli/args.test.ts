@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliDetails } from './access.ts';
 import { parseCliArgs } from './args.ts';
-import { descriptorWarning, openFilesLimit } from './descriptor-limit.ts';
 import { signingSecret } from './key-from-env.ts';
 
 const options = { port: { type: 'string' }, private: { type: 'boolean' } } as const;
@@ -32,21 +28,6 @@ test('the signing secret: the flag, then the environment, then the dev key', () 
     'from-env',
   );
   assert.equal(signingSecret(undefined, { HERALD_PUBLISHER_JWT_KEY: 'publisher-key' }), 'publisher-key');
-});
-
-test('a connection cap above ulimit -n is warned about, with the cap that would fit', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-limits-'));
-  const file = join(dir, 'limits');
-  writeFileSync(
-    file,
-    'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n',
-  );
-  assert.equal(openFilesLimit(file), 1024);
-  assert.equal(openFilesLimit(join(dir, 'missing')), undefined);
-  assert.equal(descriptorWarning(500, 1024), undefined);
-  assert.match(descriptorWarning(5000, 1024)!, /lower the cap to 960 or raise ulimit -n/);
-  assert.match(descriptorWarning(0, 1024)!, /0 \(no cap\)/);
-  assert.equal(descriptorWarning(5000, undefined), undefined, 'nothing to say where Linux does not tell');
 });
 
 test('token grants from flags: exact topics and URL patterns per action', () => {

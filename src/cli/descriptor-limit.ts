@@ -11,13 +11,30 @@ export function openFilesLimit(limitsFile = '/proc/self/limits'): number | undef
 }
 
 /**
- * A warning when `--max-connections` cannot protect the descriptors: past `ulimit -n`, accept()
- * fails before the cap refuses anything, and new clients hang instead of getting a 429.
+ * Descriptors kept for the hub itself (listening sockets, logs, Redis connections, key files,
+ * the dashboard's files): 5 % of the limit, at least 64.
  */
-export function descriptorWarning(maxConnections: number, limit: number | undefined): string | undefined {
-  if (limit === undefined) return undefined;
-  // Listening socket, logs, Redis, files: keep some descriptors for the hub itself.
-  const usable = limit - 64;
-  if (maxConnections > 0 && maxConnections <= usable) return undefined;
-  return `--max-connections ${maxConnections === 0 ? '0 (no cap)' : maxConnections} is above the ${limit} open descriptors this process may hold (ulimit -n): past them new clients hang instead of getting a 429; lower the cap to ${Math.max(1, usable)} or raise ulimit -n`;
+export function descriptorReserve(limit: number): number {
+  return Math.max(64, Math.ceil(limit * 0.05));
+}
+
+/**
+ * The `--max-connections` to run with. Past `ulimit -n`, accept() fails before the cap refuses
+ * anything, and new clients hang instead of getting a 429. Left at its default, the cap comes
+ * down to fit the descriptors (minus the reserve) without a word: a first run starts clean. Set
+ * explicitly to what cannot be honoured, it is kept and the warning says what to change.
+ */
+export function connectionCap(
+  requested: number,
+  explicit: boolean,
+  limit: number | undefined,
+): { maxConnections: number; warning?: string } {
+  if (limit === undefined) return { maxConnections: requested };
+  const usable = Math.max(1, limit - descriptorReserve(limit));
+  if (!explicit) return { maxConnections: requested > 0 ? Math.min(requested, usable) : usable };
+  if (requested > 0 && requested <= usable) return { maxConnections: requested };
+  return {
+    maxConnections: requested,
+    warning: `--max-connections ${requested === 0 ? '0 (no cap)' : requested} is above the ${limit} open descriptors this process may hold (ulimit -n) less ${descriptorReserve(limit)} kept for the hub itself: past them new clients hang instead of getting a 429; lower the cap to ${usable} or raise ulimit -n`,
+  };
 }

@@ -4,7 +4,7 @@ import { ConfigError, helpText, loadConfig } from '../config/load.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { startHerald } from '../start.ts';
 import { containProcessErrors } from './contain-errors.ts';
-import { descriptorWarning, openFilesLimit } from './descriptor-limit.ts';
+import { connectionCap, openFilesLimit } from './descriptor-limit.ts';
 import { isClusterWorker, runPrimary, workerBroker, workerStateStore } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
@@ -14,8 +14,16 @@ export async function serve(argv: string[]): Promise<void> {
     console.log(helpText());
     return;
   }
-  const { config, rest } = loadConfig(argv);
+  const loaded = loadConfig(argv);
+  const { rest } = loaded;
   if (rest.length > 0) throw new ConfigError(`unexpected argument ${rest[0]} (serve takes only options)`);
+  // The default cap fits the descriptors this process may open; an explicit one is kept.
+  const cap = connectionCap(
+    loaded.config.maxConnections,
+    loaded.explicit.has('maxConnections'),
+    openFilesLimit(),
+  );
+  const config = { ...loaded.config, maxConnections: cap.maxConnections };
   refuseUnusableHub(config);
   const worker = isClusterWorker();
   if (config.workers > 1 && !worker) return runPrimary(config);
@@ -28,9 +36,16 @@ export async function serve(argv: string[]): Promise<void> {
   const { logger } = running;
   // From here on, an error escaping one connection's code path is logged, never fatal.
   containProcessErrors(logger, () => running.hub.recordRefusal(ErrorCode.internal));
-  const descriptors = descriptorWarning(config.maxConnections, openFilesLimit());
-  if (descriptors) logger.warn({ event: 'descriptor-limit' }, descriptors);
-  logger.info({ event: 'listening', url: running.url, broker: running.hub.broker.kind }, 'herald listening');
+  if (cap.warning) logger.warn({ event: 'descriptor-limit' }, cap.warning);
+  logger.info(
+    {
+      event: 'listening',
+      url: running.url,
+      broker: running.hub.broker.kind,
+      maxConnections: config.maxConnections,
+    },
+    'herald listening',
+  );
   let stopDemo: (() => void) | undefined;
   // In --workers mode one demo publisher is enough: the first worker runs it.
   const leader = !worker || cluster.worker?.id === 1;

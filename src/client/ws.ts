@@ -114,7 +114,12 @@ export function connectWs(
       }
       case 'error': {
         const code = typeof msg['code'] === 'string' ? msg['code'] : undefined;
-        const status = code === 'HERALD_ERR_UNAUTHORIZED' || code === 'HERALD_ERR_TOKEN_EXPIRED' ? 401 : 400;
+        const status =
+          code === 'HERALD_ERR_UNAUTHORIZED' || code === 'HERALD_ERR_TOKEN_EXPIRED'
+            ? 401
+            : code === 'HERALD_ERR_FORBIDDEN_TOPIC'
+              ? 403
+              : 400;
         lastError = new HeraldClientError(`hub refused: ${String(msg['message'])}`, status, code);
         // A refused subscribe will not succeed by retrying it: stop.
         if (typeof msg['ref'] === 'string' && msg['ref'].startsWith('s')) finish(lastError);

@@ -328,7 +328,8 @@ export const optionDefs: OptionDef[] = [
     key: 'maxConnections',
     flag: 'max-connections',
     type: 'number',
-    help: 'open subscriptions on this node (429 above; 0 = no cap)',
+    help: 'open subscriptions on this node (429 above; 0 = no cap); unset, it fits `ulimit -n` less 5 % (at least 64) kept for the hub itself; set above that, a startup warning',
+    defaultText: '20000 or what ulimit -n allows',
   },
   {
     key: 'maxConnectionsPerIp',

@@ -56,7 +56,7 @@ function convert(def: OptionDef, raw: unknown, source: string): unknown {
 export function loadConfig(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
-): { config: HeraldConfig; rest: string[] } {
+): { config: HeraldConfig; rest: string[]; explicit: ReadonlySet<keyof HeraldConfig> } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     config: { type: 'string' },
   };
@@ -117,7 +117,7 @@ export function loadConfig(
         `${nameOf(def.key, def.flag)}: a JWT secret must be at least ${MIN_SECRET_LENGTH} characters (got ${secret.length})`,
       );
   }
-  return { config, rest: parsed.positionals };
+  return { config, rest: parsed.positionals, explicit: new Set(given.keys()) };
 }
 
 /** Shortest HS secret accepted (the same floor as src/auth/keys.ts). */

@@ -132,6 +132,7 @@ export class FanOut {
     const within = sub.sink.send(encoded);
     sub.lastSentId = encoded.update.id;
     this.#stats.counters.delivered++;
+    if (sub.monitor) this.#stats.counters.monitorDelivered++;
     if (!within) this.#slow.overBudget(sub);
   }
 

@@ -161,7 +161,9 @@ describe('Hub', () => {
     assert.equal(admin.notices[0]?.type, 'herald.stats');
     assert.equal(plain.notices.length, 0);
     const snap = hub.statsSnapshot();
-    assert.equal(snap.connections.total, 2);
+    // The stats watcher is a monitor: left out of the connections it reports, and counted apart.
+    assert.equal(snap.connections.total, 1);
+    assert.equal(snap.connections.monitors, 1);
     assert.equal(snap.broker.kind, 'memory');
     await hub.close();
   });
@@ -363,9 +365,12 @@ test('one stats event is encoded once and the same object goes to every admin wa
     });
   try {
     const [a, b] = admins as [RecordingSink, RecordingSink];
-    await b.until(() => b.notices.length >= 2, 'two stats events', 2000);
-    // Both were subscribed before b's first tick: every event b got, a got as the same object.
-    for (const n of b.notices) assert.ok(a.notices.includes(n), 'the same EncodedNotice, not a copy');
+    await b.until(() => b.notices.length >= 3, 'two ticks after the greeting', 2000);
+    // Each monitor is greeted on its own (with the rate history); after that, every tick is
+    // one event that both get as the same object.
+    assert.ok(Array.isArray((b.notices[0]?.data as { history?: unknown }).history), 'the greeting');
+    for (const n of b.notices.slice(1))
+      assert.ok(a.notices.includes(n), 'the same EncodedNotice, not a copy');
   } finally {
     await hub.close();
   }

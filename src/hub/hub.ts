@@ -42,7 +42,7 @@ import { ResumeSeam } from './resume.ts';
 import type { CloseReason, Sink } from './sink.ts';
 import { SlowConsumers, type SlowConsumerPolicy } from './slow-consumer.ts';
 import { LatestStates } from './state-view.ts';
-import { HubStatistics, watchesStats, type ReadonlyHubCounters } from './stats.ts';
+import { HubStatistics, type ReadonlyHubCounters } from './stats.ts';
 import { Subscription, type ClientInfo } from './subscription.ts';
 import type { PatternBudget, PatternUsage } from './topic-index.ts';
 
@@ -162,6 +162,7 @@ export class Hub {
         ...(options.rateWindowSamples !== undefined ? { rateWindowSamples: options.rateWindowSamples } : {}),
         ...(options.activeTopicsLimit !== undefined ? { activeTopicsLimit: options.activeTopicsLimit } : {}),
         ...(eventsPath !== undefined ? { presencePrefix: `${eventsPath}/subscriptions/` } : {}),
+        statsIntervalMs: this.#statsIntervalMs,
       },
     );
     this.#intake = new Intake({
@@ -289,6 +290,7 @@ export class Hub {
       }
       throw e;
     }
+    this.#greetMonitor(sub);
     return sub;
   }
 
@@ -351,6 +353,7 @@ export class Hub {
       }
       throw e;
     }
+    if (fresh.includes(STATS_TOPIC)) this.#greetMonitor(sub);
     return fresh;
   }
 
@@ -454,9 +457,16 @@ export class Hub {
   #publishStats(): void {
     const watchers: Subscription[] = [];
     for (const sub of this.#registry.subscriptions())
-      if (!sub.pending && sub.dropped === undefined && watchesStats(sub)) watchers.push(sub);
+      if (sub.monitor && !sub.pending && sub.dropped === undefined) watchers.push(sub);
     if (watchers.length === 0) return;
     this.#fanOut.broadcast(watchers, new EncodedNotice(HubEvent.stats, this.statsSnapshot()));
+  }
+
+  /** A monitor's first stats come at once, with the rate history, so its chart starts full. */
+  #greetMonitor(sub: Subscription): void {
+    if (!sub.monitor || sub.closed || sub.pending || this.#statsIntervalMs <= 0) return;
+    const stats = { ...this.statsSnapshot(), history: this.#stats.history() };
+    this.#fanOut.notify(sub, new EncodedNotice(HubEvent.stats, stats));
   }
 
   #assertOpen(): void {

@@ -11,6 +11,7 @@ import { compileSelector, type MatcherSpec, type Selector } from '../protocol/se
 import { ConnectionAdmission, type AdmissionTicket, type ConnectionLimits } from './limits.ts';
 import type { HubObserver } from './observer.ts';
 import { subscriptionEvents } from './presence.ts';
+import { isMonitor } from './stats.ts';
 import type { ClientInfo, Subscription } from './subscription.ts';
 import { TopicIndex, type PatternBudget } from './topic-index.ts';
 
@@ -130,6 +131,7 @@ export class Registry {
       throw e;
     }
     sub.ticket = ticket;
+    sub.monitor = isMonitor(sub);
     this.#subs.add(sub);
     const exp = sub.principal.expiresAt;
     if (exp !== undefined) {
@@ -158,6 +160,7 @@ export class Registry {
   addSelectors(sub: Subscription, compiled: readonly Selector[]): void {
     const added = this.index.addAll(sub, compiled);
     sub.selectors = [...sub.selectors, ...added];
+    sub.monitor = isMonitor(sub);
     this.#announce(sub, true, compiled);
   }
 
@@ -173,6 +176,7 @@ export class Registry {
       } else kept.push(sel);
     }
     sub.selectors = kept;
+    sub.monitor = isMonitor(sub);
     if (!sub.closed && removed.length > 0) this.#announce(sub, false, removed);
     return removed.map((s) => s.source);
   }

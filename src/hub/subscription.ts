@@ -47,6 +47,8 @@ export class Subscription {
   conflation: Conflation | undefined;
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
   client: ClientInfo = {};
+  /** Watches the stats topic (a dashboard): left out of the stats, see `isMonitor` in stats.ts. */
+  monitor = false;
   /** What this connection counts against in the connection caps; set while registered. */
   ticket: AdmissionTicket | undefined;
 

@@ -25,10 +25,32 @@ export interface TopicStats {
 export interface HubStatsSnapshot {
   time: number;
   broker: { kind: string; ready: boolean; detail?: string };
-  connections: { total: number; byTransport: Record<string, number>; bySubject: Record<string, number> };
+  /**
+   * Connections other than monitors (subscriptions watching the stats topic: dashboards);
+   * `monitors` counts those left out.
+   */
+  connections: {
+    total: number;
+    byTransport: Record<string, number>;
+    bySubject: Record<string, number>;
+    monitors: number;
+  };
+  /** `delivered` leaves out deliveries to monitors. */
   totals: { published: number; delivered: number };
   /** Averaged over a sliding window of `windowSeconds` (5 s once the hub has run that long). */
   rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
   topics: TopicStats[];
   refusals: Record<string, number>;
+  /**
+   * Only in the first event a monitor gets, right when it subscribes: the rates of the last
+   * minutes, oldest first, so its chart starts full.
+   */
+  history?: RateSample[];
+}
+
+/** One point of the rate history: the windowed rates as they read at a stats tick. */
+export interface RateSample {
+  time: number;
+  publishedPerSec: number;
+  deliveredPerSec: number;
 }

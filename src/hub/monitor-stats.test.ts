@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ANONYMOUS, type Principal } from '../auth/principal.ts';
+import { MemoryBroker } from '../broker/memory.ts';
+import { SelectorSet } from '../protocol/matchers.ts';
+import { STATS_TOPIC, type HubStatsSnapshot } from '../protocol/stats.ts';
+import { RecordingSink } from '../../test/support/recording-sink.ts';
+import { Hub } from './hub.ts';
+import { RateHistory } from './stats.ts';
+
+/** Keeps the stats events a subscriber was sent, with their bodies. */
+class StatsSink extends RecordingSink {
+  get stats(): HubStatsSnapshot[] {
+    return this.notices.filter((n) => n.type === 'herald.stats').map((n) => n.data as HubStatsSnapshot);
+  }
+}
+
+const publisher: Principal = { ...ANONYMOUS, anonymous: false, publish: new SelectorSet(['*']) };
+const admin: Principal = {
+  ...ANONYMOUS,
+  anonymous: false,
+  subject: 'ops',
+  admin: true,
+  subscribe: new SelectorSet(['*']),
+};
+
+/** Stats on at the default 1 s; the tests take their own samples, at times of their choosing. */
+async function hubWithStats(): Promise<Hub> {
+  const hub = new Hub({
+    broker: new MemoryBroker({ historySize: 0, historyTtlMs: 0 }),
+    heartbeatMs: 0,
+    statsIntervalMs: 1000,
+  });
+  await hub.start();
+  return hub;
+}
+
+test('a dashboard that connects gets the stats at once, with the rate history of the last minutes', async () => {
+  const hub = await hubWithStats();
+  const t0 = Date.now();
+  for (let s = 1; s <= 8; s++) {
+    await hub.publish([{ topics: ['/t'], data: 'x', private: false }], publisher);
+    hub.sampleRates(t0 + s * 1000);
+  }
+  const dashboard = new StatsSink();
+  await hub.subscribe({ selectors: [STATS_TOPIC, '*'], principal: admin, sink: dashboard });
+  assert.equal(dashboard.stats.length, 1, 'the first stats event is sent on subscribe, not a tick later');
+  // The samples this test took (a tick of the hub's own timer, if one fell in, reads "now").
+  const history = (dashboard.stats[0]!.history ?? []).filter((h) => h.time > t0 + 500);
+  assert.deepEqual(
+    history.map((h) => h.time),
+    Array.from({ length: 8 }, (_, i) => t0 + (i + 1) * 1000),
+  );
+  // One update a second from the start: every sample reads 1/s.
+  for (const h of history)
+    assert.ok(Math.abs(h.publishedPerSec - 1) < 0.01, `published ${h.publishedPerSec}/s`);
+  await hub.close();
+});
+
+test('the rate history is a bounded ring: it keeps the newest samples, oldest first', () => {
+  const ring = new RateHistory(3);
+  for (let i = 1; i <= 5; i++) ring.record({ time: i, publishedPerSec: i, deliveredPerSec: 0 });
+  assert.deepEqual(
+    ring.samples().map((s) => s.time),
+    [3, 4, 5],
+  );
+  assert.equal(RateHistory.capacityFor(120, 1000), 120);
+  assert.equal(RateHistory.capacityFor(120, 60_000), 2);
+  assert.equal(RateHistory.capacityFor(120, 1), 600, 'a tiny stats interval does not make it unbounded');
+});
+
+test('the stats leave the dashboards out: their connections, their tail as a subscriber, their deliveries', async () => {
+  const hub = await hubWithStats();
+  const dashboard = new StatsSink();
+  await hub.subscribe({ selectors: [STATS_TOPIC, '*'], principal: admin, sink: dashboard });
+  const reader = new StatsSink();
+  await hub.subscribe({
+    selectors: ['/books/{id}'],
+    principal: { ...ANONYMOUS, subject: 'reader' },
+    sink: reader,
+  });
+  const t0 = Date.now();
+  await hub.publish([{ topics: ['/books/1'], data: 'x', private: false }], publisher);
+  await hub.publish([{ topics: ['/lonely'], data: 'y', private: false }], publisher);
+  hub.sampleRates(t0 + 1000);
+  assert.equal(dashboard.sent.length, 2, 'the dashboard did receive both updates');
+
+  const snap = hub.statsSnapshot(undefined, t0 + 1000);
+  assert.equal(snap.connections.total, 1);
+  assert.equal(snap.connections.monitors, 1);
+  assert.deepEqual(snap.connections.bySubject, { reader: 1 });
+  assert.deepEqual(snap.connections.byTransport, { sse: 1, ws: 0 });
+  const row = (topic: string) => snap.topics.find((r) => r.topic === topic);
+  assert.equal(row('/books/1')?.subscribers, 1, 'only the reader');
+  assert.equal(row('/lonely')?.subscribers, 0, 'the dashboard tail is not a subscriber');
+  assert.equal(row('*'), undefined, 'a selector only dashboards use is not listed');
+  assert.equal(row('/books/{id}')?.subscribers, 1);
+  assert.equal(snap.totals.delivered, 1, 'deliveries to the dashboard are left out');
+  assert.equal(snap.totals.published, 2);
+  assert.ok(snap.rates.deliveredPerSec > 0 && snap.rates.deliveredPerSec < snap.rates.publishedPerSec);
+
+  // Someone else subscribing to `*` is traffic again.
+  await hub.subscribe({
+    selectors: ['*'],
+    principal: { ...ANONYMOUS, subject: 'app' },
+    sink: new StatsSink(),
+  });
+  const again = hub.statsSnapshot();
+  assert.equal(again.topics.find((r) => r.topic === '*')?.subscribers, 1);
+  assert.equal(again.topics.find((r) => r.topic === '/lonely')?.subscribers, 1);
+  await hub.close();
+});
+
+test('a WebSocket subscription that adds the stats topic later becomes a monitor and is greeted', async () => {
+  const hub = await hubWithStats();
+  const sink = new StatsSink();
+  const sub = await hub.subscribe({ selectors: ['/a'], principal: admin, sink });
+  assert.equal(hub.statsSnapshot().connections.total, 1);
+  await hub.addSelectors(sub, [STATS_TOPIC]);
+  assert.equal(sink.stats.length, 1);
+  assert.ok(Array.isArray(sink.stats[0]!.history));
+  assert.equal(hub.statsSnapshot().connections.monitors, 1);
+  hub.removeSelectors(sub, [STATS_TOPIC]);
+  assert.equal(hub.statsSnapshot().connections.total, 1, 'no longer a monitor');
+  await hub.close();
+});
