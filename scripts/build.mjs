@@ -2,9 +2,10 @@
 //   dist/**/*.js, *.d.ts, *.js.map   ES modules, from tsc (tsconfig.build.json)
 //   dist/{,client/,react/}index.cjs  CommonJS bundles of the three entries, for `require()`
 //   dist/**/*.d.cts                  the declarations again, read as CommonJS by TypeScript
+//   dist/broker/lua/*.lua            the Redis scripts, read at run time (src/broker/redis-scripts.ts)
 // `--if-stale` skips the work when dist/ is newer than every file under src/.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -48,6 +49,20 @@ function retarget(text, ext) {
   );
 }
 
+// In a bundle, `import.meta.url` is the bundle's (dist/*.cjs), not redis-scripts.js's: point the
+// scripts' directory at dist/broker/lua/ from there.
+const luaDirInBundle = {
+  name: 'lua-dir-in-bundle',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]broker[\\/]redis-scripts\.ts$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const from = "new URL('./lua/', import.meta.url)";
+      if (!text.includes(from)) throw new Error(`${args.path} no longer has ${from}`);
+      return { contents: text.replace(from, "new URL('./broker/lua/', import.meta.url)"), loader: 'ts' };
+    });
+  },
+};
+
 async function buildAll() {
   rmSync(dist, { recursive: true, force: true });
   const tsc = spawnSync(
@@ -59,6 +74,12 @@ async function buildAll() {
     },
   );
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+  // tsc copies no data files: the Lua scripts go next to the module that reads them.
+  cpSync(join(root, 'src/broker/lua'), join(dist, 'broker/lua'), {
+    recursive: true,
+    filter: (f) => statSync(f).isDirectory() || f.endsWith('.lua'),
+  });
 
   // Declarations: tsc keeps the sources' `.ts` specifiers; consumers resolve `.js` (ESM) and,
   // in the CommonJS copies, `.cjs`, so `require` users get types that are CommonJS too.
@@ -84,6 +105,7 @@ async function buildAll() {
       jsx: 'automatic',
       logLevel: 'warning',
       define: { 'import.meta.url': '__herald_import_meta_url' },
+      plugins: [luaDirInBundle],
       banner: { js: "const __herald_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     });
   }

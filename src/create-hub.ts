@@ -26,7 +26,7 @@ import { jsonPublishInput } from './protocol/publish-body.ts';
 import { createRouter } from './http/router.ts';
 import { createWsGateway } from './http/ws-upgrade.ts';
 import { Hub } from './hub/hub.ts';
-import type { IngestCounters } from './ingest.ts';
+import type { IngestCounters } from './ingest/handler.ts';
 import type { HubObserver } from './hub/observer.ts';
 import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
@@ -115,32 +115,39 @@ function keyFor(
 
 async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broker> {
   if (!config.redis)
-    return new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl });
+    return new MemoryBroker({
+      historySize: config.history,
+      historyTtlMs: config.historyTtl,
+      idempotencyWindowMs: config.idempotencyWindow,
+    });
   // Loaded only when asked for, so a memory-only hub never loads the Redis client.
-  const { createRedisBroker } = await import('./broker/redis-factory.ts');
+  const { createRedisBroker } = await import('./broker/redis-backends.ts');
   try {
     return createRedisBroker({
       url: config.redis,
       historySize: config.history,
       historyTtlMs: config.historyTtl,
+      idempotencyWindowMs: config.idempotencyWindow,
       logger,
       partitions: config.redisPartitions,
+      waitReplicas: config.redisWaitReplicas,
+      waitTimeoutMs: config.redisWaitTimeout,
     });
   } catch (e) {
     throw new ConfigError(`--redis: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
-async function createStateStore(config: HeraldConfig): Promise<StateStore> {
+async function createStateStore(config: HeraldConfig, logger: Logger): Promise<StateStore> {
   const limits = {
     maxTopics: config.maxStates,
     maxStateBytes: config.maxStateBytes,
     maxTotalBytes: config.maxStateTotalBytes,
   };
-  if (!config.redis) return new MemoryStateStore({ limits });
+  if (!config.redis) return new MemoryStateStore({ limits, idempotencyWindowMs: config.idempotencyWindow });
   // Loaded only when asked for, like the Redis broker: state must live where every node sees it.
-  const { createRedisStateStore } = await import('./broker/redis-factory.ts');
-  return createRedisStateStore(config.redis, limits);
+  const { createRedisStateStore } = await import('./broker/redis-backends.ts');
+  return createRedisStateStore(config.redis, limits, logger, config.idempotencyWindow);
 }
 
 /** pino JSON lines; with `readable` (dev mode on a terminal) pino-pretty's coloured lines instead. */
@@ -243,7 +250,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
 
   const metrics = new PrometheusMetrics();
   const broker = givenBroker ?? (await createBroker(config, logger));
-  const state = givenState ?? (await createStateStore(config));
+  const state = givenState ?? (await createStateStore(config, logger));
   const hub = new Hub({
     broker,
     state,
@@ -370,8 +377,8 @@ async function startIngest(
     await hub.close();
     throw new ConfigError('redis-ingest needs a single Redis or a Sentinel-managed one, not a cluster (yet)');
   }
-  const { RedisIngest } = await import('./broker/redis-ingest.ts');
-  const { ingestHandler } = await import('./ingest.ts');
+  const { RedisIngest } = await import('./ingest/redis-stream.ts');
+  const { ingestHandler } = await import('./ingest/handler.ts');
   const counters: IngestCounters = { published: 0, rejected: 0, duplicates: 0 };
   metrics.attachIngest(counters);
   const ingest: InstanceType<typeof RedisIngest> = new RedisIngest({

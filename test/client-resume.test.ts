@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { mintToken } from '../src/auth/mint.ts';
-import type { Broker } from '../src/broker/broker.ts';
+import type { Broker, HealthReporting } from '../src/broker/broker.ts';
 import { MemoryBroker } from '../src/broker/memory.ts';
 import {
   createPublisher,
@@ -17,7 +17,7 @@ const SECRET = 'client-resume-secret-0123456789abcdef';
 const TOPIC = 'https://ex.com/stream';
 
 /** A memory broker that survives the hub closing it, as Redis would survive a node crash. */
-function durableBroker(): Broker {
+function durableBroker(): Broker & HealthReporting {
   const inner = new MemoryBroker({ historySize: 10_000, historyTtlMs: 0 });
   return {
     kind: 'memory',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker } from './broker.ts';
+import type { Broker, HealthReporting } from './broker.ts';
 
 export interface ContractBrokerOptions {
   historySize: number;
@@ -14,7 +14,7 @@ export interface ContractBrokerOptions {
  */
 export function brokerContract(
   name: string,
-  create: (options: ContractBrokerOptions) => Promise<Broker>,
+  create: (options: ContractBrokerOptions) => Promise<Broker & HealthReporting>,
 ): void {
   describe(`${name} honours the Broker contract`, () => {
     const open: Broker[] = [];

@@ -24,10 +24,41 @@ export interface BrokerGap {
   reason: string;
 }
 
+/** Whether a backend (broker, state store) can serve now. */
 export interface BrokerHealth {
-  kind: 'memory' | 'redis' | 'cluster';
+  /** `memory` | `redis` | `cluster` for Herald's own; anything for an embedder's. */
+  kind: string;
   ready: boolean;
+  /** Why not, for the logs only: it may name an address. */
   detail?: string;
+}
+
+/**
+ * Optional next to `Broker` and `StateStore`: a backend that can tell whether it is
+ * connected. `/readyz`, `herald_broker_up` and the stats ask every backend that has it; one
+ * without it (an embedder's own broker, the in-memory ones) counts as always ready.
+ *
+ * Contract: `health()` is cheap (no I/O; it reports what the backend already knows) and
+ * says `ready: false` while the backend cannot serve a request.
+ */
+export interface HealthReporting {
+  readonly kind: string;
+  health(): BrokerHealth;
+}
+
+export function reportsHealth(backend: object): backend is HealthReporting {
+  return typeof (backend as Partial<HealthReporting>).health === 'function';
+}
+
+/** A backend's health, `ready` when it cannot tell. */
+export function healthOf(backend: object, fallbackKind = 'custom'): BrokerHealth {
+  return reportsHealth(backend) ? backend.health() : { kind: kindOf(backend, fallbackKind), ready: true };
+}
+
+/** A backend's kind for messages and labels. */
+export function kindOf(backend: object, fallbackKind = 'custom'): string {
+  const kind = (backend as { kind?: unknown }).kind;
+  return typeof kind === 'string' ? kind : fallbackKind;
 }
 
 /**
@@ -40,13 +71,11 @@ export interface BrokerHealth {
  * handler sees every update exactly once, in the hub-wide order.
  */
 export interface Broker {
-  readonly kind: 'memory' | 'redis' | 'cluster';
   /** `onGap` hears of updates lost between the broker and this node (a catch-up that came too late). */
   start(onUpdate: (update: Update) => void, onGap?: (gap: BrokerGap) => void): Promise<void>;
   /** Assigns ids (when absent) and positions; resolves with the stored updates, in order. */
   publish(inputs: readonly PublishInput[]): Promise<Update[]>;
   /** Updates after `lastEventId` (`earliest` = everything retained), up to `limit`. */
   historyAfter(lastEventId: string, limit: number): Promise<HistoryPage>;
-  health(): BrokerHealth;
   close(): Promise<void>;
 }

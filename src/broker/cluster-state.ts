@@ -1,11 +1,11 @@
 import { HeraldError, isHeraldError, type ErrorCode } from '../protocol/errors.ts';
 import type { JsonValue, StateOp } from '../protocol/state.ts';
 import type { ClusterLink } from './cluster.ts';
-import type { StateEntry, StateStore } from './state-store.ts';
+import type { ApplyOptions, StateEntry, StateStore } from './state-store.ts';
 
 /** A worker's state request to the primary (`--workers N` without Redis). */
 export type ToStateOwner =
-  | { herald: 'state-apply'; id: number; topic: string; op: StateOp; private: boolean }
+  | { herald: 'state-apply'; id: number; topic: string; op: StateOp; private: boolean; key?: string }
   | { herald: 'state-get'; id: number; topic: string }
   | { herald: 'state-list'; id: number; limit: number };
 
@@ -94,7 +94,12 @@ export function serveState(link: ClusterLink<FromStateOwner, unknown>, store: St
         return {
           herald: 'state-answer',
           id: m.id,
-          entry: toWire(await store.apply(m.topic, m.op, { private: m.private })),
+          entry: toWire(
+            await store.apply(m.topic, m.op, {
+              private: m.private,
+              ...(typeof m.key === 'string' ? { idempotencyKey: m.key } : {}),
+            }),
+          ),
         };
       if (m.herald === 'state-get') {
         const e = await store.get(m.topic);
@@ -142,8 +147,15 @@ export class ClusterStateStore implements StateStore {
     });
   }
 
-  async apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry> {
-    const a = await this.#ask((id) => ({ herald: 'state-apply', id, topic, op, private: options.private }));
+  async apply(topic: string, op: StateOp, options: ApplyOptions): Promise<StateEntry> {
+    const a = await this.#ask((id) => ({
+      herald: 'state-apply',
+      id,
+      topic,
+      op,
+      private: options.private,
+      ...(options.idempotencyKey !== undefined ? { key: options.idempotencyKey } : {}),
+    }));
     if (!a.entry) throw new Error('the primary answered a state change without its result');
     return fromWire(a.entry);
   }

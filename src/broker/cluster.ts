@@ -1,5 +1,5 @@
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerHealth, HistoryPage } from './broker.ts';
+import type { Broker, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
 import { MemoryBroker, type MemoryBrokerOptions } from './memory.ts';
 
 /** A worker's requests to the primary's relay. */
@@ -41,7 +41,7 @@ function isFromRelay(m: unknown): m is FromRelay {
  * worker, `earliest`) are asked of the primary. A copy only holds what this worker has
  * dispatched, which keeps the seam's guarantee.
  */
-export class ClusterBroker implements Broker {
+export class ClusterBroker implements Broker, HealthReporting {
   readonly kind = 'cluster' as const;
   readonly #link: ClusterLink<ToRelay, unknown>;
   readonly #copy: MemoryBroker | undefined;

@@ -1,3 +1,4 @@
+import { RecentAnswers } from './idempotency.ts';
 import { RATES_KEY, type JsonObject, type JsonValue, type StateOp } from '../protocol/state.ts';
 import {
   applyStateOp,
@@ -11,6 +12,7 @@ import {
   tooManyStates,
   visibilityAfter,
   type StateEntry,
+  type ApplyOptions,
   type StateLimits,
   type StateStore,
 } from './state-store.ts';
@@ -36,6 +38,8 @@ interface Held {
 export interface MemoryStateStoreOptions {
   limits?: StateLimits;
   now?: () => number;
+  /** How long a change's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
 }
 
 /** Map entry, holder object and the topic string, roughly. */
@@ -63,11 +67,13 @@ export class MemoryStateStore implements StateStore {
   readonly #now: () => number;
   #version = 0;
   #total = 0;
+  readonly #recent: RecentAnswers<StateEntry>;
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.#limits = options.limits ?? defaultStateLimits;
     this.#maxTotal = this.#limits.maxTotalBytes ?? this.#limits.maxTopics * this.#limits.maxStateBytes;
     this.#now = options.now ?? Date.now;
+    this.#recent = new RecentAnswers(options.idempotencyWindowMs ?? 0, 100_000, this.#now);
   }
 
   /** Bytes all retained states hold now, as counted against `maxTotalBytes`. */
@@ -75,7 +81,15 @@ export class MemoryStateStore implements StateStore {
     return this.#total;
   }
 
-  async apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry> {
+  async apply(topic: string, op: StateOp, options: ApplyOptions): Promise<StateEntry> {
+    const first = this.#recent.get(options.idempotencyKey);
+    if (first) return first;
+    const entry = this.#apply(topic, op, options);
+    this.#recent.remember(options.idempotencyKey, entry);
+    return entry;
+  }
+
+  #apply(topic: string, op: StateOp, options: ApplyOptions): StateEntry {
     const held = this.#topics.get(topic);
     const priv = visibilityAfter(op, held?.private, options.private);
     if (op.kind === 'replace' && op.value === null) {

@@ -1,6 +1,7 @@
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerHealth, HistoryPage } from './broker.ts';
+import { RecentAnswers } from './idempotency.ts';
+import type { Broker, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
 
 export interface MemoryBrokerOptions {
   /** Updates kept for resume; 0 disables history. */
@@ -8,13 +9,15 @@ export interface MemoryBrokerOptions {
   /** Updates older than this (ms) are dropped from history; 0 = no age limit. */
   historyTtlMs: number;
   now?: () => number;
+  /** How long a publish's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
 }
 
 /**
  * Single-process broker: a bounded ring of recent updates and synchronous fan-out. The
  * reference implementation of the Broker contract.
  */
-export class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker, HealthReporting {
   readonly kind = 'memory' as const;
   readonly #size: number;
   readonly #ttl: number;
@@ -28,12 +31,14 @@ export class MemoryBroker implements Broker {
   readonly #byId = new Map<string, number>();
   #onUpdate: ((u: Update) => void) | undefined;
   #closed = false;
+  readonly #recent: RecentAnswers<Update>;
 
   constructor(options: MemoryBrokerOptions) {
     this.#size = Math.max(0, options.historySize);
     this.#ttl = options.historyTtlMs;
     this.#now = options.now ?? Date.now;
     this.#ring = new Array<Update | undefined>(this.#size);
+    this.#recent = new RecentAnswers(options.idempotencyWindowMs ?? 0, 100_000, this.#now);
   }
 
   async start(onUpdate: (update: Update) => void): Promise<void> {
@@ -44,7 +49,13 @@ export class MemoryBroker implements Broker {
     if (this.#closed) throw new Error('memory broker is closed');
     const now = this.#now();
     const out: Update[] = [];
-    for (const input of inputs) {
+    const fresh: Update[] = [];
+    for (const { idempotencyKey, ...input } of inputs) {
+      const first = this.#recent.get(idempotencyKey);
+      if (first) {
+        out.push({ ...first, duplicate: true });
+        continue;
+      }
       const seq = ++this.#seq;
       const update: Update = {
         ...input,
@@ -53,9 +64,11 @@ export class MemoryBroker implements Broker {
         publishedAt: now,
       };
       this.#append(update, seq);
+      this.#recent.remember(idempotencyKey, update);
       out.push(update);
+      fresh.push(update);
     }
-    for (const u of out) this.#onUpdate?.(u);
+    for (const u of fresh) this.#onUpdate?.(u);
     return out;
   }
 

@@ -16,6 +16,8 @@ export interface Partition {
   last: string;
   trimmed: string;
   channel: string;
+  /** Prefix of the partition's idempotency keys (same slot). */
+  idempotency: string;
 }
 
 /**
@@ -45,6 +47,7 @@ export function partitionLayout(prefix: string, count: number): Partition[] {
       last: `${k}:last`,
       trimmed: `${k}:trimmed`,
       channel: `${k}:updates`,
+      idempotency: `${k}:idem:`,
     });
   }
   return out;

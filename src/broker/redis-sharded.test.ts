@@ -10,7 +10,7 @@ import { brokerContract } from './broker-contract.ts';
 import type { BrokerGap } from './broker.ts';
 import { compareKeys, partitionLayout, partitionOf } from './redis-partitions.ts';
 import { ShardedRedisBroker, type ShardedRedisBrokerOptions } from './redis-sharded.ts';
-import { parseRedisTarget } from './redis-target.ts';
+import { parseRedisTarget } from './redis-client.ts';
 
 const logger = pino({ level: 'silent' });
 let cluster: TestRedisCluster;

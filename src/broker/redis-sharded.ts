@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { isHeraldError } from '../protocol/errors.ts';
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerGap, BrokerHealth, HistoryPage } from './broker.ts';
+import type { Broker, BrokerGap, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
 import {
   compareKeys,
   compareStreamIds,
@@ -13,8 +13,13 @@ import {
   partitionOf,
   type Partition,
 } from './redis-partitions.ts';
-import { LOOKUP, PUBLISH, READ, TICK } from './redis-sharded-scripts.ts';
-import { clusterOptions, type RedisTarget } from './redis-target.ts';
+import {
+  createClusterClient,
+  createClusterNodeClient,
+  waitForReplicas,
+  type RedisTarget,
+} from './redis-client.ts';
+import { defineScripts, runScript, shardedScripts, type RedisScript } from './redis-scripts.ts';
 
 export interface ShardedRedisBrokerOptions {
   target: Extract<RedisTarget, { kind: 'cluster' }>;
@@ -30,17 +35,14 @@ export interface ShardedRedisBrokerOptions {
   startTimeoutMs?: number;
   /** How long the merge waits for an idle partition before asking it to tick (default 5 ms). */
   tickDelayMs?: number;
+  /** How long a publish's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
+  /** Replicas of a partition's primary that must confirm a publish (Redis `WAIT`); 0 = none. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
-interface Script {
-  source: string;
-  sha: string;
-}
-const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
-const publishScript = script(PUBLISH);
-const tickScript = script(TICK);
-const readScript = script(READ);
-const lookupScript = script(LOOKUP);
+const { publish: publishScript, tick: tickScript, read: readScript, lookup: lookupScript } = shardedScripts;
 
 /** An entry received from a partition and not yet dispatched. */
 interface Held {
@@ -80,7 +82,7 @@ const MAX_HELD = 10_000;
  * Every node thus dispatches the same sequence, so one Last-Event-ID is a cursor into all
  * partitions at once, as Mercure requires, on any node. See docs/scaling.md.
  */
-export class ShardedRedisBroker implements Broker {
+export class ShardedRedisBroker implements Broker, HealthReporting {
   readonly kind = 'redis' as const;
   readonly #o: ShardedRedisBrokerOptions;
   readonly #log: Logger;
@@ -90,6 +92,7 @@ export class ShardedRedisBroker implements Broker {
   readonly #subOptions: RedisOptions;
   readonly #parts: PartState[];
   readonly #tickDelayMs: number;
+  readonly #idempotencyMs: number;
   #onUpdate: ((u: Update) => void) | undefined;
   #onGap: ((gap: BrokerGap) => void) | undefined;
   #started = false;
@@ -112,6 +115,7 @@ export class ShardedRedisBroker implements Broker {
     this.#size = Math.max(0, options.historySize);
     this.#ttl = Math.max(0, options.historyTtlMs);
     this.#tickDelayMs = options.tickDelayMs ?? 5;
+    this.#idempotencyMs = Math.max(0, options.idempotencyWindowMs ?? 0);
     const count = options.partitions ?? 16;
     if (!Number.isInteger(count) || count < 1 || count > 1024)
       throw new Error(`partitions must be a whole number from 1 to 1024, got ${count}`);
@@ -122,13 +126,10 @@ export class ShardedRedisBroker implements Broker {
       autoResendUnfulfilledCommands: false,
       connectionName: `${name}-cmd`,
     };
-    this.#cluster = new Cluster(options.target.seeds, {
-      ...clusterOptions(options.target, base),
-      lazyConnect: true,
-    });
+    this.#cluster = createClusterClient(options.target, base, { lazyConnect: true });
+    defineScripts(this.#cluster, shardedScripts);
     this.#cluster.on('error', () => {}); // every command reports its own failure
     this.#subOptions = {
-      ...options.target.options,
       connectionName: `${name}-sub`,
       lazyConnect: true,
       autoResubscribe: false,
@@ -211,7 +212,11 @@ export class ShardedRedisBroker implements Broker {
   async publish(inputs: readonly PublishInput[]): Promise<Update[]> {
     if (this.#closed) throw new Error('redis broker is closed');
     const now = Date.now();
-    const updates = inputs.map((input) => ({ ...input, id: input.id ?? generateId(now), publishedAt: now }));
+    const updates = inputs.map(({ idempotencyKey: _key, ...input }) => ({
+      ...input,
+      id: input.id ?? generateId(now),
+      publishedAt: now,
+    }));
     const byPart = new Map<number, number[]>();
     updates.forEach((u, i) => {
       const p = partitionOf(u.topics[0]!, this.#parts.length);
@@ -220,27 +225,46 @@ export class ShardedRedisBroker implements Broker {
       else byPart.set(p, [i]);
     });
     const positions: string[] = new Array<string>(updates.length);
+    // A retry's answer: the first publish's update id (its key lives in the topic's partition).
+    const firsts: (string | undefined)[] = new Array<string | undefined>(updates.length);
     try {
       await Promise.all(
         [...byPart].map(async ([part, idx]) => {
           const p = this.#parts[part]!.p;
-          const args = [p.channel, String(this.#size), String(this.#ttl), this.#clock];
-          for (const i of idx) args.push(updates[i]!.id, JSON.stringify(updates[i]));
-          const sids = (await this.#eval(
+          const args = [
+            p.channel,
+            String(this.#size),
+            String(this.#ttl),
+            this.#clock,
+            String(this.#idempotencyMs),
+            p.idempotency,
+          ];
+          for (const i of idx)
+            args.push(updates[i]!.id, JSON.stringify(updates[i]), inputs[i]!.idempotencyKey ?? '');
+          const reply = (await this.#eval(
             publishScript,
             [p.stream, p.ids, p.last, p.trimmed],
             args,
           )) as string[];
-          sids.forEach((sid, n) => {
-            positions[idx[n]!] = position(sid, part);
+          if ((this.#o.waitReplicas ?? 0) > 0) await this.#waitOn(p.slot);
+          idx.forEach((i, n) => {
+            const sid = reply[2 * n]!;
+            positions[i] = position(sid, part);
+            if (reply[2 * n + 1] !== '') firsts[i] = reply[2 * n + 1];
             this.#clock = maxStreamId(this.#clock, sid);
           });
         }),
       );
     } catch (e) {
+      if (isHeraldError(e)) throw e; // replicas fell short: its own reason
       throw new Error(`redis did not confirm the update: ${errorMessage(e)}`, { cause: e });
     }
-    return updates.map((u, i) => ({ ...u, position: positions[i]! }));
+    return updates.map((u, i) => {
+      const first = firsts[i];
+      return first === undefined
+        ? { ...u, position: positions[i]! }
+        : { ...u, id: first, position: positions[i]!, duplicate: true as const };
+    });
   }
 
   async historyAfter(lastEventId: string, limit: number): Promise<HistoryPage> {
@@ -334,13 +358,19 @@ export class ShardedRedisBroker implements Broker {
     }
   }
 
-  async #eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.#cluster.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (e) {
-      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return await this.#cluster.eval(s.source, keys.length, ...keys, ...args);
-    }
+  #eval(s: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    return runScript(this.#cluster, s, keys, args);
+  }
+
+  /**
+   * `WAIT` on the connection that ran the partition's publish script: the cluster client
+   * keeps one connection per node, and `nodes()` hands out those same connections.
+   */
+  async #waitOn(slot: number): Promise<void> {
+    const owner = this.#cluster.slots[slot]?.[0];
+    const node = this.#cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    if (!node) throw new Error(`no connection to the primary of slot ${slot}`);
+    await waitForReplicas(node, this.#o.waitReplicas ?? 0, this.#o.waitTimeoutMs ?? 1000);
   }
 
   /** The address of the primary serving a slot, refreshing the map when it names none. */
@@ -368,7 +398,7 @@ export class ShardedRedisBroker implements Broker {
     for (let attempt = 0; current(); attempt++) {
       try {
         const owner = await this.#ownerOf(s.p.slot);
-        const sub = new Redis({ ...this.#subOptions, host: owner.host, port: owner.port });
+        const sub = createClusterNodeClient(this.#o.target, owner, this.#subOptions);
         sub.on('error', () => {});
         sub.on('smessage', (_channel: string, message: string) => {
           if (generation === s.generation) this.#onMessage(s, message);

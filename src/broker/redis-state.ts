@@ -1,4 +1,8 @@
-import { Redis, type Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { BrokerHealth, HealthReporting } from './broker.ts';
+import { createRedisClient, errorMessage, parseRedisTarget, redactUrl } from './redis-client.ts';
+import { defineScripts, runScript, stateScripts } from './redis-scripts.ts';
 import { RATES_KEY, type IncTree, type JsonObject, type JsonValue, type StateOp } from '../protocol/state.ts';
 import {
   defaultStateLimits,
@@ -7,6 +11,7 @@ import {
   setOwn,
   stateTooLarge,
   tooManyStates,
+  type ApplyOptions,
   type StateEntry,
   type StateLimits,
   type StateStore,
@@ -25,181 +30,8 @@ import {
  * Redis' Lua JSON encoder writes 14 significant digits and cannot tell [] from {}, so the
  * script never decodes or encodes a state: it edits leaves, and only numbers it adds are
  * formatted in Lua (shortest form that reads back to the same double).
+ * The change itself is lua/state-apply.lua.
  */
-const SCRIPT = `
-local doc, topics, seqKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local topic, priv, maxTopics, maxBytes, isPatch = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local ops = cjson.decode(ARGV[6])
-
--- A patch or a removal never lowers the visibility of a private state.
-if ops[1] and ops[1].o == 'drop' then
-  if redis.call('HGET', doc, '#p') == '1' then priv = '1' end
-  redis.call('DEL', doc, rateKey)
-  redis.call('SREM', topics, topic)
-  return { redis.call('INCR', seqKey), {}, priv }
-end
-if redis.call('EXISTS', doc) == 0 and redis.call('SCARD', topics) >= maxTopics then
-  return redis.error_reply('HERALD_TOO_MANY')
-end
-
-local T, before = {}, {}
-local flat = redis.call('HGETALL', doc)
-for i = 1, #flat, 2 do T[flat[i]] = flat[i + 1]; before[flat[i]] = flat[i + 1] end
-local lowered = false
-if before['#p'] == '1' and priv ~= '1' then
-  if isPatch == '1' then priv = '1' else lowered = true end
-end
-
-local function fmt(n)
-  if n ~= n or n == math.huge or n == -math.huge then return nil end
-  if n == math.floor(n) and math.abs(n) < 9007199254740992 then return string.format('%d', n) end
-  for p = 15, 17 do
-    local s = string.format('%.' .. p .. 'g', n)
-    if tonumber(s) == n then return s end
-  end
-  return string.format('%.17g', n)
-end
-local function prefixOf(f) return string.sub(f, 1, -2) .. ',' end
-local function hasDesc(f)
-  local p = prefixOf(f); local n = #p
-  for k in pairs(T) do if string.sub(k, 1, n) == p then return true end end
-  return false
-end
-local function delDesc(f)
-  local p = prefixOf(f); local n = #p; local gone = {}
-  for k in pairs(T) do if string.sub(k, 1, n) == p then gone[#gone + 1] = k end end
-  for _, k in ipairs(gone) do T[k] = nil end
-end
-local function openAncestors(a)
-  for _, af in ipairs(a) do if T[af] ~= nil then T[af] = nil end end
-end
-
-local R, rateFields, sec, ratesDirty = nil, {}, nil, false
-local function loadRates()
-  if R then return end
-  R = {}
-  local rf = redis.call('HGETALL', rateKey)
-  for i = 1, #rf, 2 do R[rf[i]] = rf[i + 1] end
-  sec = tonumber(redis.call('TIME')[1])
-end
-
-for _, op in ipairs(ops) do
-  local o = op.o
-  if o == 'clear' then
-    local gone = {}
-    for k in pairs(T) do if string.sub(k, 1, 1) == '[' then gone[#gone + 1] = k end end
-    for _, k in ipairs(gone) do T[k] = nil end
-  elseif o == 'root' then
-    T['[]'] = nil
-  elseif o == 'obj' then
-    openAncestors(op.a)
-    local v = T[op.f]
-    if v ~= nil and v ~= '{}' then T[op.f] = '{}'
-    elseif v == nil and not hasDesc(op.f) then T[op.f] = '{}' end
-  elseif o == 'set' then
-    openAncestors(op.a)
-    if T[op.f] == nil or T[op.f] == '{}' then delDesc(op.f) end
-    T[op.f] = op.v
-  elseif o == 'del' then
-    T[op.f] = nil
-    delDesc(op.f)
-    if op.p ~= '[]' and T[op.p] == nil and not hasDesc(op.p) then T[op.p] = '{}' end
-  elseif o == 'inc' then
-    for _, af in ipairs(op.a) do
-      local v = T[af]
-      if v == '{}' then T[af] = nil
-      elseif v ~= nil then return redis.error_reply('HERALD_BAD_PATCH cannot increment inside "' .. op.d .. '": it is not an object') end
-    end
-    local n = tonumber(op.n)
-    local v = T[op.f]
-    local cur = 0
-    if v == nil then
-      if hasDesc(op.f) then return redis.error_reply('HERALD_BAD_PATCH cannot increment "' .. op.d .. '": it is not a number') end
-    else
-      cur = tonumber(v)
-      if v == '{}' or cur == nil then return redis.error_reply('HERALD_BAD_PATCH cannot increment "' .. op.d .. '": it is not a number') end
-    end
-    local s = fmt(cur + n)
-    if s == nil then return redis.error_reply('HERALD_BAD_PATCH "' .. op.d .. '" would overflow') end
-    T[op.f] = s
-    if op.r ~= '' then
-      loadRates()
-      local w = tonumber(R['w:' .. op.r])
-      if w then
-        local slot = op.r .. ':' .. (sec % w)
-        if R['s:' .. slot] ~= tostring(sec) then R['s:' .. slot] = tostring(sec); R['v:' .. slot] = '0' end
-        R['v:' .. slot] = fmt(tonumber(R['v:' .. slot]) + n)
-        ratesDirty = true
-      end
-    end
-  elseif o == 'rate' then
-    loadRates()
-    if R['w:' .. op.k] ~= tostring(op.w) then
-      local gone = {}
-      local pre1, pre2 = 's:' .. op.k .. ':', 'v:' .. op.k .. ':'
-      for k in pairs(R) do
-        if string.sub(k, 1, #pre1) == pre1 or string.sub(k, 1, #pre2) == pre2 then gone[#gone + 1] = k end
-      end
-      for _, k in ipairs(gone) do R[k] = nil end
-      R['w:' .. op.k] = tostring(op.w); R['f:' .. op.k] = tostring(sec); R['o:' .. op.k] = op.f
-      ratesDirty = true
-    end
-  end
-end
-
-if isPatch == '1' and (R or redis.call('EXISTS', rateKey) == 1) then
-  loadRates()
-  local any = false
-  for k, w in pairs(R) do
-    if string.sub(k, 1, 2) == 'w:' then
-      local name = string.sub(k, 3); local win = tonumber(w); local sum = 0
-      for slot = 0, win - 1 do
-        local s = tonumber(R['s:' .. name .. ':' .. slot])
-        if s and s > sec - win then sum = sum + tonumber(R['v:' .. name .. ':' .. slot]) end
-      end
-      local div = math.max(1, math.min(win, sec - tonumber(R['f:' .. name]) + 1))
-      rateFields[#rateFields + 1] = { R['o:' .. name], fmt(math.floor(sum / div * 100 + 0.5) / 100) }
-      any = true
-    end
-  end
-  if any then
-    local ratesField = ARGV[7]
-    if T[ratesField] ~= nil then T[ratesField] = nil end
-    for _, rf in ipairs(rateFields) do T[rf[1]] = rf[2] end
-  end
-end
-
-local size, out = 0, {}
-for k, v in pairs(T) do
-  if string.sub(k, 1, 1) == '[' then
-    size = size + #k + #v
-    out[#out + 1] = k; out[#out + 1] = v
-  end
-end
-if size > maxBytes then return redis.error_reply('HERALD_TOO_LARGE ' .. size) end
-
-local version = redis.call('INCR', seqKey)
-T['#v'] = tostring(version); T['#p'] = priv
-local gone, set = {}, {}
-for k in pairs(before) do if T[k] == nil then gone[#gone + 1] = k end end
-for k, v in pairs(T) do if before[k] ~= v then set[#set + 1] = k; set[#set + 1] = v end end
--- unpack() is bounded by Lua's C stack, so large edits go in slices.
-local function chunked(cmd, key, list, step)
-  for i = 1, #list, step do redis.call(cmd, key, unpack(list, i, math.min(i + step - 1, #list))) end
-end
-chunked('HDEL', doc, gone, 1000)
-chunked('HSET', doc, set, 1000)
-redis.call('SADD', topics, topic)
--- A replacement that makes a private state public starts without the old rate windows.
-if lowered then redis.call('DEL', rateKey) end
-if ratesDirty then
-  redis.call('DEL', rateKey)
-  local rs = {}
-  for k, v in pairs(R) do rs[#rs + 1] = k; rs[#rs + 1] = v end
-  chunked('HSET', rateKey, rs, 1000)
-end
-return { version, out, priv }
-`;
 
 type Op =
   | { o: 'drop' | 'clear' | 'root' }
@@ -286,72 +118,108 @@ export function unflatten(flat: readonly string[]): JsonValue {
 }
 
 export interface RedisStateStoreOptions {
-  /** A Redis URL, or a client this store may use (it is then not closed by `close`). */
+  /**
+   * A single-instance Redis URL, or a client this store may use (closed by `close` only when
+   * `owned`).
+   */
   redis: string | Redis | Cluster;
+  /** Whether `close` disconnects the client (always when `redis` is a URL). */
+  owned?: boolean;
   prefix?: string;
   limits?: StateLimits;
+  /** Hears the store's connection going down and coming back (one line each, address included). */
+  logger?: Logger;
+  /** Where the client connects, for those log lines (passwords redacted). */
+  url?: string;
+  /** How long a change's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
 }
-
-type StateCommand = (
-  doc: string,
-  topics: string,
-  seq: string,
-  rate: string,
-  topic: string,
-  priv: string,
-  maxTopics: number,
-  maxBytes: number,
-  isPatch: string,
-  ops: string,
-  ratesField: string,
-) => Promise<[number, string[], string]>;
 
 /**
  * Retained state in Redis, shared by every node. Each change is one Lua script run, so
  * concurrent merges and increments from any number of publishers on any number of nodes are
  * applied one at a time and add up exactly.
  */
-export class RedisStateStore implements StateStore {
+export class RedisStateStore implements StateStore, HealthReporting {
   readonly kind = 'redis' as const;
   readonly #redis: Redis | Cluster;
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #limits: StateLimits;
-  readonly #run: StateCommand;
+  readonly #idempotencyMs: number;
+  #lastError: string | undefined;
+  #closed = false;
 
   constructor(options: RedisStateStoreOptions) {
-    this.#owned = typeof options.redis === 'string';
-    this.#redis =
-      typeof options.redis === 'string'
-        ? new Redis(options.redis, { maxRetriesPerRequest: 2, lazyConnect: false })
-        : options.redis;
+    const url = typeof options.redis === 'string' ? options.redis : undefined;
+    this.#owned = url !== undefined || options.owned === true;
+    if (url !== undefined) {
+      const target = parseRedisTarget(url);
+      if (target.kind === 'cluster') throw new Error('a Redis Cluster needs createRedisStateStore');
+      this.#redis = createRedisClient(target, { maxRetriesPerRequest: 2 });
+    } else this.#redis = options.redis as Redis | Cluster;
     this.#prefix = options.prefix ?? 'herald:state:';
     this.#limits = options.limits ?? defaultStateLimits;
-    // Swallowed here because every command reports its own failure to its caller.
-    if (this.#owned) this.#redis.on('error', () => {});
-    this.#redis.defineCommand('heraldStateApply', { numberOfKeys: 4, lua: SCRIPT });
-    this.#run = (this.#redis as unknown as { heraldStateApply: StateCommand }).heraldStateApply.bind(
-      this.#redis,
-    );
+    this.#idempotencyMs = Math.max(0, options.idempotencyWindowMs ?? 0);
+    this.#watch(options.logger, url === undefined ? options.url : redactUrl(url));
+    defineScripts(this.#redis, stateScripts);
   }
 
-  async apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry> {
+  /**
+   * Every command reports its own failure to its caller; the connection's state is kept for
+   * `health()` (so `/readyz` says not ready while it is down) and its changes logged once.
+   */
+  #watch(logger: Logger | undefined, url: string | undefined): void {
+    let down = false;
+    this.#redis.on('error', (e: unknown) => {
+      this.#lastError = errorMessage(e);
+    });
+    this.#redis.on('close', () => {
+      if (this.#closed || down) return;
+      down = true;
+      logger?.warn(
+        { event: 'state-store-down', url, err: this.#lastError },
+        'state store lost its Redis connection',
+      );
+    });
+    this.#redis.on('ready', () => {
+      if (!down) return;
+      down = false;
+      this.#lastError = undefined;
+      logger?.info({ event: 'state-store-up', url }, 'state store reconnected to Redis');
+    });
+  }
+
+  health(): BrokerHealth {
+    if (this.#redis.status === 'ready') return { kind: this.kind, ready: true };
+    return { kind: this.kind, ready: false, detail: this.#lastError ?? this.#redis.status };
+  }
+
+  async apply(topic: string, op: StateOp, options: ApplyOptions): Promise<StateEntry> {
     const p = this.#prefix;
     let reply: [number, string[], string];
     try {
-      reply = await this.#run(
-        `${p}doc:${topic}`,
-        `${p}topics`,
-        `${p}seq`,
-        `${p}rate:${topic}`,
-        topic,
-        options.private ? '1' : '0',
-        this.#limits.maxTopics,
-        this.#limits.maxStateBytes,
-        op.kind === 'patch' ? '1' : '0',
-        JSON.stringify(compileOps(op)),
-        field([RATES_KEY]),
-      );
+      reply = (await runScript(
+        this.#redis,
+        stateScripts.apply,
+        [
+          `${p}doc:${topic}`,
+          `${p}topics`,
+          `${p}seq`,
+          `${p}rate:${topic}`,
+          `${p}idem:${options.idempotencyKey ?? ''}`,
+        ],
+        [
+          topic,
+          options.private ? '1' : '0',
+          this.#limits.maxTopics,
+          this.#limits.maxStateBytes,
+          op.kind === 'patch' ? '1' : '0',
+          JSON.stringify(compileOps(op)),
+          field([RATES_KEY]),
+          options.idempotencyKey === undefined ? 0 : this.#idempotencyMs,
+        ],
+      )) as [number, string[], string];
     } catch (e) {
       throw translate(e, this.#limits);
     }
@@ -386,6 +254,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#owned) this.#redis.disconnect();
   }
 }

@@ -7,7 +7,7 @@ import { startRedis, type TestRedis } from '../../test/support/redis-server.ts';
 import { eventually } from '../../test/support/wait.ts';
 import { brokerContract } from './broker-contract.ts';
 import { compareStreamIds, RedisBroker, type RedisBrokerOptions } from './redis.ts';
-import { redisUrlOptions } from './redis-connection.ts';
+import { createRedisClient, parseRedisTarget } from './redis-client.ts';
 
 const logger = pino({ level: 'silent' });
 let redis: TestRedis;
@@ -293,16 +293,26 @@ describe('RedisBroker URLs', () => {
   });
 
   it('rejects URLs it cannot use with a one-line reason', () => {
-    assert.throws(() => redisUrlOptions('http://127.0.0.1:6379'), /unsupported scheme "http:"/);
-    assert.throws(() => redisUrlOptions('redis://127.0.0.1:6379/db'), /database must be a number/);
-    assert.throws(() => redisUrlOptions('not a url'), /not a URL/);
-    assert.deepEqual(redisUrlOptions('rediss://u:p%40ss@h.example:6380/2'), {
-      host: 'h.example',
-      port: 6380,
-      db: 2,
-      username: 'u',
-      password: 'p@ss',
-      tls: { servername: 'h.example' },
-    });
+    assert.throws(() => parseRedisTarget('http://127.0.0.1:6379'), /unsupported scheme "http:"/);
+    assert.throws(() => parseRedisTarget('redis://127.0.0.1:6379/db'), /database must be a number/);
+    assert.throws(() => parseRedisTarget('not a url'), /not a URL/);
+    // ioredis parses the URL itself; the options it ends up with are these.
+    const target = parseRedisTarget('rediss://u:p%40ss@h.example:6380/2');
+    assert.equal(target.kind, 'single');
+    if (target.kind !== 'single') return;
+    const client = createRedisClient(target, { lazyConnect: true });
+    const { host, port, db, username, password, tls } = client.options;
+    client.disconnect();
+    assert.deepEqual(
+      { host, port, db, username, password, tls },
+      {
+        host: 'h.example',
+        port: 6380,
+        db: 2,
+        username: 'u',
+        password: 'p@ss',
+        tls: { servername: 'h.example' },
+      },
+    );
   });
 });

@@ -2,14 +2,14 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { generateId } from '../protocol/ids.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
-import type { Broker, BrokerGap, BrokerHealth, HistoryPage } from './broker.ts';
-import { RedisConnection, redactUrl, type StreamEntry } from './redis-connection.ts';
-import { parseRedisTarget } from './redis-target.ts';
+import type { Broker, BrokerGap, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
+import { parseRedisTarget } from './redis-client.ts';
+import { RedisConnection, type StreamEntry } from './redis-connection.ts';
 
 export interface RedisBrokerOptions {
   /**
    * `redis://[user:password@]host[:port][/db]`, `rediss://...` (TLS), or a Sentinel-managed
-   * primary `redis+sentinel://s1:26379,s2:26379/service` (see redis-target.ts).
+   * primary `redis+sentinel://s1:26379,s2:26379/service` (see redis-client.ts).
    */
   url: string;
   /** Updates kept in the stream for resume; 0 disables history. */
@@ -27,6 +27,12 @@ export interface RedisBrokerOptions {
   maxReconnectDelayMs?: number;
   /** `start()` gives up when Redis cannot be reached for this long (default 10 s). */
   startTimeoutMs?: number;
+  /** How long a publish's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
+  /** Replicas that must confirm a publish (Redis `WAIT`) before it is answered; 0 = none. */
+  waitReplicas?: number;
+  /** How long to wait for them (default 1 s). */
+  waitTimeoutMs?: number;
 }
 
 /** Live messages held while catching up after a resubscribe; past this, the stream is reread. */
@@ -41,13 +47,16 @@ const CATCH_UP_BATCH = 1000;
  * position it dispatched before going live again, so its subscribers miss nothing.
  * Positions are stream ids (`<ms>-<seq>`).
  */
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, HealthReporting {
   readonly kind = 'redis' as const;
   readonly #size: number;
   readonly #ttl: number;
   readonly #log: Logger;
   readonly #url: string;
   readonly #startTimeoutMs: number;
+  readonly #idempotencyMs: number;
+  readonly #waitReplicas: number;
+  readonly #waitTimeoutMs: number;
   readonly #conn: RedisConnection;
   #onUpdate: ((u: Update) => void) | undefined;
   #onGap: ((gap: BrokerGap) => void) | undefined;
@@ -72,11 +81,13 @@ export class RedisBroker implements Broker {
     this.#size = Math.max(0, options.historySize);
     this.#ttl = Math.max(0, options.historyTtlMs);
     this.#log = options.logger;
-    this.#url = redactUrl(options.url);
+    this.#url = target.url;
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.#idempotencyMs = Math.max(0, options.idempotencyWindowMs ?? 0);
+    this.#waitReplicas = Math.max(0, options.waitReplicas ?? 0);
+    this.#waitTimeoutMs = Math.max(1, options.waitTimeoutMs ?? 1000);
     this.#conn = new RedisConnection({
-      url: options.url,
-      ...(target.kind === 'sentinel' ? { redisOptions: target.options } : {}),
+      target,
       prefix: options.prefix ?? 'herald',
       name: options.nodeName ?? `herald-${hostname()}-${process.pid}`,
       commandTimeoutMs: options.commandTimeoutMs ?? 5000,
@@ -121,21 +132,33 @@ export class RedisBroker implements Broker {
     if (this.#closed) throw new Error('redis broker is closed');
     if (!this.#conn.commandReady) throw new Error(`redis at ${this.#url} is unreachable`);
     const now = Date.now();
-    const updates = inputs.map((input) => {
+    const updates = inputs.map(({ idempotencyKey: _key, ...input }) => {
       const u: Omit<Update, 'position'> = { ...input, id: input.id ?? generateId(now), publishedAt: now };
       return u;
     });
-    let positions: string[];
+    let answers: { streamId: string; first?: string }[];
     try {
-      positions = await this.#conn.appendAndPublish(
-        updates.map((u) => ({ id: u.id, payload: JSON.stringify(u) })),
+      answers = await this.#conn.appendAndPublish(
+        updates.map((u, i) => ({
+          id: u.id,
+          payload: JSON.stringify(u),
+          ...(inputs[i]!.idempotencyKey !== undefined ? { key: inputs[i]!.idempotencyKey } : {}),
+        })),
         this.#size,
         this.#ttl,
+        this.#idempotencyMs,
       );
     } catch (e) {
       throw new Error(`redis did not confirm the update: ${errorMessage(e)}`, { cause: e });
     }
-    return updates.map((u, i) => ({ ...u, position: positions[i]! }));
+    await this.#conn.waitForReplicas(this.#waitReplicas, this.#waitTimeoutMs);
+    return updates.map((u, i) => {
+      const a = answers[i]!;
+      if (a.first === undefined) return { ...u, position: a.streamId };
+      // A retry: answered with the first publish's id and position (Redis keeps those, not
+      // the whole update, for the window).
+      return { ...u, id: a.first, position: a.streamId, duplicate: true as const };
+    });
   }
 
   async historyAfter(lastEventId: string, limit: number): Promise<HistoryPage> {

@@ -36,6 +36,17 @@ export const defaultStateLimits: StateLimits = {
   maxTotalBytes: 128 * 1024 * 1024,
 };
 
+/** How one change is applied. */
+export interface ApplyOptions {
+  private: boolean;
+  /**
+   * The publish's idempotency key: a change whose key the store saw within its idempotency
+   * window is not applied again (a retried `$inc` counts once); `apply` answers the first
+   * change's entry.
+   */
+  idempotencyKey?: string;
+}
+
 /**
  * Retained state per topic (Herald's state topics). An optional ability next to the Broker:
  * with several nodes it must live where every node sees it (Redis), so that every node's
@@ -52,7 +63,7 @@ export const defaultStateLimits: StateLimits = {
 export interface StateStore {
   readonly kind: 'memory' | 'redis' | 'cluster';
   /** Applies one change; resolves with the state after it (`state: null` once removed). */
-  apply(topic: string, op: StateOp, options: { private: boolean }): Promise<StateEntry>;
+  apply(topic: string, op: StateOp, options: ApplyOptions): Promise<StateEntry>;
   get(topic: string): Promise<StateEntry | undefined>;
   /** Up to `limit` retained states, in no particular order (snapshots of templates, the dashboard). */
   list(limit: number): Promise<StateEntry[]>;

@@ -83,7 +83,13 @@ export async function runPrimary(config: HeraldConfig): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'herald', role: 'primary' } });
   const relay = config.redis
     ? undefined
-    : new ClusterRelay(new MemoryBroker({ historySize: config.history, historyTtlMs: config.historyTtl }));
+    : new ClusterRelay(
+        new MemoryBroker({
+          historySize: config.history,
+          historyTtlMs: config.historyTtl,
+          idempotencyWindowMs: config.idempotencyWindow,
+        }),
+      );
   await relay?.start();
   // Without Redis the primary also owns the retained state (see workerStateStore).
   const state = config.redis
@@ -94,6 +100,7 @@ export async function runPrimary(config: HeraldConfig): Promise<void> {
           maxStateBytes: config.maxStateBytes,
           maxTotalBytes: config.maxStateTotalBytes,
         },
+        idempotencyWindowMs: config.idempotencyWindow,
       });
   let stopping = false;
   const restarts: number[] = [];

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { parseCliArgs as parseArgs } from './args.ts';
 import { mintToken } from '../auth/mint.ts';
 import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
@@ -53,19 +54,30 @@ export async function publish(argv: string[]): Promise<void> {
   if (values.id) form.set('id', values.id);
   if (values.retry) form.set('retry', values.retry);
   if (values.private) form.set('private', 'on');
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, base), {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${jwt}` },
-      body: form,
-    });
-  } catch (e) {
-    throw new Error(
-      `cannot reach hub at ${base}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`,
-      { cause: e },
-    );
+  // A timeout or a 503 may hide a publish the hub stored: the retries carry the same key, so
+  // the hub answers them with the first id instead of publishing again.
+  const idempotencyKey = randomUUID();
+  let res: Response | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    try {
+      res = await fetch(new URL(path, base), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${jwt}`, 'Idempotency-Key': idempotencyKey },
+        body: form,
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (e) {
+      if (attempt < 2 && (e as Error).name === 'TimeoutError') continue;
+      throw new Error(
+        `cannot reach hub at ${base}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`,
+        { cause: e },
+      );
+    }
+    if (res.status !== 503 || attempt === 2) break;
+    await res.text(); // read, so the connection is reused
   }
+  if (!res) throw new Error(`hub at ${base} did not answer`);
   const body = (await res.text()).trim();
   if (!res.ok) throw new Error(`hub answered ${res.status}: ${body}`);
   console.log(body);

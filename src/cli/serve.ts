@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { kindOf } from '../broker/broker.ts';
 import type { HeraldConfig } from '../config/definitions.ts';
 import { ConfigError, helpText, loadConfig } from '../config/load.ts';
 import { ErrorCode } from '../protocol/errors.ts';
@@ -41,7 +42,7 @@ export async function serve(argv: string[]): Promise<void> {
     {
       event: 'listening',
       url: running.url,
-      broker: running.hub.broker.kind,
+      broker: kindOf(running.hub.broker),
       maxConnections: config.maxConnections,
     },
     'herald listening',

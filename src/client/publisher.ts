@@ -12,8 +12,15 @@ export interface PublisherOptions {
   lingerMs?: number;
   /** Updates waiting to be sent before `publish` refuses more. Default 10 000. */
   maxQueue?: number;
-  /** Attempts for a batch that failed with a network error, 429 or 5xx. Default 5. */
+  /**
+   * Attempts for a batch that failed with a network error, a timeout, 429 or 5xx. Default 5.
+   * Every attempt of a batch carries the same `Idempotency-Key`, so a hub that stored the
+   * first try (its answer lost) answers the retry with the same ids and does not publish
+   * again (within its `--idempotency-window`, 2 minutes by default).
+   */
   retries?: number;
+  /** An attempt not answered within this many ms is abandoned and retried. Default 10 000. */
+  timeoutMs?: number;
   backoff?: BackoffOptions;
   fetch?: typeof fetch;
 }
@@ -128,14 +135,21 @@ class Publisher implements HeraldPublisher {
 
   async #post(bodies: Record<string, unknown>[]): Promise<string[]> {
     const attempts = Math.max(1, this.#o.retries ?? 5);
+    // One key for every attempt of this batch: the hub recognises the retries.
+    const idempotencyKey = globalThis.crypto.randomUUID();
     for (let attempt = 0; ; attempt++) {
       let error: HeraldClientError;
       try {
         const token = typeof this.#o.token === 'function' ? await this.#o.token() : this.#o.token;
         const res = await this.#fetch(this.#o.url, {
           method: 'POST',
-          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          headers: {
+            Authorization: `Bearer ${token}`,
+            'Content-Type': 'application/json',
+            'Idempotency-Key': idempotencyKey,
+          },
           body: JSON.stringify(bodies),
+          signal: AbortSignal.timeout(this.#o.timeoutMs ?? 10_000),
         });
         const text = await res.text();
         if (res.ok) {
@@ -172,9 +186,9 @@ function causeOf(e: unknown): string {
 
 /**
  * A publisher for workers and services: batches calls into JSON batch requests over a
- * keep-alive connection, retries network failures, 429 and 5xx with backoff. A retried
- * request whose first try reached the hub may store its updates twice; give updates your own
- * `id` if subscribers must recognise repeats.
+ * keep-alive connection, retries network failures, timeouts, 429 and 5xx with backoff. Each
+ * batch carries an `Idempotency-Key` kept across its retries, so a retried request whose
+ * first try reached the hub is not published twice (docs/production.md).
  */
 export function createPublisher(options: PublisherOptions): HeraldPublisher {
   return new Publisher(options);

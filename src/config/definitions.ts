@@ -43,9 +43,15 @@ export interface HeraldConfig {
   redisIngest: boolean;
   /** With a `redis+cluster://` URL: partitions of the update log (same on every node). */
   redisPartitions: number;
+  /** Replicas that must confirm a publish before it is answered; 0 = do not wait. */
+  redisWaitReplicas: number;
+  /** ms */
+  redisWaitTimeout: number;
   history: number;
   /** ms */
   historyTtl: number;
+  /** ms; 0 = publishes are never recognised as retries */
+  idempotencyWindow: number;
   /** ms */
   heartbeat: number;
   maxBody: number;
@@ -111,8 +117,11 @@ export const defaults: HeraldConfig = {
   redis: undefined,
   redisIngest: false,
   redisPartitions: 16,
+  redisWaitReplicas: 0,
+  redisWaitTimeout: 1000,
   history: 1000,
   historyTtl: 0,
+  idempotencyWindow: 120_000,
   heartbeat: 15_000,
   maxBody: 1024 * 1024,
   maxBuffered: 4 * 1024 * 1024,
@@ -250,6 +259,18 @@ export const optionDefs: OptionDef[] = [
     defaultText: '16',
   },
   {
+    key: 'redisWaitReplicas',
+    flag: 'redis-wait-replicas',
+    type: 'number',
+    help: 'with `--redis`: answer a publish only once this many replicas have it (Redis `WAIT`), else 503 (docs/scaling.md); 0 = answer once the primary has it',
+  },
+  {
+    key: 'redisWaitTimeout',
+    flag: 'redis-wait-timeout',
+    type: 'duration',
+    help: 'with `--redis-wait-replicas`: how long a publish waits for the replicas before it is answered 503',
+  },
+  {
     key: 'redisIngest',
     flag: 'redis-ingest',
     type: 'boolean',
@@ -267,6 +288,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'history-ttl',
     type: 'duration',
     help: 'drop history older than this (`10m`, `1h`; 0 = never)',
+  },
+  {
+    key: 'idempotencyWindow',
+    flag: 'idempotency-window',
+    type: 'duration',
+    help: 'a publish repeated within this long with the same `Idempotency-Key` header or update `id` gets the first answer and is not stored, delivered or counted again (0 = off)',
   },
   {
     key: 'heartbeat',

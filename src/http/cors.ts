@@ -46,7 +46,8 @@ export function handlePreflight(ex: HeraldExchange, allowed: readonly string[]):
   ex.respond(204, {
     ...headers,
     'Access-Control-Allow-Methods': 'GET, QUERY, POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Cache-Control',
+    'Access-Control-Allow-Headers':
+      'Authorization, Content-Type, Last-Event-ID, Cache-Control, Idempotency-Key',
     'Access-Control-Max-Age': '600',
   });
 }

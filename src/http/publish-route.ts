@@ -32,6 +32,14 @@ export async function handlePublish(ctx: HttpContext, ex: HeraldExchange): Promi
   const body = decodeUtf8(await ex.body(ctx.options.maxBodyBytes));
   const inputs: PublishInput[] =
     contentType === 'application/json' ? parseJsonPublish(body) : [parseFormPublish(body)];
+  // The key that makes a retry safe (the hub answers it with the first publish's ids): the
+  // Idempotency-Key header (`<key>` for the first update of a batch, `<key>#<n>` after), else
+  // the update's own id.
+  const key = ex.header('idempotency-key');
+  inputs.forEach((input, i) => {
+    const k = key === undefined ? input.id : i === 0 ? key : `${key}#${i}`;
+    if (k !== undefined) input.idempotencyKey = k;
+  });
   const stored = await ctx.hub.publish(inputs, principal, { ip: ex.remoteAddress, requestId: ex.requestId });
   sendText(ex, 200, stored.map((u) => u.id).join('\n'), corsHeaders(ex, ctx.options.corsOrigins));
 }

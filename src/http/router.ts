@@ -1,3 +1,4 @@
+import { healthOf } from '../broker/broker.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders, handlePreflight } from './cors.ts';
@@ -89,14 +90,21 @@ export function createRouter(ctx: HttpContext, extra: Route[] = []): Router {
       return true;
     }
     if (rest === '/readyz') {
-      const health = ctx.hub.broker.health();
+      // Every backend a request may need: the broker, and the state store when there is one.
+      const backends = [{ role: 'broker', health: healthOf(ctx.hub.broker) }];
+      if (ctx.hub.state) backends.push({ role: 'state store', health: healthOf(ctx.hub.state) });
+      const down = backends.find((b) => !b.health.ready);
       if (ctx.hub.closing) sendText(ex, 503, 'shutting down\n');
-      else if (health.ready) sendText(ex, 200, `ready (${health.kind})\n`);
+      else if (!down) sendText(ex, 200, `ready (${backends[0]!.health.kind})\n`);
       else {
-        // The detail names the broker's address: for the logs (the broker logs the outage), not
-        // for whoever polls this endpoint.
-        ctx.logger.debug({ event: 'not-ready', broker: health.kind, detail: health.detail }, 'not ready');
-        sendText(ex, 503, `broker ${health.kind} not ready\n`);
+        // The detail names the backend's address: for the logs (the backend logs the outage),
+        // not for whoever polls this endpoint.
+        const { role, health } = down;
+        ctx.logger.debug(
+          { event: 'not-ready', backend: role, kind: health.kind, detail: health.detail },
+          'not ready',
+        );
+        sendText(ex, 503, `${role} ${health.kind} not ready\n`);
       }
       return true;
     }

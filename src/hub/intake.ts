@@ -5,7 +5,7 @@
  * starts when the broker hands the updates back (fan-out.ts), on this node and every other.
  */
 import { mayPublish, type Principal } from '../auth/principal.ts';
-import type { Broker } from '../broker/broker.ts';
+import { kindOf, type Broker } from '../broker/broker.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import type { ReservedNamespace } from '../protocol/reserved.ts';
@@ -73,10 +73,12 @@ export class Intake {
       stored = await broker.publish(prepared);
     } catch (e) {
       if (isHeraldError(e)) throw e;
-      throw unavailableError(`broker ${broker.kind} could not store the update`, e);
+      throw unavailableError(`broker ${kindOf(broker)} could not store the update`, e);
     }
-    this.#o.stats.counters.published += stored.length;
-    this.#o.observer.onPublish?.(stored);
+    // A retry's answer (the broker recognised its idempotency key) was counted the first time.
+    const fresh = stored.some((u) => u.duplicate) ? stored.filter((u) => !u.duplicate) : stored;
+    this.#o.stats.counters.published += fresh.length;
+    if (fresh.length > 0) this.#o.observer.onPublish?.(fresh);
     if (stateError !== undefined) throw stateError;
     return stored;
   }
@@ -88,7 +90,10 @@ export class Intake {
     if (!state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
     let entry: StateEntry;
     try {
-      entry = await state.apply(rest.topics[0]!, stateOp, { private: rest.private });
+      entry = await state.apply(rest.topics[0]!, stateOp, {
+        private: rest.private,
+        ...(rest.idempotencyKey !== undefined ? { idempotencyKey: rest.idempotencyKey } : {}),
+      });
     } catch (e) {
       if (isHeraldError(e)) throw e;
       throw unavailableError(`state store ${state.kind} could not apply the change`, e);

@@ -6,7 +6,7 @@
  * snapshot or replay gave are skipped.
  */
 import { mayReceivePrivate } from '../auth/principal.ts';
-import type { Broker, HistoryPage } from '../broker/broker.ts';
+import { kindOf, type Broker, type HistoryPage } from '../broker/broker.ts';
 import type { StateStore } from '../broker/state-store.ts';
 import { isHeraldError } from '../protocol/errors.ts';
 import { EncodedNotice, EncodedUpdate } from '../protocol/frames.ts';
@@ -81,7 +81,7 @@ export class ResumeSeam {
         this.drain(sub, new Set());
       }
       if (isHeraldError(e)) throw e;
-      unavailable(`history (${broker.kind})`)(e);
+      unavailable(`history (${kindOf(broker)})`)(e);
     }
     if (sub.closed) return;
     sub.stateSeen ??= new Map();

@@ -5,7 +5,7 @@
  * typed read-only.
  */
 import { subjectLabel } from '../auth/principal.ts';
-import type { Broker } from '../broker/broker.ts';
+import { healthOf, type Broker } from '../broker/broker.ts';
 import { selectorMatches } from '../protocol/selector.ts';
 import { STATS_TOPIC, type HubStatsSnapshot, type RateSample, type TopicStats } from '../protocol/stats.ts';
 import { CounterRing, RateWindow } from './rate-window.ts';
@@ -116,7 +116,7 @@ export class HubStatistics {
     const { connections, monitors } = connectionStats(this.#sources.subscriptions());
     return {
       time: now,
-      broker: this.#sources.broker.health(),
+      broker: healthOf(this.#sources.broker),
       connections,
       totals: {
         published: this.counters.published,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { healthOf } from '../broker/broker.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubObserver } from '../hub/observer.ts';
 
@@ -126,7 +127,8 @@ export class PrometheusMetrics {
       labelNames: ['kind'],
       registers: [registry],
       collect() {
-        const h = hub()?.broker.health();
+        const b = hub()?.broker;
+        const h = b && healthOf(b);
         if (h) this.set({ kind: h.kind }, h.ready ? 1 : 0);
       },
     });

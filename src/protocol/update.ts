@@ -22,6 +22,13 @@ export interface PublishInput {
    * of the first topic (JSON) at this version. Brokers must carry it between nodes.
    */
   stateVersion?: number;
+  /**
+   * The publisher's key for this publish (the `Idempotency-Key` header, else its `id`): a
+   * publish with a key the broker saw within the idempotency window is a retry, answered with
+   * the first one's update and not stored, delivered or counted again. Never sent to a
+   * subscriber, nor stored with the update.
+   */
+  idempotencyKey?: string;
 }
 
 /** An update once the broker has placed it in the hub-wide order. */
@@ -32,6 +39,8 @@ export interface Update extends PublishInput {
    * careless publisher, the position never is). Used to join replay and live without duplicates.
    */
   position: string;
+  /** Set by the broker on the answer to a retry (see `idempotencyKey`): the first publish's update. */
+  duplicate?: true;
   /** Wall-clock ms when the hub accepted the update; used for publish-to-deliver latency. */
   publishedAt: number;
 }

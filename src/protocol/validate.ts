@@ -117,6 +117,7 @@ export function validatePublishInput(
   if (input.retry !== undefined) out.retry = validateRetry(input.retry);
   // Parsed and checked where it was read (publish body); stateVersion is the hub's to set.
   if (input.stateOp !== undefined) out.stateOp = input.stateOp;
+  if (input.idempotencyKey !== undefined) out.idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
   return out;
 }
 
@@ -147,4 +148,22 @@ export function checkThrottle(ms: unknown): number {
       `throttle must be a whole number of milliseconds from 1 to ${MAX_THROTTLE_MS}`,
     );
   return ms;
+}
+
+/** Longest idempotency key (it is a Redis key, kept for the whole window). */
+export const MAX_IDEMPOTENCY_KEY = 256;
+
+/** An idempotency key: 1 to 256 visible ASCII characters. */
+export function validateIdempotencyKey(key: string): string {
+  if (
+    typeof key !== 'string' ||
+    key.length === 0 ||
+    key.length > MAX_IDEMPOTENCY_KEY ||
+    !/^[\x21-\x7e]+$/.test(key)
+  )
+    throw new HeraldError(
+      ErrorCode.badRequest,
+      `an idempotency key is 1 to ${MAX_IDEMPOTENCY_KEY} visible ASCII characters`,
+    );
+  return key;
 }

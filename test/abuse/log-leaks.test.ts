@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { pino } from 'pino';
+import { healthOf } from '../../src/broker/broker.ts';
+import { createRedisStateStore } from '../../src/broker/redis-backends.ts';
 import { createHub, type HeraldHub, type HeraldOptions } from '../../src/create-hub.ts';
 import { publisherToken, TEST_KEY } from '../support/hub-fixture.ts';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
@@ -175,7 +177,7 @@ describe('/readyz and /metrics tell outsiders nothing about the infrastructure',
       assert.equal((await fetch(`${hub.url}/readyz`)).status, 200);
       await redis.kill();
       await eventually(
-        () => !hub.herald.hub.broker.health().ready,
+        () => !healthOf(hub.herald.hub.broker).ready,
         'the broker to notice the outage',
         10_000,
       );
@@ -188,6 +190,38 @@ describe('/readyz and /metrics tell outsiders nothing about the infrastructure',
         hub.lines.some((l) => l.includes(String(redis.port))),
         'the address stays available to operators in the logs',
       );
+    } finally {
+      await hub.close();
+      await redis.stop();
+    }
+  });
+
+  test("with the state store's Redis down, /readyz answers 503 without its address, and 200 once it is back", async () => {
+    const redis = await startRedis();
+    const lines: string[] = [];
+    const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+    // The broker stays in memory: only the state store depends on this Redis.
+    const state = createRedisStateStore(redis.url, { maxTopics: 100, maxStateBytes: 4096 }, logger);
+    const hub = await startCaptured({ state });
+    try {
+      await eventually(() => healthOf(state).ready, 'the state store to connect', 10_000);
+      assert.equal((await fetch(`${hub.url}/readyz`)).status, 200);
+      await redis.kill();
+      await eventually(() => !healthOf(state).ready, 'the state store to notice the outage', 10_000);
+      const res = await fetch(`${hub.url}/readyz`);
+      const body = await res.text();
+      assert.equal(res.status, 503);
+      assert.equal(body, 'state store redis not ready\n');
+      assert.ok(!body.includes(String(redis.port)), 'the port reached the client');
+      // Not swallowed: the outage is logged once, with the address, for operators.
+      await eventually(() => lines.some((l) => l.includes('state-store-down')), 'the outage to be logged');
+      assert.ok(lines.some((l) => l.includes('state-store-down') && l.includes(String(redis.port))));
+      await redis.restart();
+      await eventually(() => healthOf(state).ready, 'the state store to reconnect', 15_000);
+      const again = await fetch(`${hub.url}/readyz`);
+      assert.equal(again.status, 200);
+      assert.equal(await again.text(), 'ready (memory)\n');
+      assert.ok(lines.some((l) => l.includes('state-store-up')));
     } finally {
       await hub.close();
       await redis.stop();

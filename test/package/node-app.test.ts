@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { build, type Plugin } from 'vite';
+import { startRedis } from '../support/redis-server.ts';
 import { freshApp, stopProcess, waitForOutput, type FreshApp } from './fresh-app.ts';
 
 const KEY = 'fresh-app-key-0123456789abcdef0123456789';
@@ -70,6 +71,25 @@ if (typeof require('herald/react').useTopic !== 'function') throw new Error('her
 const IMPORT = require;
 const KEY = '${KEY}';`).concat('main().catch((e) => { console.error(e); process.exit(1); });\n');
 
+/**
+ * A hub on a real redis-server from the package: a publish runs the log's Lua scripts and a
+ * patch the state's, which must have shipped (dist/broker/lua/) and load in either module system.
+ */
+const redisRoundTrip = (imports: string) => `${imports}
+async function main() {
+  const hub = await createHub({ redis: process.env.REDIS_URL, jwtKey: '${KEY}', logLevel: 'silent' });
+  const stored = await hub.publish({ topic: 'https://fresh.example/r', data: 'x' });
+  await hub.publish({ topic: 'https://fresh.example/s', patch: { $inc: { n: 2 } } });
+  const state = await hub.hub.state.get('https://fresh.example/s');
+  await hub.close();
+  console.log(JSON.stringify({ stored: typeof stored.id, state: state.state }));
+}
+`;
+const redisEsm = redisRoundTrip(`import { createHub } from 'herald';`).concat('await main();\n');
+const redisCjs = redisRoundTrip(`'use strict';\nconst { createHub } = require('herald');`).concat(
+  'main().catch((e) => { console.error(e); process.exit(1); });\n',
+);
+
 /** What a strict TypeScript app writes; the @ts-expect-error lines fail if the types were `any`. */
 const consumerTs = `import { createHub, mintToken, HeraldError, type HeraldHub, type HeraldOptions, type Update } from 'herald';
 import { subscribe, type HeraldSubscription, type HeraldUpdate } from 'herald/client';
@@ -132,6 +152,8 @@ describe('Herald installed from its tarball into a new Node app', () => {
         files: {
           'esm.mjs': esm,
           'cjs.cjs': cjs,
+          'redis-esm.mjs': redisEsm,
+          'redis-cjs.cjs': redisCjs,
           'consumer.ts': consumerTs,
           // The same consumer as CommonJS: `import` compiles to require(), so types come from `require`.
           'consumer.cts': consumerTs.replace(/^export function Count[\s\S]*$/m, ''),
@@ -161,6 +183,21 @@ describe('Herald installed from its tarball into a new Node app', () => {
 
   test('CommonJS: require(herald) serves, publishes and delivers', async () => {
     check((await app.run(process.execPath, ['cjs.cjs'])).stdout);
+  });
+
+  test('the Redis Lua scripts ship and run from ESM and CommonJS on a real redis-server', async () => {
+    assert.ok(existsSync(join(app.dir, 'node_modules/herald/dist/broker/lua/log-publish.lua')));
+    const redis = await startRedis();
+    try {
+      // Both share one Redis: the second increment adds to the first's.
+      for (const [i, file] of ['redis-esm.mjs', 'redis-cjs.cjs'].entries()) {
+        const out = (await app.run(process.execPath, [file], { REDIS_URL: redis.url })).stdout;
+        const got: unknown = JSON.parse(out.trim().split('\n').pop()!);
+        assert.deepEqual(got, { stored: 'string', state: { n: 2 * (i + 1) } }, file);
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 
   test('strict TypeScript type-checks against the shipped declarations (node16 ESM + CJS, bundler)', async () => {

@@ -1,11 +1,12 @@
-import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Broker } from './broker.ts';
 import { RedisBroker } from './redis.ts';
+import { createAnyClient, parseRedisTarget } from './redis-client.ts';
 import { ShardedRedisBroker } from './redis-sharded.ts';
-import { clusterOptions, parseRedisTarget } from './redis-target.ts';
 import type { StateStore, StateLimits } from './state-store.ts';
 import { RedisStateStore } from './redis-state.ts';
+
+/** Which broker and state store a `--redis` URL gets (the clients come from redis-client.ts). */
 
 export interface RedisBrokerSettings {
   url: string;
@@ -14,6 +15,11 @@ export interface RedisBrokerSettings {
   logger: Logger;
   /** Partitions of the log on a Redis Cluster (ignored otherwise). */
   partitions?: number;
+  /** How long a publish's idempotency key is remembered (ms; 0 = never). */
+  idempotencyWindowMs?: number;
+  /** Replicas that must confirm a publish (Redis `WAIT`) before it is answered; 0 = none. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 /**
@@ -34,30 +40,23 @@ export function createRedisBroker(settings: RedisBrokerSettings): Broker {
  * version counter together, so they must share a slot. State therefore lives on one shard;
  * the update log is what spreads (docs/scaling.md).
  */
-export function createRedisStateStore(url: string, limits: StateLimits): StateStore {
+export function createRedisStateStore(
+  url: string,
+  limits: StateLimits,
+  logger?: Logger,
+  idempotencyWindowMs = 0,
+): StateStore {
   const target = parseRedisTarget(url);
-  if (target.kind === 'single') return new RedisStateStore({ redis: url, limits });
-  const client =
-    target.kind === 'cluster'
-      ? new Cluster(target.seeds, {
-          ...clusterOptions(target, { maxRetriesPerRequest: 2 }),
-          enableOfflineQueue: true,
-        })
-      : new Redis({ ...target.options, maxRetriesPerRequest: 2 });
-  client.on('error', () => {}); // each command reports its own failure
-  const store = new RedisStateStore({
+  // Unlike the broker's, this connection queues commands while it reconnects (two tries each):
+  // a state change waits out a short blip instead of failing.
+  const client = createAnyClient(target, { maxRetriesPerRequest: 2 }, { enableOfflineQueue: true });
+  return new RedisStateStore({
     redis: client,
+    owned: true,
+    url: target.url,
+    idempotencyWindowMs,
     limits,
+    ...(logger ? { logger } : {}),
     ...(target.kind === 'cluster' ? { prefix: '{herald:state}:' } : {}),
   });
-  return {
-    kind: store.kind,
-    apply: (topic, op, options) => store.apply(topic, op, options),
-    get: (topic) => store.get(topic),
-    list: (limit) => store.list(limit),
-    close: async () => {
-      await store.close();
-      client.disconnect();
-    },
-  };
 }

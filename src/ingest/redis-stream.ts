@@ -1,7 +1,13 @@
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { brokerKeys, redactUrl } from './redis-connection.ts';
-import { parseRedisTarget } from './redis-target.ts';
+import {
+  createAnyClient,
+  errorMessage,
+  FAIL_FAST,
+  parseRedisTarget,
+  reconnectDelay,
+} from '../broker/redis-client.ts';
+import { brokerKeys } from '../broker/redis-connection.ts';
 
 /** One message read from the ingest stream: its stream id and its field/value pairs. */
 export interface IngestMessage {
@@ -44,7 +50,8 @@ const BATCH = 100;
 export class RedisIngest {
   readonly key: string;
   readonly #prefix: string;
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
+  readonly #url: string;
   readonly #options: RedisIngestOptions;
   readonly #log: Logger;
   readonly #blockMs: number;
@@ -60,14 +67,18 @@ export class RedisIngest {
     this.key = `${this.#prefix}:ingest`;
     this.#blockMs = options.blockMs ?? 1000;
     this.#reclaimIdleMs = options.reclaimIdleMs ?? 30_000;
-    this.#redis = new Redis({
-      ...parseRedisTarget(options.url).options,
-      lazyConnect: true,
-      connectionName: `${options.consumer}-ingest`,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
-    });
+    const target = parseRedisTarget(options.url);
+    this.#url = target.url;
+    this.#redis = createAnyClient(
+      target,
+      {
+        ...FAIL_FAST,
+        lazyConnect: true,
+        connectionName: `${options.consumer}-ingest`,
+        retryStrategy: reconnectDelay(1000),
+      },
+      { lazyConnect: true },
+    );
     this.#redis.on('error', () => {}); // reported by the loop, once per failed round
   }
 
@@ -78,7 +89,7 @@ export class RedisIngest {
       await this.#ensureGroup();
     } catch (e) {
       this.#redis.disconnect();
-      throw new Error(`redis ingest at ${redactUrl(this.#options.url)}: ${errorMessage(e)}`, { cause: e });
+      throw new Error(`redis ingest at ${this.#url}: ${errorMessage(e)}`, { cause: e });
     }
     this.#loop = this.#run();
     this.#log.info(
@@ -176,8 +187,4 @@ export class RedisIngest {
     this.#redis.disconnect();
     await this.#loop;
   }
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

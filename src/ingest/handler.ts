@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { SERVER_PRINCIPAL } from './auth/principal.ts';
-import type { IngestMessage, IngestOutcome } from './broker/redis-ingest.ts';
-import { parseFormPublish, parseJsonPublish } from './protocol/publish-body.ts';
-import type { Hub } from './hub/hub.ts';
-import { ErrorCode, HeraldError, isHeraldError } from './protocol/errors.ts';
-import type { PublishInput } from './protocol/update.ts';
+import { SERVER_PRINCIPAL } from '../auth/principal.ts';
+import type { IngestMessage, IngestOutcome } from './redis-stream.ts';
+import { parseFormPublish, parseJsonPublish } from '../protocol/publish-body.ts';
+import type { Hub } from '../hub/hub.ts';
+import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
+import type { PublishInput } from '../protocol/update.ts';
 
 /** What the ingest did since the node started (exposed as `herald_ingest_messages_total`). */
 export interface IngestCounters {
