@@ -86,7 +86,9 @@ export class SharedSubscription extends SubscriptionState implements HeraldSubsc
   #release: (() => void) | undefined;
 
   constructor(options: SubscribeOptions, connect: (options: SubscribeOptions) => HeraldSubscription) {
-    if (options.topics.length === 0) throw new Error('herald: subscribe needs at least one topic');
+    // As in subscribe(): draft-08 URL patterns alone are enough to subscribe.
+    if (options.topics.length === 0 && !options.patterns?.length)
+      throw new Error('herald: subscribe needs at least one topic');
     super([...options.topics], undefined);
     this.#o = options;
     this.#connect = connect;
@@ -104,7 +106,8 @@ export class SharedSubscription extends SubscriptionState implements HeraldSubsc
 
   setTopics(topics: readonly string[]): void {
     if (this.current.status === 'closed') return;
-    if (topics.length === 0) throw new Error('herald: setTopics needs at least one topic');
+    if (topics.length === 0 && !this.#o.patterns?.length)
+      throw new Error('herald: setTopics needs at least one topic');
     const before = groupName(this.#o, this.current.topics);
     this.current.topics = [...new Set(topics)];
     if (groupName(this.#o, this.current.topics) === before) return;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
 import type { HeraldExchange, ReplyBody } from './exchange.ts';
-import { metricsRoute } from './metrics-route.ts';
+import { metricsRoute, type MetricsSource } from './metrics-route.ts';
 
 /** The parts of an exchange the route reads, and what it answered. */
 function exchange(path: string, method = 'GET', authorization?: string) {
@@ -18,10 +18,10 @@ function exchange(path: string, method = 'GET', authorization?: string) {
   return { ex, reply };
 }
 
-function registry(): Registry {
+function registry(): MetricsSource {
   const r = new Registry();
   new Counter({ name: 'herald_test_total', help: 'a test counter', registers: [r] }).inc(3);
-  return r;
+  return { text: () => r.metrics(), contentType: r.contentType };
 }
 
 test('GET {path} answers the Prometheus text; other paths and methods are left to other routes', async () => {

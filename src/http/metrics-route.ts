@@ -1,13 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Registry } from 'prom-client';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { Route } from './exchange.ts';
 
+/** Where the exposition comes from (`PrometheusMetrics`: this process's or the node's). */
+export interface MetricsSource {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
 /**
- * `GET {path}`: the Prometheus text exposition of `registry`. With `token`, only a request
+ * `GET {path}`: the Prometheus text exposition of `source`. With `token`, only a request
  * carrying `Authorization: Bearer <token>` gets it; any other gets 401.
  */
-export function metricsRoute(registry: Registry, path: string, token?: string): Route {
+export function metricsRoute(source: MetricsSource, path: string, token?: string): Route {
   const expected = token ? createHash('sha256').update(token).digest() : undefined;
   return async (ex) => {
     if (ex.url.pathname !== path || ex.method !== 'GET') return false;
@@ -20,8 +25,8 @@ export function metricsRoute(registry: Registry, path: string, token?: string): 
       if (!m || !timingSafeEqual(given, expected))
         throw new HeraldError(ErrorCode.unauthorized, 'metrics need "Authorization: Bearer <metrics token>"');
     }
-    const body = await registry.metrics();
-    ex.respond(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' }, body);
+    const body = await source.text();
+    ex.respond(200, { 'Content-Type': source.contentType, 'Cache-Control': 'no-store' }, body);
     return true;
   };
 }

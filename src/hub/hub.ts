@@ -2,7 +2,8 @@
  * The hub: who listens to what, and every update to the subscribers allowed to see it. This
  * file is the coordinator; each job is a file of its own beside it:
  * - intake.ts: publish (validation, claims, rate, retained-state changes) up to the broker;
- * - registry.ts: subscriptions, the topic index, connection caps, expiry, presence events;
+ * - registry.ts: subscriptions, the topic index, connection caps, expiry;
+ * - presence-feed.ts: subscription events (Mercure presence), coalesced, and the presence list;
  * - resume.ts: the seam between history (and snapshots) and live updates;
  * - fan-out.ts: one update to its matching subscribers, encoded once, with conflation;
  * - slow-consumer.ts: what happens to a subscriber that falls behind;
@@ -36,7 +37,10 @@ import {
   type ConnectionLimits,
   type PublishRateOptions,
 } from './limits.ts';
+import type { NodeView } from './node-view.ts';
 import type { HubObserver } from './observer.ts';
+import { PresenceFeed } from './presence-feed.ts';
+import type { PresenceStore } from './presence-store.ts';
 import { Registry } from './registry.ts';
 import { ResumeSeam } from './resume.ts';
 import type { CloseReason, Sink } from './sink.ts';
@@ -84,6 +88,13 @@ export interface HubOptions {
    */
   subscriptionEventsPath?: string;
   /**
+   * Cluster-wide presence and the coalescing of subscription events (with
+   * `subscriptionEventsPath`): see PresenceFeed.
+   */
+  presence?: { store?: PresenceStore; intervalMs?: number; maxBatch?: number };
+  /** The other processes of this node (`--workers N`): node-wide connection cap and stats. */
+  node?: NodeView;
+  /**
    * The hub's public URL (origin and path): relative URL patterns and topics resolve against
    * it, and its path is the reserved namespace publishers may not use. Default
    * `http://localhost/.well-known/mercure`.
@@ -128,6 +139,9 @@ export class Hub {
   readonly #slow: SlowConsumers;
   readonly #fanOut: FanOut;
   readonly #resume: ResumeSeam;
+  readonly #node: NodeView | undefined;
+  /** Subscription events and the presence list, when `subscriptionEventsPath` is set. */
+  readonly presence: PresenceFeed | undefined;
   #timers: ReturnType<typeof setInterval>[] = [];
   #closing = false;
 
@@ -142,20 +156,33 @@ export class Hub {
     const hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
     const reserved = new ReservedNamespace(hubUrl);
     const eventsPath = options.subscriptionEventsPath;
+    this.#node = options.node;
     this.#registry = new Registry({
-      broker,
       observer,
       hubUrl,
-      reserved,
       maxSelectors: options.maxSelectors ?? 100,
       maxTemplateExpressions: options.maxTemplateExpressions ?? 0,
       templateBudget: options.templateBudget,
       connectionLimits: { ...unlimitedConnections, ...options.connectionLimits },
-      eventsPath,
+      node: options.node,
       onExpired: (sub) => this.unsubscribe(sub, 'token-expired'),
-      onRefusal: (reason) => this.recordRefusal(reason),
+      announce: (sub, active, selectors) => this.presence?.changed(sub, active, selectors),
     });
     const registry = this.#registry;
+    this.presence =
+      eventsPath === undefined
+        ? undefined
+        : new PresenceFeed({
+            ...options.presence,
+            eventsPath,
+            // Presence is best effort: a broker hiccup must not fail the subscription itself.
+            publish: (inputs) => broker.publish(inputs),
+            // Watching subscription events is not itself announced (that would echo forever).
+            announced: (s) => !s.source.startsWith(eventsPath) && !reserved.contains(s.source),
+            local: () => registry.subscriptions(),
+            onLost: (what) =>
+              this.recordRefusal(what === 'events' ? 'presence-event-lost' : 'presence-store-lost'),
+          });
     this.#stats = new HubStatistics(
       { broker, index: registry.index, subscriptions: () => registry.subscriptions() },
       {
@@ -207,6 +234,7 @@ export class Hub {
 
   async start(): Promise<void> {
     await this.broker.start(this.#fanOut.dispatch, this.#fanOut.brokerGap);
+    await this.presence?.start();
     if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
     if (this.#statsIntervalMs > 0)
       this.#every(this.#statsIntervalMs, () => {
@@ -429,6 +457,7 @@ export class Hub {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     for (const sub of [...this.#registry.subscriptions()]) this.unsubscribe(sub, 'shutdown');
+    await this.presence?.close();
     await this.broker.close();
   }
 
@@ -449,6 +478,12 @@ export class Hub {
     return this.#stats.snapshot(retained, now);
   }
 
+  /** The stats of the whole node: with `--workers`, every worker's numbers merged into this one's. */
+  nodeStatsSnapshot(): HubStatsSnapshot {
+    const local = this.statsSnapshot();
+    return this.#node ? this.#node.nodeStats(local) : local;
+  }
+
   #heartbeat(): void {
     for (const sub of this.#registry.subscriptions()) sub.sink.heartbeat?.();
   }
@@ -459,7 +494,7 @@ export class Hub {
     for (const sub of this.#registry.subscriptions())
       if (sub.monitor && !sub.pending && sub.dropped === undefined) watchers.push(sub);
     if (watchers.length === 0) return;
-    this.#fanOut.broadcast(watchers, new EncodedNotice(HubEvent.stats, this.statsSnapshot()));
+    this.#fanOut.broadcast(watchers, new EncodedNotice(HubEvent.stats, this.nodeStatsSnapshot()));
   }
 
   /** A monitor's first stats come at once, with the rate history, so its chart starts full. */

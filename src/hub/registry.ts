@@ -1,35 +1,31 @@
 /**
  * The registry: which subscriptions exist and what each listens to (the topic index), the
- * seats they hold under the connection caps, their token-expiry timers, and the subscription
- * events (Mercure presence) announcing them. Sends nothing to subscribers itself.
+ * seats they hold under the connection caps, their token-expiry timers; it tells the presence
+ * feed when selectors go live or away. Sends nothing to subscribers itself.
  */
-import type { Broker } from '../broker/broker.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import { compileMatcher } from '../protocol/matchers.ts';
-import type { ReservedNamespace } from '../protocol/reserved.ts';
 import { compileSelector, type MatcherSpec, type Selector } from '../protocol/selector.ts';
 import { ConnectionAdmission, type AdmissionTicket, type ConnectionLimits } from './limits.ts';
 import type { HubObserver } from './observer.ts';
-import { subscriptionEvents } from './presence.ts';
+import type { NodeView } from './node-view.ts';
 import { isMonitor } from './stats.ts';
 import type { ClientInfo, Subscription } from './subscription.ts';
 import { TopicIndex, type PatternBudget } from './topic-index.ts';
 
 export interface RegistryOptions {
-  broker: Broker;
   observer: HubObserver;
   hubUrl: string;
-  reserved: ReservedNamespace;
   maxSelectors: number;
   maxTemplateExpressions: number;
   templateBudget: Partial<PatternBudget> | undefined;
   connectionLimits: ConnectionLimits;
-  /** Hub path when subscription events are on. */
-  eventsPath: string | undefined;
+  /** The other processes of this node (`--workers`): the total cap counts their connections. */
+  node: NodeView | undefined;
   /** A token's `exp` passed: the hub ends the subscription. */
   onExpired(sub: Subscription): void;
-  /** Something failed that no client is waiting for (a lost presence event). */
-  onRefusal(reason: string): void;
+  /** Selectors went live or away: the subscription events (presence-feed.ts), when on. */
+  announce(sub: Subscription, active: boolean, selectors?: readonly Selector[]): void;
 }
 
 export class Registry {
@@ -42,7 +38,7 @@ export class Registry {
   constructor(options: RegistryOptions) {
     this.#options = options;
     this.index = new TopicIndex(options.templateBudget);
-    this.#admission = new ConnectionAdmission(options.connectionLimits);
+    this.#admission = new ConnectionAdmission(options.connectionLimits, options.node);
   }
 
   get size(): number {
@@ -141,7 +137,7 @@ export class Registry {
       sub.expiryTimer.unref();
     }
     this.#options.observer.onSubscribe?.(sub);
-    this.#announce(sub, true);
+    this.#options.announce(sub, true);
   }
 
   /** Takes a subscription out of the index, the caps and the timers. Marks it closed. */
@@ -153,7 +149,7 @@ export class Registry {
     this.#subs.delete(sub);
     for (const sel of sub.selectors) this.index.remove(sub, sel);
     if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
-    this.#announce(sub, false);
+    this.#options.announce(sub, false);
   }
 
   /** Indexes and announces selectors added to a live subscription. */
@@ -161,7 +157,7 @@ export class Registry {
     const added = this.index.addAll(sub, compiled);
     sub.selectors = [...sub.selectors, ...added];
     sub.monitor = isMonitor(sub);
-    this.#announce(sub, true, compiled);
+    this.#options.announce(sub, true, compiled);
   }
 
   /** Removes selectors from a live subscription (unknown ones ignored); returns those removed. */
@@ -177,7 +173,7 @@ export class Registry {
     }
     sub.selectors = kept;
     sub.monitor = isMonitor(sub);
-    if (!sub.closed && removed.length > 0) this.#announce(sub, false, removed);
+    if (!sub.closed && removed.length > 0) this.#options.announce(sub, false, removed);
     return removed.map((s) => s.source);
   }
 
@@ -190,22 +186,6 @@ export class Registry {
       return;
     }
     this.#options.onExpired(sub);
-  }
-
-  /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
-  #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
-    const eventsPath = this.#options.eventsPath;
-    if (eventsPath === undefined) return;
-    // Watching subscription events is not itself announced (that would echo forever).
-    const announced = selectors.filter(
-      (s) => !s.source.startsWith(eventsPath) && !this.#options.reserved.contains(s.source),
-    );
-    if (announced.length === 0) return;
-    const view = { ...sub, selectors: announced } as Subscription;
-    // Presence is best effort: a broker hiccup must not fail the subscription itself.
-    this.#options.broker
-      .publish(subscriptionEvents(eventsPath, view, active))
-      .catch(() => this.#options.onRefusal('presence-event-lost'));
   }
 }
 

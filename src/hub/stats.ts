@@ -13,6 +13,9 @@ import type { Subscription } from './subscription.ts';
 import { TopicActivity } from './topic-activity.ts';
 import type { TopicIndex } from './topic-index.ts';
 
+/** The wire types, defined in protocol/stats.ts; re-exported for the hub's own modules. */
+export type { HubStatsSnapshot, RateSample, TopicStats } from '../protocol/stats.ts';
+
 /** Plain counters the hub keeps; cheap to bump on the hot path, read by metrics and the dashboard. */
 export interface HubCounters {
   published: number;
