@@ -114,22 +114,33 @@ async function scenario(redisUrl: string): Promise<void> {
   const ids = new Set(joins.map((j) => j.subscriber));
   assert.equal(ids.size, 2);
 
-  // The API on either node lists both nodes' draft-07 subscriptions, and B's draft-08 one.
+  // The API on either node lists both nodes' subscriptions in each dialect's shape: draft-07
+  // sees alice and bob, and carol's exact matcher as a topic; draft-08 sees carol, and alice's
+  // and bob's exact topics as exact matchers.
+  const carolId = [...(await list(b, watch08))].find(
+    (x) => x.match === FEED && x.subscriber !== undefined && !ids.has(x.subscriber),
+  )?.subscriber;
   for (const hub of [a, b]) {
     const docs = await listUntil(
       hub,
       watch07,
-      (d) => d.filter((x) => x.topic === FEED).length === 2,
+      (d) => d.filter((x) => x.topic === FEED).length === 3,
       `both nodes' subscribers on ${hub.url}`,
     );
-    assert.deepEqual(new Set(docs.filter((x) => x.topic === FEED).map((x) => x.subscriber)), ids);
+    assert.deepEqual(
+      new Set(docs.filter((x) => x.topic === FEED).map((x) => x.subscriber)),
+      new Set([...ids, carolId]),
+    );
     const docs08 = await listUntil(
       hub,
       watch08,
-      (d) => d.some((x) => x.match === FEED),
+      (d) => d.filter((x) => x.match === FEED).length === 3,
       `draft-08 on ${hub.url}`,
     );
-    assert.equal(docs08.filter((x) => x.match === FEED).length, 1);
+    assert.deepEqual(
+      new Set(docs08.filter((x) => x.match === FEED).map((x) => x.subscriber)),
+      new Set([...ids, carolId]),
+    );
   }
 
   // SIGKILL B: its subscribers leave A's API and A announces their leave within the bound.
@@ -155,8 +166,9 @@ async function scenario(redisUrl: string): Promise<void> {
     ['alice'],
   );
   assert.deepEqual(
-    (await list(a, watch08)).filter((x) => x.match === FEED),
-    [],
+    (await list(a, watch08)).filter((x) => x.match === FEED).map((x) => x.payload?.user),
+    ['alice'],
+    "B's draft-08 subscriber left too; alice's topic is listed as an exact matcher",
   );
 }
 
