@@ -222,51 +222,58 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     }
   });
 
-  test('the rate chart shows the last minutes as soon as the page opens', async () => {
-    if (FAKE) return;
-    // A subscriber of /steady, and a stats watcher that publishes one update per stats tick
-    // it sees: after four ticks the hub's rate history holds four samples with traffic.
-    const readerToken = await mintToken({ secret: SECRET, subscribe: ['/steady'], subject: 'steady-reader' });
-    const reader = await SseConnection.open(`${hub.url}${HUB_PATH}?topic=/steady`, {
-      Authorization: `Bearer ${readerToken}`,
-    });
-    const watcher = await SseConnection.open(
-      `${hub.url}${HUB_PATH}?topic=${encodeURIComponent('/.well-known/herald/stats')}`,
-      {
-        Authorization: `Bearer ${hub.adminToken}`,
-      },
-    );
-    const page = await browser.newPage();
-    try {
-      assert.equal(watcher.status, 200);
-      const ticks = () => watcher.events.filter((e) => e.event === 'herald.stats').length;
-      for (let i = 0; i < 5; i += 1) {
-        const seen = ticks();
-        await watcher.waitFor(() => ticks() > seen, 'a stats tick');
-        await publish(hub, '/steady', '"tick"');
-      }
-      await reader.waitFor(() => reader.updates.length >= 5, 'the reader got the updates');
-      await signIn(page, hub, hub.adminToken);
-      // The first points the chart draws: with the hub's history that is minutes of samples at
-      // once; without it, one sample (and one more a second).
-      const first = await page.waitForFunction(
-        () => {
-          const chart = document.querySelector<HTMLElement>('[data-testid="rates"] .chart');
-          const points = Number(chart?.dataset.points ?? 0);
-          return points > 0 ? { points, active: Number(chart?.dataset.activePoints ?? 0) } : null;
+  test(
+    'the rate chart shows the last minutes as soon as the page opens',
+    { skip: FAKE && 'the fake hub keeps no rate history' },
+    async () => {
+      // A subscriber of /steady, and a stats watcher that publishes one update per stats tick
+      // it sees: after four ticks the hub's rate history holds four samples with traffic.
+      const readerToken = await mintToken({
+        secret: SECRET,
+        subscribe: ['/steady'],
+        subject: 'steady-reader',
+      });
+      const reader = await SseConnection.open(`${hub.url}${HUB_PATH}?topic=/steady`, {
+        Authorization: `Bearer ${readerToken}`,
+      });
+      const watcher = await SseConnection.open(
+        `${hub.url}${HUB_PATH}?topic=${encodeURIComponent('/.well-known/herald/stats')}`,
+        {
+          Authorization: `Bearer ${hub.adminToken}`,
         },
-        null,
-        { timeout: 10_000, polling: 'raf' },
       );
-      const { points, active } = (await first.jsonValue())!;
-      assert.ok(points >= 5, `the chart opened with ${points} samples`);
-      assert.ok(active >= 4, `${active} of them show traffic`);
-    } finally {
-      reader.close();
-      watcher.close();
-      await page.close();
-    }
-  });
+      const page = await browser.newPage();
+      try {
+        assert.equal(watcher.status, 200);
+        const ticks = () => watcher.events.filter((e) => e.event === 'herald.stats').length;
+        for (let i = 0; i < 5; i += 1) {
+          const seen = ticks();
+          await watcher.waitFor(() => ticks() > seen, 'a stats tick');
+          await publish(hub, '/steady', '"tick"');
+        }
+        await reader.waitFor(() => reader.updates.length >= 5, 'the reader got the updates');
+        await signIn(page, hub, hub.adminToken);
+        // The first points the chart draws: with the hub's history that is minutes of samples at
+        // once; without it, one sample (and one more a second).
+        const first = await page.waitForFunction(
+          () => {
+            const chart = document.querySelector<HTMLElement>('[data-testid="rates"] .chart');
+            const points = Number(chart?.dataset.points ?? 0);
+            return points > 0 ? { points, active: Number(chart?.dataset.activePoints ?? 0) } : null;
+          },
+          null,
+          { timeout: 10_000, polling: 'raf' },
+        );
+        const { points, active } = (await first.jsonValue())!;
+        assert.ok(points >= 5, `the chart opened with ${points} samples`);
+        assert.ok(active >= 4, `${active} of them show traffic`);
+      } finally {
+        reader.close();
+        watcher.close();
+        await page.close();
+      }
+    },
+  );
 
   test('an admin token opens the dashboard and the tail and counters follow what Node publishes', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
@@ -439,47 +446,53 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
       }
     });
 
-  test('a WebSocket subscriber shows in the WS count and leaves it when it disconnects', async () => {
-    if (FAKE) return;
-    const page = await browser.newPage();
-    let probe: WsProbe | undefined;
-    try {
-      await signIn(page, hub, hub.adminToken);
-      await waitLive(page);
-      const wsCount = '[data-testid="transport-ws"] dd';
-      await waitNumber(page, wsCount, '<=', 0);
-      const reader = await mintToken({ secret: SECRET, subscribe: ['/ws/{id}'], subject: 'ws-reader' });
-      probe = new WsProbe(`${hub.url.replace(/^http/, 'ws')}${HUB_PATH}/ws`, {
-        headers: { Authorization: `Bearer ${reader}` },
-      });
-      await probe.opened;
-      probe.send({ op: 'subscribe', topics: ['/ws/{id}'] });
-      await probe.op('subscribed');
-      await waitNumber(page, wsCount, '>=', 1);
-      await page.getByTestId('connections').getByText('ws-reader').waitFor({ timeout: 5_000 });
-      await page.getByTestId('topics').locator('tr.pattern', { hasText: '/ws/{id}' }).waitFor();
-      await probe.close();
-      probe = undefined;
-      await waitNumber(page, wsCount, '<=', 0);
-    } finally {
-      if (probe) await probe.close();
-      await page.close();
-    }
-  });
+  test(
+    'a WebSocket subscriber shows in the WS count and leaves it when it disconnects',
+    { skip: FAKE && "the fake hub's stats do not count WebSocket subscribers" },
+    async () => {
+      const page = await browser.newPage();
+      let probe: WsProbe | undefined;
+      try {
+        await signIn(page, hub, hub.adminToken);
+        await waitLive(page);
+        const wsCount = '[data-testid="transport-ws"] dd';
+        await waitNumber(page, wsCount, '<=', 0);
+        const reader = await mintToken({ secret: SECRET, subscribe: ['/ws/{id}'], subject: 'ws-reader' });
+        probe = new WsProbe(`${hub.url.replace(/^http/, 'ws')}${HUB_PATH}/ws`, {
+          headers: { Authorization: `Bearer ${reader}` },
+        });
+        await probe.opened;
+        probe.send({ op: 'subscribe', topics: ['/ws/{id}'] });
+        await probe.op('subscribed');
+        await waitNumber(page, wsCount, '>=', 1);
+        await page.getByTestId('connections').getByText('ws-reader').waitFor({ timeout: 5_000 });
+        await page.getByTestId('topics').locator('tr.pattern', { hasText: '/ws/{id}' }).waitFor();
+        await probe.close();
+        probe = undefined;
+        await waitNumber(page, wsCount, '<=', 0);
+      } finally {
+        if (probe) await probe.close();
+        await page.close();
+      }
+    },
+  );
 
-  test('a valid token without the admin claim is sent back to the login screen', async () => {
-    if (FAKE) return;
-    const page = await browser.newPage();
-    try {
-      const plain = await mintToken({ secret: SECRET, subscribe: ['*'], subject: 'not-admin' });
-      await signIn(page, hub, plain);
-      const error = page.getByTestId('login-error');
-      await error.filter({ hasText: 'admin' }).waitFor({ timeout: 10_000 });
-      assert.equal(await page.evaluate(() => window.sessionStorage.length), 0);
-    } finally {
-      await page.close();
-    }
-  });
+  test(
+    'a valid token without the admin claim is sent back to the login screen',
+    { skip: FAKE && 'the fake hub does not check the admin claim' },
+    async () => {
+      const page = await browser.newPage();
+      try {
+        const plain = await mintToken({ secret: SECRET, subscribe: ['*'], subject: 'not-admin' });
+        await signIn(page, hub, plain);
+        const error = page.getByTestId('login-error');
+        await error.filter({ hasText: 'admin' }).waitFor({ timeout: 10_000 });
+        assert.equal(await page.evaluate(() => window.sessionStorage.length), 0);
+      } finally {
+        await page.close();
+      }
+    },
+  );
 
   test('pause holds the tail and resume shows what arrived meanwhile', async () => {
     const page = await browser.newPage();
@@ -573,33 +586,36 @@ describe('dashboard in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium 
     }
   });
 
-  test('the dashboard reconnects by itself when the hub restarts', async () => {
-    if (FAKE) return;
-    const first = await startHub(false);
-    const port = Number(new URL(first.url).port);
-    let second: RunningHub | undefined;
-    const page = await browser.newPage();
-    try {
-      await signIn(page, first, first.adminToken);
-      await waitLive(page);
-      await first.close();
-      await page
-        .getByTestId('status')
-        .filter({ hasText: /Reconnecting|Connecting/ })
-        .waitFor({ timeout: 10_000 });
-      second = await startHub(false, port);
-      await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
-      const id = await publish(second, '/books/after-restart', '"back"');
-      await page.getByTestId('tail-list').locator(`[title="${id}"]`).waitFor({ timeout: 10_000 });
-      assert.equal(await page.getByTestId('login-token').count(), 0, 'no second login');
-      // A reload in the same tab signs in again from sessionStorage.
-      await page.reload();
-      await waitLive(page);
-    } finally {
-      await page.close();
-      await second?.close();
-    }
-  });
+  test(
+    'the dashboard reconnects by itself when the hub restarts',
+    { skip: FAKE && 'the fake hub is not restarted on its port' },
+    async () => {
+      const first = await startHub(false);
+      const port = Number(new URL(first.url).port);
+      let second: RunningHub | undefined;
+      const page = await browser.newPage();
+      try {
+        await signIn(page, first, first.adminToken);
+        await waitLive(page);
+        await first.close();
+        await page
+          .getByTestId('status')
+          .filter({ hasText: /Reconnecting|Connecting/ })
+          .waitFor({ timeout: 10_000 });
+        second = await startHub(false, port);
+        await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
+        const id = await publish(second, '/books/after-restart', '"back"');
+        await page.getByTestId('tail-list').locator(`[title="${id}"]`).waitFor({ timeout: 10_000 });
+        assert.equal(await page.getByTestId('login-token').count(), 0, 'no second login');
+        // A reload in the same tab signs in again from sessionStorage.
+        await page.reload();
+        await waitLive(page);
+      } finally {
+        await page.close();
+        await second?.close();
+      }
+    },
+  );
 
   test('in dev mode the dashboard opens without a token', async () => {
     const devHub = await startHub(true);

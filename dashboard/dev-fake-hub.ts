@@ -14,9 +14,9 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { STATS_TOPIC, type HubStatsSnapshot } from '../src/protocol/stats.ts';
 
 const HUB_PATH = '/.well-known/mercure';
-const STATS_TOPIC = '/.well-known/herald/stats';
 const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
 /**
  * What the dashboard needs and nothing more: no inline script or style, no third-party
@@ -244,7 +244,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     ? { 'svc-indexer': 3, 'svc-billing': 1, alice: 2, '(anonymous)': 5 }
     : {};
 
-  const stats = () => {
+  const stats = (): HubStatsSnapshot => {
     const now = Date.now();
     const seconds = Math.max(0.001, (now - lastTick) / 1000);
     const rates = {
@@ -271,6 +271,8 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
           ws: 2 * Math.min(1, demoCount),
         },
         bySubject,
+        // Unlike the real hub, the fake one counts dashboards as connections like any other.
+        monitors: 0,
       },
       totals: { published, delivered },
       rates,

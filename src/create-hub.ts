@@ -22,7 +22,7 @@ import type { HttpContext } from './http/context.ts';
 import { createFetchHandler, type FetchHandler } from './http/fetch-adapter.ts';
 import { createNodeHandler, type NodeHandler } from './http/node-adapter.ts';
 import { defaultHttpOptions } from './http/options.ts';
-import { jsonPublishInput } from './http/publish-body.ts';
+import { jsonPublishInput } from './protocol/publish-body.ts';
 import { createRouter } from './http/router.ts';
 import { createWsGateway } from './http/ws-upgrade.ts';
 import { Hub } from './hub/hub.ts';
@@ -34,6 +34,7 @@ import type { HubStatsSnapshot } from './hub/stats.ts';
 import type { Registry } from 'prom-client';
 import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import type { Update } from './protocol/update.ts';
 
 /** Secret used by `--dev` when no key is given; printed tokens only work against dev hubs. */
@@ -311,6 +312,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       maxPerSelector: config.maxSubscribersPerSelector,
     },
     publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
+    slowConsumer: config.slowConsumer,
     ...(config.subscriptions
       ? { subscriptionEventsPath: config.path, presence: await createPresence(config, logger, node) }
       : {}),
@@ -363,7 +365,6 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBody,
       maxBufferedBytes: config.maxBuffered,
-      slowConsumer: config.slowConsumer,
       wsSubscribeTimeoutMs: config.wsSubscribeTimeout,
       dev: config.dev,
       dashboardDir: dashboard && existsSync(builtDashboard) ? builtDashboard : undefined,
@@ -371,7 +372,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       ...(config.heartbeat > 0 ? { wsPingIntervalMs: config.heartbeat } : {}),
     },
   };
-  const router = createRouter(ctx, [metrics.route(`${basePath}/metrics`, config.metricsToken)]);
+  const router = createRouter(ctx, [metricsRoute(metrics, `${basePath}/metrics`, config.metricsToken)]);
   const websockets = createWsGateway(ctx);
 
   async function publish(update: ServerPublish): Promise<Update>;

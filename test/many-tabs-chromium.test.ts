@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { type Server } from 'node:http';
 import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { launchChromium } from './support/browser.ts';
-import { HubWatch, serveDir } from './support/built-page.ts';
+import { buildPage, HubWatch, serveDir } from './support/built-page.ts';
 import { h2Connect, h2Request } from './support/h2-client.ts';
 import { publisherToken, subscriberToken, TEST_KEY } from './support/hub-fixture.ts';
 import { testCert } from './support/tls.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const TOPIC = 'https://example.com/tabs';
 
 describe('many tabs of one origin in Chromium', () => {
@@ -29,16 +24,8 @@ describe('many tabs of one origin in Chromium', () => {
   let pub: string;
 
   before(async () => {
-    outDir = mkdtempSync(join(tmpdir(), 'herald-tabs-page-'));
-    await build({
-      configFile: false,
-      root: join(root, 'test/tabs-page'),
-      logLevel: 'warn',
-      resolve: { alias: { 'herald/client': join(root, 'src/client/index.ts') } },
-      // Relative asset paths: the same build is also served by the hub under /dashboard/.
-      base: './',
-      build: { outDir, emptyOutDir: true, sourcemap: false },
-    });
+    // Relative asset paths: the same build is also served by the hub under /dashboard/.
+    outDir = await buildPage('tabs-page', { react: false });
     pageServer = await serveDir(outDir);
     pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
     // Trust exactly the test certificate's key (Playwright passes --user-data-dir, which this needs).

@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import react from '@vitejs/plugin-react';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { mintToken } from '../src/auth/mint.ts';
 import type { Subscription } from '../src/hub/subscription.ts';
 import { createPublisher } from '../src/client/index.ts';
-import { HubWatch, serveDir } from './support/built-page.ts';
+import { launchChromium } from './support/browser.ts';
+import { buildPage, HubWatch, serveDir } from './support/built-page.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { reportProgress } from '../docs/snippets/node-publisher.ts';
 
 const SECRET = 'react-chromium-secret-0123456789abcdef';
 const root = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 describe('React hooks and the browser client in Chromium', () => {
   let outDir: string;
   let pageServer: Server;
@@ -54,38 +51,13 @@ describe('React hooks and the browser client in Chromium', () => {
 
   before(async () => {
     mkdirSync(join(root, 'test-output'), { recursive: true });
-    outDir = mkdtempSync(join(tmpdir(), 'herald-react-page-'));
-    await build({
-      configFile: false,
-      root: join(root, 'test/react-page'),
-      logLevel: 'warn',
-      plugins: [react()],
-      resolve: {
-        alias: {
-          'herald/client': join(root, 'src/client/index.ts'),
-          'herald/react': join(root, 'src/react/index.ts'),
-        },
-      },
-      build: { outDir, emptyOutDir: true, sourcemap: false },
-    });
+    outDir = await buildPage('react-page');
     pageServer = await serveDir(outDir);
     pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
     await startHub();
     subToken = await mintToken({ secret: SECRET, subscribe: ['*'] });
     pubToken = await mintToken({ secret: SECRET, publish: ['*'] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => console.error('page error:', e.message));

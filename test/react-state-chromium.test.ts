@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import react from '@vitejs/plugin-react';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
 import { mintToken } from '../src/auth/mint.ts';
 import type { Subscription } from '../src/hub/subscription.ts';
 import { startHerald, type RunningHerald } from '../src/start.ts';
 import { launchChromium } from './support/browser.ts';
-import { HubWatch, serveDir } from './support/built-page.ts';
+import { buildPage, HubWatch, serveDir } from './support/built-page.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 
 const SECRET = 'react-state-secret-0123456789abcdef';
-const root = fileURLToPath(new URL('..', import.meta.url));
 const TOPIC = (name: string): string => `https://example.com/stats/${name}`;
 
 describe('useTopic with state: true in Chromium', () => {
@@ -108,20 +102,7 @@ describe('useTopic with state: true in Chromium', () => {
 
   before(async () => {
     redis = await startRedis();
-    outDir = mkdtempSync(join(tmpdir(), 'herald-react-state-page-'));
-    await build({
-      configFile: false,
-      root: join(root, 'test/react-state-page'),
-      logLevel: 'warn',
-      plugins: [react()],
-      resolve: {
-        alias: {
-          'herald/client': join(root, 'src/client/index.ts'),
-          'herald/react': join(root, 'src/react/index.ts'),
-        },
-      },
-      build: { outDir, emptyOutDir: true, sourcemap: false },
-    });
+    outDir = await buildPage('react-state-page');
     pageServer = await serveDir(outDir);
     pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
     h = await startNode();

@@ -11,6 +11,7 @@ import { mintToken } from '../src/auth/mint.ts';
 import { startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { SseConnection } from './support/sse-client.ts';
+import { eventually } from './support/wait.ts';
 
 const KEY = 'cluster-test-secret';
 const TOPIC = 'https://example.com/orders';
@@ -85,11 +86,12 @@ async function readyz(node: HubProcess): Promise<number> {
 
 /** Polls `/readyz` (the observable under test) until it answers `status`; bounded. */
 async function untilReady(node: HubProcess, status: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if ((await readyz(node)) === status) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`${node.url}/readyz never answered ${status}`);
+  await eventually(
+    async () => (await readyz(node)) === status,
+    `${node.url}/readyz to answer ${status}`,
+    7500,
+    25,
+  );
 }
 
 const ids = (c: SseConnection) => c.updates.map((e) => e.id!);
@@ -203,8 +205,7 @@ describe('herald nodes when Redis dies and comes back', () => {
     const loops = [loop(a, accepted[0]!), loop(b, accepted[1]!)];
     const total = () => accepted[0]!.length + accepted[1]!.length;
     const untilAccepted = async (n: number) => {
-      for (let i = 0; i < 1000 && total() < n; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(total() >= n, `only ${total()} publishes accepted`);
+      await eventually(() => total() >= n, `${n} accepted publishes`, 10_000);
     };
 
     await untilAccepted(30);
@@ -214,8 +215,7 @@ describe('herald nodes when Redis dies and comes back', () => {
     await Promise.all([untilReady(a, 503), untilReady(b, 503)]);
     const heartbeats = Promise.all([moreComments(onA, 2), moreComments(onB, 2)]);
     await heartbeats; // subscribers stay connected and keep getting heartbeats while Redis is away
-    for (let i = 0; i < 500 && refused.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(refused.length >= 4, 'publishes are refused while Redis is down');
+    await eventually(() => refused.length >= 4, 'publishes to be refused while Redis is down');
     for (const r of refused) {
       assert.equal(r.status, 503);
       assert.equal(r.code, 'HERALD_ERR_BROKER_UNAVAILABLE');

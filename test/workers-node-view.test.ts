@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
-import { STATS_TOPIC } from '../src/protocol/update.ts';
+import { STATS_TOPIC } from '../src/protocol/stats.ts';
 import { type HubProcess, listening, localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { SseConnection } from './support/sse-client.ts';
 

@@ -1,23 +1,12 @@
 /** Process helpers: spawn a system under test, wait for it, read its RSS and CPU from /proc. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request } from 'node:http';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; we close and hand it out). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1: the tests' helper, one copy for the repository. */
+export { freePort } from '../../test/support/redis-server.ts';
 
 export interface Spawned {
   readonly child: ChildProcess;

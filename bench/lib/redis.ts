@@ -1,7 +1,6 @@
 /** A throwaway redis-server on a free port, for the systems that need one. */
 import { execFileSync } from 'node:child_process';
-import { freePort, spawnProcess, sleep, type Spawned } from './proc.ts';
-import { connect } from 'node:net';
+import { startRedis as startTestRedis } from '../../test/support/redis-server.ts';
 
 export interface RedisServer {
   readonly url: string;
@@ -19,24 +18,8 @@ export function redisMissing(): string | undefined {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
+/** The tests' redis-server (free port, nothing saved), with its pid for the memory probe. */
 export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
-  const proc: Spawned = spawnProcess('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start: ${proc.tail()}`);
-    await sleep(50);
-  }
-  return { url: `redis://127.0.0.1:${port}`, pid: proc.child.pid ?? 0, stop: () => proc.stop() };
+  const redis = await startTestRedis();
+  return { url: redis.url, pid: redis.pid, stop: () => redis.stop() };
 }

@@ -3,50 +3,23 @@
  * checked field by field so a partial or newer payload degrades instead of crashing the UI.
  */
 
-export const STATS_TOPIC = '/.well-known/herald/stats';
-export const STATS_EVENT = 'herald.stats';
+import {
+  HubEvent,
+  STATS_TOPIC,
+  type HubStatsSnapshot,
+  type RateSample,
+  type TopicStats,
+} from 'herald/client';
 
-export interface TopicStats {
-  /** A topic, or (when `pattern`) a URI template or `*` that someone subscribed to. */
-  topic: string;
-  pattern: boolean;
-  /** Subscriptions matching the topic (for a pattern: subscriptions using it). */
-  subscribers: number;
-  /** Updates seen on this topic while the hub listed it, and their rate. */
-  updates: number;
-  updatesPerSec: number;
-  /** Retained state as JSON, or `null` when the topic retains nothing. */
-  retained: unknown;
-}
+export { STATS_TOPIC };
+export type { RateSample, TopicStats };
+export const STATS_EVENT = HubEvent.stats;
 
-export interface Stats {
-  time: number;
-  broker: { kind: string; ready: boolean };
-  /**
-   * Connections other than dashboards: the hub leaves out monitors (subscriptions watching the
-   * stats, this page's own stream included) and counts them in `monitors`.
-   */
-  connections: {
-    total: number;
-    byTransport: Record<string, number>;
-    bySubject: Record<string, number>;
-    monitors: number;
-  };
-  /** `delivered` leaves out what went to dashboards (their tails). */
-  totals: { published: number; delivered: number };
-  /** Averaged by the hub over a sliding window of `windowSeconds` (0 if an older hub does not say). */
-  rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
-  topics: TopicStats[];
-  refusals: Record<string, number>;
-  /** The rates of the last minutes, oldest first: only in the first event of a stream. */
-  history: RateSample[];
-}
-
-export interface RateSample {
-  time: number;
-  publishedPerSec: number;
-  deliveredPerSec: number;
-}
+/**
+ * The stats as the dashboard shows them: the hub's wire format (protocol/stats.ts), with the
+ * rate history always present (empty but in the first event of a stream).
+ */
+export type Stats = Omit<HubStatsSnapshot, 'history'> & { history: RateSample[] };
 
 type Obj = Record<string, unknown>;
 

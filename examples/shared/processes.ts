@@ -15,9 +15,11 @@ import {
   realpathSync,
   rmSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { freePort } from '../../test/support/redis-server.ts';
+
+export { freePort };
 
 export interface ServerProcess {
   url: string;
@@ -29,18 +31,6 @@ export interface ServerProcess {
 export interface ServerOptions {
   /** The port to listen on; 0 or absent: a free one. */
   port?: number;
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves when `ready` appears in the process output; rejects if it exits or takes over 20 s. */

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Update } from '../protocol/update.ts';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.ts';
+import { eventually } from '../../test/support/wait.ts';
 import { brokerContract } from './broker-contract.ts';
 import { compareStreamIds, RedisBroker, type RedisBrokerOptions } from './redis.ts';
 import { createRedisClient, parseRedisTarget } from './redis-client.ts';
@@ -212,17 +213,15 @@ describe('RedisBroker when Redis goes away', () => {
       await broker.publish([input('one')]);
       await own.kill();
       await assert.rejects(broker.publish([input('lost')]), /unreachable|redis/);
-      for (let i = 0; i < 200 && broker.health().ready; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(broker.health().ready, false);
+      await eventually(() => !broker.health().ready, 'the broker to report Redis gone');
       // Health may turn on the subscriber connection's loss before the command connection
       // notices: either way the publish is refused with a reason that names Redis.
       await assert.rejects(broker.publish([input('lost')]), /unreachable|redis did not confirm the update/);
       await assert.rejects(broker.historyAfter('earliest', 10));
       await own.restart();
-      for (let i = 0; i < 200 && !broker.health().ready; i++) await new Promise((r) => setTimeout(r, 25));
-      assert.equal(broker.health().ready, true);
+      await eventually(() => broker.health().ready, 'the broker to reconnect', 5000, 25);
       await broker.publish([input('two')]);
-      for (let i = 0; i < 200 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      await eventually(() => seen.length >= 2, 'the update published after the restart', 5000, 25);
       assert.deepEqual(seen, ['one', 'two']);
       const history = await broker.historyAfter('earliest', 10);
       assert.deepEqual(

@@ -12,3 +12,5 @@ export { backoffDelay, type BackoffOptions } from './backoff.ts';
 export type { WebSocketCtor, WebSocketLike } from './ws.ts';
 export type { SnapshotPayload, StatePayload, JsonValue } from '../protocol/state.ts';
 export { StateCache } from './state-cache.ts';
+export { STATS_TOPIC, type HubStatsSnapshot, type RateSample, type TopicStats } from '../protocol/stats.ts';
+export { HubEvent, type HubEventName } from '../protocol/update.ts';

@@ -1,5 +1,6 @@
 import { HeraldClientError } from './errors.ts';
 import type { ConnectionStatus, HeraldSubscription, SubscribeOptions } from './subscribe.ts';
+import { SubscriptionState } from './subscription-state.ts';
 import type { HeraldUpdate } from './transport.ts';
 
 /**
@@ -71,13 +72,9 @@ function fromWire(e: WireError | undefined): HeraldClientError | undefined {
 }
 
 /** A subscription that is a tab's share of a connection owned by whichever tab leads its group. */
-export class SharedSubscription implements HeraldSubscription {
+export class SharedSubscription extends SubscriptionState implements HeraldSubscription {
   readonly #o: SubscribeOptions;
   readonly #connect: (options: SubscribeOptions) => HeraldSubscription;
-  #topics: readonly string[];
-  #status: ConnectionStatus = 'connecting';
-  #error: HeraldClientError | undefined;
-  #lastEventId: string | undefined;
   #kind: 'sse' | 'ws';
   readonly #seen = new Set<string>();
   // Per membership (a setTopics to another group starts a new one):
@@ -92,27 +89,15 @@ export class SharedSubscription implements HeraldSubscription {
     // As in subscribe(): draft-08 URL patterns alone are enough to subscribe.
     if (options.topics.length === 0 && !options.patterns?.length)
       throw new Error('herald: subscribe needs at least one topic');
+    super([...options.topics], undefined);
     this.#o = options;
     this.#connect = connect;
-    this.#topics = [...options.topics];
     this.#kind = options.transport === 'sse' ? 'sse' : 'ws';
     this.#join();
   }
 
-  get status(): ConnectionStatus {
-    return this.#status;
-  }
-  get lastEventId(): string | undefined {
-    return this.#lastEventId;
-  }
-  get error(): HeraldClientError | undefined {
-    return this.#error;
-  }
   get transport(): 'sse' | 'ws' {
     return this.#upstream?.transport ?? this.#kind;
-  }
-  get topics(): readonly string[] {
-    return this.#topics;
   }
   /** This tab owns the upstream connection. */
   get leader(): boolean {
@@ -120,25 +105,25 @@ export class SharedSubscription implements HeraldSubscription {
   }
 
   setTopics(topics: readonly string[]): void {
-    if (this.#status === 'closed') return;
+    if (this.current.status === 'closed') return;
     if (topics.length === 0 && !this.#o.patterns?.length)
       throw new Error('herald: setTopics needs at least one topic');
-    const before = groupName(this.#o, this.#topics);
-    this.#topics = [...new Set(topics)];
-    if (groupName(this.#o, this.#topics) === before) return;
+    const before = groupName(this.#o, this.current.topics);
+    this.current.topics = [...new Set(topics)];
+    if (groupName(this.#o, this.current.topics) === before) return;
     // Another topic set is another group: leave this one (handing over if leading), join that one.
     this.#leave();
     this.#join();
   }
 
   close(): void {
-    if (this.#status === 'closed') return;
+    if (this.current.status === 'closed') return;
     this.#leave();
     this.#setStatus('closed', undefined);
   }
 
   #join(): void {
-    const name = groupName(this.#o, this.#topics);
+    const name = groupName(this.#o, this.current.topics);
     const channel = new BroadcastChannel(name);
     const abort = new AbortController();
     this.#channel = channel;
@@ -179,13 +164,13 @@ export class SharedSubscription implements HeraldSubscription {
     const lease = {};
     this.#lease = lease;
     const live = (): boolean => this.#lease === lease && this.#channel === channel;
-    const wasLive = this.#status === 'open' || this.#status === 'reconnecting';
+    const wasLive = this.current.status === 'open' || this.current.status === 'reconnecting';
     // The connection is the ordinary one (its own reconnect and resume); this only relays it.
     this.#upstream = this.#connect({
       ...this.#o,
-      topics: this.#topics,
+      topics: this.current.topics,
       shared: false,
-      lastEventId: this.#lastEventId,
+      lastEventId: this.current.lastEventId,
       onUpdate: (u) => {
         if (!live()) return;
         this.#deliver(u);
@@ -216,7 +201,7 @@ export class SharedSubscription implements HeraldSubscription {
     if (this.#lease) {
       // Newcomers ask where things stand; only the leader answers.
       if (m.t === 'hello')
-        this.#post({ t: 'status', s: this.#status, e: toWire(this.#error), k: this.transport });
+        this.#post({ t: 'status', s: this.current.status, e: toWire(this.current.error), k: this.transport });
       return;
     }
     switch (m.t) {
@@ -230,7 +215,7 @@ export class SharedSubscription implements HeraldSubscription {
         if (m.s === 'closed') this.#leave();
         break;
       case 'leaving':
-        this.#setStatus('reconnecting', this.#error);
+        this.#setStatus('reconnecting', this.current.error);
         break;
       case 'gap':
         if (this.#o.onGap) guard(this.#o.onGap, m.info);
@@ -245,7 +230,7 @@ export class SharedSubscription implements HeraldSubscription {
     if (this.#seen.has(u.id)) return;
     this.#seen.add(u.id);
     if (this.#seen.size > SEEN_IDS) this.#seen.delete(this.#seen.values().next().value as string);
-    this.#lastEventId = u.id;
+    this.current.lastEventId = u.id;
     guard(this.#o.onUpdate, u);
   }
 
@@ -254,10 +239,10 @@ export class SharedSubscription implements HeraldSubscription {
   }
 
   #setStatus(status: ConnectionStatus, error: HeraldClientError | undefined): void {
-    if (this.#status === 'closed') return;
-    if (status === this.#status && error?.message === this.#error?.message) return;
-    this.#status = status;
-    this.#error = error;
+    if (this.current.status === 'closed') return;
+    if (status === this.current.status && error?.message === this.current.error?.message) return;
+    this.current.status = status;
+    this.current.error = error;
     if (this.#o.onStatus) guard(this.#o.onStatus, status, error);
   }
 }

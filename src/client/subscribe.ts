@@ -10,6 +10,7 @@ import {
   type TransportConnection,
   type TransportEvents,
 } from './transport.ts';
+import { SubscriptionState } from './subscription-state.ts';
 import { connectWs, type WebSocketCtor } from './ws.ts';
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -106,12 +107,8 @@ export interface HeraldSubscription {
 /** Gives up on WebSocket in `auto` mode after this many failures before it ever opened. */
 const WS_FAILURES_BEFORE_SSE = 2;
 
-class Subscriber implements HeraldSubscription {
+class Subscriber extends SubscriptionState implements HeraldSubscription {
   readonly #o: SubscribeOptions;
-  #status: ConnectionStatus = 'connecting';
-  #error: HeraldClientError | undefined;
-  #lastEventId: string | undefined;
-  #topics: readonly string[];
   #kind: 'sse' | 'ws';
   #conn: TransportConnection | undefined;
   #params: ConnectParams | undefined;
@@ -124,48 +121,35 @@ class Subscriber implements HeraldSubscription {
   #reopenQueued = false;
 
   constructor(options: SubscribeOptions) {
+    super([...options.topics], options.lastEventId);
     this.#o = options;
-    this.#lastEventId = options.lastEventId;
-    this.#topics = [...options.topics];
     const WS = options.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketCtor | undefined);
     const choice = options.transport ?? 'auto';
     if (choice === 'ws' && !WS)
       throw new Error('herald: no WebSocket implementation; pass options.WebSocket');
     this.#kind = choice === 'sse' || !WS ? 'sse' : 'ws';
-    if (this.#topics.length === 0 && !options.patterns?.length)
+    if (this.current.topics.length === 0 && !options.patterns?.length)
       throw new Error('herald: subscribe needs at least one topic');
     void this.#connect();
   }
 
-  get status(): ConnectionStatus {
-    return this.#status;
-  }
-  get lastEventId(): string | undefined {
-    return this.#lastEventId;
-  }
-  get error(): HeraldClientError | undefined {
-    return this.#error;
-  }
   get transport(): 'sse' | 'ws' {
     return this.#kind;
-  }
-  get topics(): readonly string[] {
-    return this.#topics;
   }
   get leader(): boolean {
     return true;
   }
 
   setTopics(topics: readonly string[]): void {
-    if (this.#status === 'closed') return;
+    if (this.current.status === 'closed') return;
     if (topics.length === 0) throw new Error('herald: setTopics needs at least one topic');
-    const before = new Set(this.#topics);
+    const before = new Set(this.current.topics);
     const after = new Set(topics);
     const added = [...after].filter((t) => !before.has(t));
     const removed = [...before].filter((t) => !after.has(t));
-    this.#topics = [...after];
+    this.current.topics = [...after];
     if (added.length === 0 && removed.length === 0) return;
-    if (this.#params) this.#params.topics = this.#topics;
+    if (this.#params) this.#params.topics = this.current.topics;
     const conn = this.#conn;
     if (!conn) return; // the next connect uses the new topics
     if (conn.kind === 'ws') {
@@ -178,7 +162,7 @@ class Subscriber implements HeraldSubscription {
     this.#reopenQueued = true;
     queueMicrotask(() => {
       this.#reopenQueued = false;
-      if (this.#status === 'closed' || !this.#conn) return;
+      if (this.current.status === 'closed' || !this.#conn) return;
       this.#generation++;
       this.#conn.close();
       this.#conn = undefined;
@@ -187,7 +171,7 @@ class Subscriber implements HeraldSubscription {
   }
 
   close(): void {
-    if (this.#status === 'closed') return;
+    if (this.current.status === 'closed') return;
     this.#generation++;
     if (this.#timer) clearTimeout(this.#timer);
     this.#conn?.close();
@@ -196,15 +180,18 @@ class Subscriber implements HeraldSubscription {
   }
 
   #setStatus(status: ConnectionStatus, error: HeraldClientError | undefined): void {
-    if (status === this.#status && error === this.#error) return;
-    this.#status = status;
-    this.#error = error;
+    if (status === this.current.status && error === this.current.error) return;
+    this.current.status = status;
+    this.current.error = error;
     if (this.#o.onStatus) guard(this.#o.onStatus, status, error);
   }
 
   async #connect(): Promise<void> {
     const generation = ++this.#generation;
-    this.#setStatus(this.#everOpened || this.#attempt > 0 ? 'reconnecting' : 'connecting', this.#error);
+    this.#setStatus(
+      this.#everOpened || this.#attempt > 0 ? 'reconnecting' : 'connecting',
+      this.current.error,
+    );
     let token = this.#o.token;
     if (this.#o.getToken) {
       try {
@@ -218,9 +205,9 @@ class Subscriber implements HeraldSubscription {
     }
     const params: ConnectParams = {
       hubUrl: this.#o.url,
-      topics: this.#topics,
+      topics: this.current.topics,
       token,
-      lastEventId: this.#lastEventId,
+      lastEventId: this.current.lastEventId,
       ...(this.#o.dialect === 'draft-08' || this.#o.patterns?.length ? { dialect: 'draft-08' as const } : {}),
       ...(this.#o.patterns?.length ? { patterns: this.#o.patterns } : {}),
       ...(this.#o.snapshot ? { snapshot: true } : {}),
@@ -256,7 +243,7 @@ class Subscriber implements HeraldSubscription {
       },
       update: (update) => {
         if (!live()) return;
-        this.#lastEventId = update.id;
+        this.current.lastEventId = update.id;
         if (update.type === 'herald.state' && this.#o.onState) {
           const payload = parseJson(update.data) as StatePayload | undefined;
           if (payload) guard(this.#o.onState, payload);
@@ -269,7 +256,7 @@ class Subscriber implements HeraldSubscription {
           guard(
             this.#o.onSnapshot,
             data as SnapshotPayload,
-            selectors ?? this.#params?.topics ?? this.#topics,
+            selectors ?? this.#params?.topics ?? this.current.topics,
           );
         if (type === 'herald.gap' && this.#o.onGap)
           guard(this.#o.onGap, (data ?? {}) as { lastEventId?: string });

@@ -1,5 +1,3 @@
-import type { SlowConsumerPolicy } from '../transport/sse.ts';
-
 /** Settings of the HTTP layer (the CLI fills them from flags, env and config file). */
 export interface HttpOptions {
   /** Public path of the Mercure endpoint (mount prefix included), `/.well-known/mercure` by default. */
@@ -13,8 +11,6 @@ export interface HttpOptions {
   maxBodyBytes: number;
   /** Per-connection byte budget before the slow-consumer policy applies. */
   maxBufferedBytes: number;
-  /** What to do with a subscriber over its byte budget. */
-  slowConsumer: SlowConsumerPolicy;
   /** `retry:` hint (ms) sent to SSE clients when the hub shuts down. */
   shutdownRetryMs: number;
   /** Draft-07 cookie (`mercureAuthorization`). */
@@ -51,7 +47,6 @@ export const defaultHttpOptions: HttpOptions = {
   corsOrigins: [],
   maxBodyBytes: 1024 * 1024,
   maxBufferedBytes: 4 * 1024 * 1024,
-  slowConsumer: 'disconnect',
   shutdownRetryMs: 2000,
   cookieName: 'mercureAuthorization',
   accessCookieName: '__Secure-mercure_access_token',

@@ -4,7 +4,7 @@ import { validateIdempotencyKey } from '../protocol/validate.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders, isOriginAllowed } from './cors.ts';
 import type { HeraldExchange } from './exchange.ts';
-import { parseFormPublish, parseJsonPublish } from './publish-body.ts';
+import { parseFormPublish, parseJsonPublish } from '../protocol/publish-body.ts';
 import { decodeUtf8, extractToken } from './request.ts';
 import { sendText } from './respond.ts';
 

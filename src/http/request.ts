@@ -100,22 +100,6 @@ export function decodeUtf8(body: Uint8Array): string {
   }
 }
 
-/**
- * URLSearchParams turns malformed percent-escapes and invalid UTF-8 into U+FFFD silently; a
- * selector, topic or id that is not what the client sent must be refused instead (400).
- */
-export function assertFormEncodedUtf8(form: string, what: string): void {
-  if (!form.includes('%')) return;
-  for (const part of form.split('&')) {
-    if (!part.includes('%')) continue;
-    try {
-      decodeURIComponent(part);
-    } catch {
-      throw new HeraldError(ErrorCode.badRequest, `${what} is not valid percent-encoded UTF-8`);
-    }
-  }
-}
-
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /**

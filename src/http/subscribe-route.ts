@@ -5,7 +5,8 @@ import { SseSink } from '../transport/sse.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
 import type { HeaderSource, HeraldExchange } from './exchange.ts';
-import { assertFormEncodedUtf8, decodeUtf8, extractToken } from './request.ts';
+import { assertFormEncodedUtf8 } from '../protocol/validate.ts';
+import { decodeUtf8, extractToken } from './request.ts';
 import { subscribeParams, type SubscribeParams } from './subscribe-params.ts';
 
 /**
@@ -75,18 +76,12 @@ export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Pro
   ctx.hub.compileSelectors(selectors, params.matchers);
   const stateOptions = requestedStateOptions(ex.url);
 
-  const holder: { sub?: Subscription; overflowed?: boolean } = {};
+  const holder: { sub?: Subscription } = {};
   const channel = ex.openStream();
   const sink = new SseSink(channel, {
     maxBufferedBytes: ctx.options.maxBufferedBytes,
-    slowConsumer: ctx.options.slowConsumer,
-    onDropped: (count) => ctx.hub.recordDropped(count),
     shutdownRetryMs: ctx.options.shutdownRetryMs,
     headers: corsHeaders(ex, ctx.options.corsOrigins),
-    onOverflow: () => {
-      if (holder.sub) ctx.hub.unsubscribe(holder.sub, 'slow-consumer');
-      else holder.overflowed = true;
-    },
   });
   channel.onceClosed(() => {
     if (holder.sub) ctx.hub.unsubscribe(holder.sub, 'client');
@@ -102,6 +97,6 @@ export async function handleSubscribe(ctx: HttpContext, ex: HeraldExchange): Pro
     ...(lastEventId !== undefined ? { lastEventId } : {}),
   });
   holder.sub = sub;
-  if (channel.closed || holder.overflowed)
-    ctx.hub.unsubscribe(sub, holder.overflowed ? 'slow-consumer' : 'client');
+  // The client may have gone while history was read.
+  if (channel.closed) ctx.hub.unsubscribe(sub, 'client');
 }

@@ -2,13 +2,12 @@ import { WebSocket, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
 import type { AdmissionTicket } from '../hub/limits.ts';
 import type { ClientInfo, Subscription } from '../hub/subscription.ts';
-import { checkThrottle } from '../hub/conflation.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
-import type { MatcherSpec } from '../protocol/selector.ts';
-import { WsCloseCode, type WsClientFrame, type WsRef } from '../protocol/ws.ts';
+import { WsCloseCode, type WsClientFrame, type WsRef, type WsServerMessage } from '../protocol/ws.ts';
 import { WsSink } from '../transport/ws.ts';
 import type { HttpContext } from './context.ts';
-import { jsonPublishInput } from './publish-body.ts';
+import { jsonPublishInput } from '../protocol/publish-body.ts';
+import { checkClientFrame, readClientFrame, wsMatchers, type RawClientFrame } from '../protocol/ws-frames.ts';
 
 /** Bad frames tolerated on one connection before it is closed with 1008. */
 export const MAX_BAD_FRAMES = 10;
@@ -39,6 +38,8 @@ export class WsConnection {
   #inFlight = 0;
   #badFrames = 0;
   #closed = false;
+  /** A reply went over the byte budget before there was a subscription: the cut is scheduled. */
+  #overBudget = false;
   readonly #client: ClientInfo;
   /** Its place under the hub's connection caps, held from the upgrade to the close. */
   readonly #seat: AdmissionTicket;
@@ -68,13 +69,7 @@ export class WsConnection {
     this.#token = token;
     this.#asSubscriber = verified.subscriber;
     this.#asPublisher = verified.publisher;
-    this.sink = new WsSink(ws, {
-      maxBufferedBytes: ctx.options.maxBufferedBytes,
-      onOverflow: () => {
-        if (this.#sub) ctx.hub.unsubscribe(this.#sub, 'slow-consumer');
-        else ws.terminate();
-      },
-    });
+    this.sink = new WsSink(ws, { maxBufferedBytes: ctx.options.maxBufferedBytes });
     ws.connection = this;
   }
 
@@ -89,16 +84,17 @@ export class WsConnection {
       this.sink.closeSocket(WsCloseCode.policy, `more than ${MAX_OPS_IN_FLIGHT} frames awaiting a reply`);
       return;
     }
-    let raw: RawFrame;
+    let raw: RawClientFrame;
     let frame: WsClientFrame;
     try {
-      raw = readFrame(data, isBinary);
+      if (isBinary) throw new HeraldError(ErrorCode.badBody, 'frames must be JSON text, not binary');
+      raw = readClientFrame(frameText(data));
     } catch (e) {
       this.#refuse(e, undefined);
       return;
     }
     try {
-      frame = checkFrame(raw);
+      frame = checkClientFrame(raw);
     } catch (e) {
       // The ref was valid: echo it, so the client knows which of its ops was refused.
       this.#refuse(e, raw['ref'] as WsRef | undefined);
@@ -136,7 +132,7 @@ export class WsConnection {
         this.#asSubscriber = this.#ctx.authorizer.authenticate(frame.token, 'subscriber');
         this.#asPublisher = this.#ctx.authorizer.authenticate(frame.token, 'publisher');
         await acceptedByEither(this.#asSubscriber, this.#asPublisher);
-        this.sink.reply(withRef({ op: 'authenticated' }, frame.ref));
+        this.#reply(withRef({ op: 'authenticated' }, frame.ref));
         return;
       }
       case 'subscribe': {
@@ -192,14 +188,14 @@ export class WsConnection {
         const removed = this.#sub
           ? hub.removeSelectors(this.#sub, [...frame.topics, ...wsMatchers(frame).map((m) => m.match)])
           : [];
-        this.sink.reply(withRef({ op: 'unsubscribed', topics: removed }, frame.ref));
+        this.#reply(withRef({ op: 'unsubscribed', topics: removed }, frame.ref));
         return;
       }
       case 'publish': {
         const principal = await this.#publisher();
         const { op: _op, ref: _ref, ...fields } = frame;
         const [stored] = await hub.publish([jsonPublishInput(fields)], principal, this.#client);
-        this.sink.reply(withRef({ op: 'published', id: stored!.id }, frame.ref));
+        this.#reply(withRef({ op: 'published', id: stored!.id }, frame.ref));
         return;
       }
     }
@@ -249,7 +245,7 @@ export class WsConnection {
     if (!error) this.#ctx.logger.error({ requestId: this.requestId, err: e }, 'unhandled error in ws op');
     const herr = error ?? new HeraldError(ErrorCode.internal, 'internal error');
     this.#ctx.hub.recordRefusal(herr.code);
-    this.sink.reply(withRef({ op: 'error', code: herr.code, message: herr.message }, ref));
+    this.#reply(withRef({ op: 'error', code: herr.code, message: herr.message }, ref));
     if (herr.code === ErrorCode.tokenExpired) {
       // As over SSE: a `herald.token-expired` event, then close 4001.
       if (this.#sub && !this.#sub.closed) this.#ctx.hub.unsubscribe(this.#sub, 'token-expired');
@@ -262,6 +258,19 @@ export class WsConnection {
     }
     if (herr.status < 500 && ++this.#badFrames >= MAX_BAD_FRAMES)
       this.sink.closeSocket(WsCloseCode.policy, `${MAX_BAD_FRAMES} bad frames`);
+  }
+
+  /**
+   * Sends a reply. One that leaves the socket over its budget is the hub's slow-consumer case
+   * once the connection has a subscription; before that nothing is worth the wait: cut it.
+   */
+  #reply(message: WsServerMessage): void {
+    if (this.sink.reply(message)) return;
+    if (this.#sub) this.#ctx.hub.overBudget(this.#sub);
+    else if (!this.#overBudget) {
+      this.#overBudget = true;
+      setImmediate(() => this.ws.terminate());
+    }
   }
 
   /** The socket is gone (either side closed it). */
@@ -296,91 +305,6 @@ async function acceptedByEither(a: Promise<Principal>, b: Promise<Principal>): P
   throw sa.reason;
 }
 
-const MAX_REF_LENGTH = 64;
-
-/** Checks a client frame's shape; throws a 400 HeraldError saying what is wrong. */
-export function parseFrame(data: RawData, isBinary: boolean): WsClientFrame {
-  return checkFrame(readFrame(data, isBinary));
-}
-
-/** A frame that is a JSON object with a valid `ref` (or none); its op is not checked yet. */
-type RawFrame = Record<string, unknown>;
-
-function readFrame(data: RawData, isBinary: boolean): RawFrame {
-  if (isBinary) throw new HeraldError(ErrorCode.badBody, 'frames must be JSON text, not binary');
-  const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString();
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    // V8's message quotes the text: nothing of a client's frame goes into a reason or a log.
-    throw new HeraldError(ErrorCode.badBody, 'frame is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new HeraldError(ErrorCode.badBody, 'frame must be a JSON object with an "op"');
-  const o = value as Record<string, unknown>;
-  const ref = o['ref'];
-  if (
-    ref !== undefined &&
-    !(typeof ref === 'number' && Number.isFinite(ref)) &&
-    !(typeof ref === 'string' && ref.length <= MAX_REF_LENGTH)
-  )
-    throw new HeraldError(
-      ErrorCode.badBody,
-      `"ref" must be a number or a string of at most ${MAX_REF_LENGTH}`,
-    );
-  return o;
-}
-
-function checkFrame(o: RawFrame): WsClientFrame {
-  switch (o['op']) {
-    case 'auth':
-      if (typeof o['token'] !== 'string' || o['token'] === '')
-        throw new HeraldError(ErrorCode.unauthorized, '"auth" needs a non-empty "token" string');
-      return o as WsClientFrame;
-    case 'subscribe':
-    case 'unsubscribe': {
-      // Draft-08 matchers may stand in for draft-07 topics: `topics` is then optional.
-      let count = 0;
-      for (const field of ['match', 'match_urlpattern']) {
-        const list = o[field];
-        if (list === undefined) continue;
-        if (!Array.isArray(list) || !list.every((t) => typeof t === 'string'))
-          throw new HeraldError(ErrorCode.badSelector, `"${field}" must be an array of strings`);
-        count += list.length;
-      }
-      if (o['topics'] === undefined && count > 0) o['topics'] = [];
-      const topics = o['topics'];
-      if (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string'))
-        throw new HeraldError(ErrorCode.badTopic, `"${o['op']}" needs "topics": an array of strings`);
-      if (topics.length + count === 0)
-        throw new HeraldError(ErrorCode.missingTopic, `"${o['op']}" needs at least one topic`);
-      const last = o['lastEventId'];
-      if (o['op'] === 'subscribe' && last !== undefined && (typeof last !== 'string' || last === ''))
-        throw new HeraldError(ErrorCode.badId, '"lastEventId" must be a non-empty string');
-      if (o['op'] === 'subscribe') {
-        if (o['snapshot'] !== undefined && typeof o['snapshot'] !== 'boolean')
-          throw new HeraldError(ErrorCode.badRequest, '"snapshot" must be true or false');
-        if (o['throttle'] !== undefined) checkThrottle(o['throttle']);
-      }
-      return o as WsClientFrame;
-    }
-    case 'publish':
-      return o as WsClientFrame;
-    case undefined:
-      throw new HeraldError(ErrorCode.badBody, 'frame has no "op"');
-    default:
-      throw new HeraldError(
-        ErrorCode.badBody,
-        `unknown op ${JSON.stringify(String(o['op'])).slice(0, 40)}; use auth, subscribe, unsubscribe or publish`,
-      );
-  }
-}
-
-/** The draft-08 matchers of a subscribe or unsubscribe frame. */
-function wsMatchers(frame: { match?: string[]; match_urlpattern?: string[] }): MatcherSpec[] {
-  return [
-    ...(frame.match ?? []).map((match) => ({ match, type: 'exact' as const })),
-    ...(frame.match_urlpattern ?? []).map((match) => ({ match, type: 'urlpattern' as const })),
-  ];
+function frameText(data: RawData): string {
+  return Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString();
 }

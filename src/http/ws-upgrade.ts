@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
@@ -224,18 +224,9 @@ function refuseUpgrade(socket: Duplex, error: HeraldError): void {
     socket.destroy();
     return;
   }
-  const reasons: Record<number, string> = {
-    400: 'Bad Request',
-    401: 'Unauthorized',
-    403: 'Forbidden',
-    404: 'Not Found',
-    429: 'Too Many Requests',
-    500: 'Internal Server Error',
-    503: 'Service Unavailable',
-  };
   const body = `${error.message.replace(/[\r\n]+/g, ' ')}\n`;
   const lines = [
-    `HTTP/1.1 ${error.status} ${reasons[error.status] ?? 'Error'}`,
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,
     'Content-Type: text/plain; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     `X-Herald-Error: ${error.code}`,

@@ -1,18 +1,4 @@
-import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { EncodedUpdate } from '../protocol/frames.ts';
-
-/** Longest conflation interval a subscriber may ask for, in ms. */
-export const MAX_THROTTLE_MS = 60_000;
-
-/** Throws HERALD_ERR_BAD_THROTTLE unless `ms` is a whole number of milliseconds in range. */
-export function checkThrottle(ms: unknown): number {
-  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > MAX_THROTTLE_MS)
-    throw new HeraldError(
-      ErrorCode.badThrottle,
-      `throttle must be a whole number of milliseconds from 1 to ${MAX_THROTTLE_MS}`,
-    );
-  return ms;
-}
 
 /**
  * A subscription's conflation (`throttle`): at most one flush per interval, holding only the

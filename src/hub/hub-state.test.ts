@@ -5,53 +5,11 @@ import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { MemoryBroker } from '../broker/memory.ts';
 import { MemoryStateStore } from '../broker/memory-state.ts';
 import type { StateEntry, StateStore } from '../broker/state-store.ts';
-import type { EncodedUpdate } from '../protocol/frames.ts';
 import { parseStatePatch, type StateOp } from '../protocol/state.ts';
-import type { HubEventName } from '../protocol/update.ts';
 import { Hub } from './hub.ts';
-import type { OpenInfo, Sink } from './sink.ts';
+import { RecordingSink } from '../../test/support/recording-sink.ts';
 
 const publisher: Principal = { ...ANONYMOUS, anonymous: false, publish: new SelectorSet(['*']) };
-
-/** Records what a subscriber would see, as (event, data) pairs. */
-class RecordingSink implements Sink {
-  readonly transport = 'sse' as const;
-  readonly seen: { event: string | undefined; data: string }[] = [];
-  #waiters: (() => void)[] = [];
-  open(_info: OpenInfo): void {}
-  send(u: EncodedUpdate): void {
-    this.seen.push({ event: u.update.type, data: u.update.data });
-    this.#wake();
-  }
-  notice(type: HubEventName, data: unknown): void {
-    this.seen.push({ event: type, data: JSON.stringify(data) });
-    this.#wake();
-  }
-  heartbeat(): void {}
-  close(): void {}
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-  states(): number[] {
-    return this.seen
-      .filter((s) => s.event === 'herald.state')
-      .map((s) => JSON.parse(s.data).state.n as number);
-  }
-  async until(pred: () => boolean, ms = 3000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`condition not met; saw ${JSON.stringify(this.seen)}`);
-      // A referenced timer: the hub's own timers are unref'd, and the test must not end early.
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.max(0, deadline - Date.now()));
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-}
 
 /** Wraps a store so an applied change can be held back before the hub publishes it. */
 class GatedStore implements StateStore {
@@ -105,7 +63,7 @@ test('a change applied before the snapshot but published after it is not sent tw
   store.gate = undefined;
   await late;
   await hub.publish([inc()], publisher);
-  await sink.until(() => sink.states().includes(3));
+  await sink.until(() => sink.states().includes(3), 'state 3');
   assert.deepEqual(sink.states(), [3]);
   await hub.close();
 });
@@ -145,7 +103,7 @@ test('conflation sends the first change at once, then one latest state per inter
       n += 50;
       await new Promise((r) => setImmediate(r));
     }
-    await sink.until(() => sink.states().at(-1) === n, 10_000);
+    await sink.until(() => sink.states().at(-1) === n, `state ${n}`, 10_000);
     const elapsed = Date.now() - started;
     const states = sink.states();
     assert.equal(states[0], 1);

@@ -2,36 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { MemoryBroker } from '../broker/memory.ts';
-import type { EncodedUpdate } from '../protocol/frames.ts';
 import { SelectorSet } from '../protocol/matchers.ts';
 import { eventually } from '../../test/support/wait.ts';
 import { Hub } from './hub.ts';
-import type { CloseReason, OpenInfo, Sink } from './sink.ts';
-
-/** A sink that records what the hub asked it to write (the hub's own seam, not an external service). */
-class RecordingSink implements Sink {
-  readonly transport = 'sse' as const;
-  opened: OpenInfo | undefined;
-  sent: EncodedUpdate[] = [];
-  notices: string[] = [];
-  heartbeats = 0;
-  closed: CloseReason | undefined;
-  open(info: OpenInfo) {
-    this.opened = info;
-  }
-  send(u: EncodedUpdate) {
-    this.sent.push(u);
-  }
-  notice(type: string) {
-    this.notices.push(type);
-  }
-  heartbeat() {
-    this.heartbeats++;
-  }
-  close(reason: CloseReason) {
-    this.closed = reason;
-  }
-}
+import { RecordingSink } from '../../test/support/recording-sink.ts';
 
 const publisher: Principal = { ...ANONYMOUS, anonymous: false, publish: new SelectorSet(['*']) };
 const reader = (claims: string[]): Principal => ({
@@ -67,8 +41,27 @@ describe('Hub', () => {
   test('subscribers of unrelated topics are not visited', async () => {
     const hub = await makeHub();
     const other = new RecordingSink();
-    await hub.subscribe({ selectors: ['other'], principal: ANONYMOUS, sink: other });
+    const matching = new RecordingSink();
+    const otherSub = await hub.subscribe({
+      selectors: ['other', 'o/{x}'],
+      principal: ANONYMOUS,
+      sink: other,
+    });
+    const matchingSub = await hub.subscribe({ selectors: ['t'], principal: ANONYMOUS, sink: matching });
+    // Any scan that tests this subscription reads its selectors: count the reads.
+    let reads = 0;
+    otherSub.selectors = new Proxy(otherSub.selectors, {
+      get(target, key, receiver) {
+        reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
     await hub.publish([{ topics: ['t'], data: 'x', private: false }], publisher);
+    assert.equal(reads, 0, 'nothing tested the other subscription');
+    assert.equal(matching.sent.length, 1);
+    // Every visit stamps the subscription with the dispatch: a scan of all subscribers would too.
+    assert.notEqual(matchingSub.stamp, 0, 'the matching subscription was visited');
+    assert.equal(otherSub.stamp, 0, 'the other one was never visited');
     assert.equal(other.sent.length, 0);
   });
 
@@ -133,15 +126,20 @@ describe('Hub', () => {
     await hub.start();
     const sinks = [new RecordingSink(), new RecordingSink()];
     for (const sink of sinks) await hub.subscribe({ selectors: ['*'], principal: ANONYMOUS, sink });
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (sinks.every((s) => s.heartbeats >= 2)) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 5);
-    });
-    await hub.close();
+    try {
+      for (const sink of sinks) await sink.until(() => sink.heartbeats >= 2, 'two heartbeats', 2000);
+      // One timer ticks for all: the two sinks are never more than one tick apart.
+      assert.ok(Math.abs(sinks[0]!.heartbeats - sinks[1]!.heartbeats) <= 1);
+    } finally {
+      await hub.close();
+    }
+    const after = sinks.map((s) => s.heartbeats);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(
+      sinks.map((s) => s.heartbeats),
+      after,
+      'no heartbeat after close',
+    );
   });
 
   test('admins that ask for the stats topic get node statistics', async () => {
@@ -160,15 +158,8 @@ describe('Hub', () => {
     });
     // An admin's `*` subscription does not get stats: only those who ask for the topic do.
     await hub.subscribe({ selectors: ['*'], principal: { ...reader(['*']), admin: true }, sink: plain });
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (admin.notices.length > 0) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 5);
-    });
-    assert.equal(admin.notices[0], 'herald.stats');
+    await admin.until(() => admin.notices.length > 0, 'a stats event', 2000);
+    assert.equal(admin.notices[0]?.type, 'herald.stats');
     assert.equal(plain.notices.length, 0);
     const snap = hub.statsSnapshot();
     // The stats watcher is a monitor: left out of the connections it reports, and counted apart.
@@ -273,4 +264,116 @@ test('subscription events (one topic per subscriber) stay out of the stats topic
   );
   assert.ok(listed.includes('/a'));
   await hub.close();
+});
+
+describe('slow consumers: the sink reports, the hub decides', () => {
+  let next = 0;
+  const flood = (hub: Hub, n: number) =>
+    hub.publish(
+      Array.from({ length: n }, () => ({ topics: ['t'], data: 'x', private: false, id: `u${next++}` })),
+      publisher,
+    );
+
+  test('disconnect: a send over budget ends the subscription once, with its last id in the farewell', async () => {
+    const hub = await makeHub();
+    const slow = new RecordingSink();
+    const fast = new RecordingSink();
+    await hub.subscribe({ selectors: ['t'], principal: ANONYMOUS, sink: slow });
+    await hub.subscribe({ selectors: ['t'], principal: ANONYMOUS, sink: fast });
+    slow.within = false;
+    next = 0;
+    await flood(hub, 3);
+    await slow.until(() => slow.closed !== undefined, 'the slow sink to be closed');
+    assert.equal(slow.closed, 'slow-consumer');
+    assert.equal(slow.farewell?.type, 'herald.slow-consumer');
+    assert.deepEqual(slow.farewell?.data, {
+      reason: 'too far behind; reconnect and resume from your last id',
+      lastEventId: 'u2',
+    });
+    assert.equal(hub.counters.slowConsumer.disconnect, 1, 'counted once although three sends were over');
+    assert.equal(fast.sent.length, 3, 'the other subscriber is untouched');
+    assert.equal(fast.closed, undefined);
+    assert.equal(hub.connectionCount, 1);
+    await hub.close();
+  });
+
+  test('drop: updates are skipped until the sink drains, then one herald.dropped says how many and where to resume', async () => {
+    const hub = new Hub({
+      broker: new MemoryBroker({ historySize: 100, historyTtlMs: 0 }),
+      heartbeatMs: 0,
+      statsIntervalMs: 0,
+      slowConsumer: 'drop',
+    });
+    await hub.start();
+    const sink = new RecordingSink();
+    await hub.subscribe({ selectors: ['t'], principal: ANONYMOUS, sink });
+    next = 0;
+    await flood(hub, 1);
+    sink.within = false;
+    await flood(hub, 4); // u1 is written and reported over budget; u2..u4 are skipped
+    assert.deepEqual(
+      sink.sent.map((u) => u.update.id),
+      ['u0', 'u1'],
+    );
+    assert.ok(sink.drainWaiter, 'the hub waits for the sink to drain');
+    assert.equal(hub.counters.delivered, 2);
+    sink.drain();
+    const marker = sink.notices.at(-1);
+    assert.equal(marker?.type, 'herald.dropped');
+    assert.deepEqual(marker?.data, {
+      dropped: 3,
+      lastEventId: 'u1',
+      reason: 'fell behind; updates after lastEventId were skipped: resume from it to fetch them',
+    });
+    assert.deepEqual(hub.counters.slowConsumer, { disconnect: 0, drop: 1, droppedUpdates: 3 });
+    await flood(hub, 1);
+    assert.equal(sink.sent.length, 3, 'sent normally again after the marker');
+    assert.equal(sink.closed, undefined);
+    await hub.close();
+  });
+
+  test('drop: a sink that cannot say when it drained is disconnected instead', async () => {
+    const hub = new Hub({
+      broker: new MemoryBroker({ historySize: 0, historyTtlMs: 0 }),
+      heartbeatMs: 0,
+      statsIntervalMs: 0,
+      slowConsumer: 'drop',
+    });
+    await hub.start();
+    const sink = new RecordingSink('ws');
+    (sink as { onceDrained?: unknown }).onceDrained = undefined;
+    await hub.subscribe({ selectors: ['t'], principal: ANONYMOUS, sink });
+    sink.within = false;
+    await flood(hub, 2);
+    await sink.until(() => sink.closed !== undefined, 'the sink to be closed');
+    assert.equal(sink.closed, 'slow-consumer');
+    await hub.close();
+  });
+});
+
+test('one stats event is encoded once and the same object goes to every admin watching', async () => {
+  const hub = new Hub({
+    broker: new MemoryBroker({ historySize: 0, historyTtlMs: 0 }),
+    heartbeatMs: 0,
+    statsIntervalMs: 10,
+  });
+  await hub.start();
+  const admins = [new RecordingSink(), new RecordingSink('ws')];
+  for (const sink of admins)
+    await hub.subscribe({
+      selectors: ['/.well-known/herald/stats'],
+      principal: { ...reader(['*']), admin: true },
+      sink,
+    });
+  try {
+    const [a, b] = admins as [RecordingSink, RecordingSink];
+    await b.until(() => b.notices.length >= 3, 'two ticks after the greeting', 2000);
+    // Each monitor is greeted on its own (with the rate history); after that, every tick is
+    // one event that both get as the same object.
+    assert.ok(Array.isArray((b.notices[0]?.data as { history?: unknown }).history), 'the greeting');
+    for (const n of b.notices.slice(1))
+      assert.ok(a.notices.includes(n), 'the same EncodedNotice, not a copy');
+  } finally {
+    await hub.close();
+  }
 });

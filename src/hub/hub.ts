@@ -1,55 +1,54 @@
-import { mayPublish, mayReceivePrivate, type Principal } from '../auth/principal.ts';
-import { healthOf, kindOf, type Broker, type BrokerGap, type HistoryPage } from '../broker/broker.ts';
-import type { StateEntry, StateStore } from '../broker/state-store.ts';
-import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
-import { EncodedUpdate } from '../protocol/frames.ts';
+/**
+ * The hub: who listens to what, and every update to the subscribers allowed to see it. This
+ * file is the coordinator; each job is a file of its own beside it:
+ * - intake.ts: publish (validation, claims, rate, retained-state changes) up to the broker;
+ * - registry.ts: subscriptions, the topic index, connection caps, expiry;
+ * - presence-feed.ts: subscription events (Mercure presence), coalesced, and the presence list;
+ * - resume.ts: the seam between history (and snapshots) and live updates;
+ * - fan-out.ts: one update to its matching subscribers, encoded once, with conflation;
+ * - slow-consumer.ts: what happens to a subscriber that falls behind;
+ * - stats.ts: counters, rates and the `herald.stats` snapshot.
+ * The hub does no I/O of its own: the broker moves updates between nodes, sinks write bytes.
+ */
+import type { Principal } from '../auth/principal.ts';
+import type { Broker } from '../broker/broker.ts';
+import type { StateStore } from '../broker/state-store.ts';
+import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import { EncodedNotice } from '../protocol/frames.ts';
 import { generateId } from '../protocol/ids.ts';
+import { slowConsumerNotice } from '../protocol/notices.ts';
 import { ReservedNamespace } from '../protocol/reserved.ts';
+import { DEFAULT_HUB_URL, type MatcherSpec, type Selector } from '../protocol/selector.ts';
+import { STATS_TOPIC, type HubStatsSnapshot } from '../protocol/stats.ts';
+import { HubEvent, type PublishInput, type Update } from '../protocol/update.ts';
 import {
-  compileSelector,
-  DEFAULT_HUB_URL,
-  selectorMatches,
-  type MatcherSpec,
-  type Selector,
-} from '../protocol/selector.ts';
-import { compileMatcher } from '../protocol/matchers.ts';
-import type { SnapshotPayload } from '../protocol/state.ts';
-import { HubEvent, STATS_TOPIC, type PublishInput, type Update } from '../protocol/update.ts';
-import {
+  checkThrottle,
   defaultFieldLimits,
   validateLastEventId,
-  validatePublishInput,
   type FieldLimits,
 } from '../protocol/validate.ts';
-import { checkThrottle, Conflation } from './conflation.ts';
-import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
-import type { HubObserver } from './observer.ts';
-import type { NodeView } from './node-view.ts';
-import { PresenceFeed } from './presence-feed.ts';
-import type { PresenceStore } from './presence-store.ts';
-import type { CloseReason, OpenInfo, Sink } from './sink.ts';
+import { Conflation } from './conflation.ts';
+import { FanOut } from './fan-out.ts';
+import { Intake } from './intake.ts';
 import {
-  ConnectionAdmission,
   PublishRateLimiter,
   unlimitedConnections,
   type AdmissionTicket,
   type ConnectionLimits,
   type PublishRateOptions,
 } from './limits.ts';
-import { CounterRing, RateWindow } from './rate-window.ts';
-import {
-  connectionStats,
-  isMonitor,
-  MonitorView,
-  RATE_HISTORY_SECONDS,
-  RateHistory,
-  type HubCounters,
-  type HubStatsSnapshot,
-  type TopicStats,
-} from './stats.ts';
+import type { NodeView } from './node-view.ts';
+import type { HubObserver } from './observer.ts';
+import { PresenceFeed } from './presence-feed.ts';
+import type { PresenceStore } from './presence-store.ts';
+import { Registry } from './registry.ts';
+import { ResumeSeam } from './resume.ts';
+import type { CloseReason, Sink } from './sink.ts';
+import { SlowConsumers, type SlowConsumerPolicy } from './slow-consumer.ts';
+import { LatestStates } from './state-view.ts';
+import { HubStatistics, type ReadonlyHubCounters } from './stats.ts';
 import { Subscription, type ClientInfo } from './subscription.ts';
-import { TopicActivity } from './topic-activity.ts';
-import { TopicIndex, type PatternBudget, type PatternUsage } from './topic-index.ts';
+import type { PatternBudget, PatternUsage } from './topic-index.ts';
 
 export interface HubOptions {
   broker: Broker;
@@ -74,6 +73,8 @@ export interface HubOptions {
   connectionLimits?: Partial<ConnectionLimits>;
   /** Publish rate per publisher (off by default). */
   publishRate?: PublishRateOptions;
+  /** What happens to a subscriber whose connection is over its byte budget (default `disconnect`). */
+  slowConsumer?: SlowConsumerPolicy;
   observer?: HubObserver;
   /** Retained state (state topics); without it `retain`/patch publishes are refused. */
   state?: StateStore;
@@ -123,88 +124,51 @@ export interface SubscribeRequest {
   seated?: boolean;
 }
 
-/**
- * The hub: who listens to what, fan-out of every update to the subscribers allowed to see
- * it, and the seam between history and live updates on resume. Does no I/O of its own: the
- * broker moves updates between nodes, sinks write bytes.
- */
+/** The coordinator: owns the parts, runs the timers, and is the hub's one public face. */
 export class Hub {
   readonly broker: Broker;
-  readonly counters: HubCounters = {
-    published: 0,
-    delivered: 0,
-    monitorDelivered: 0,
-    resumes: 0,
-    gaps: 0,
-    brokerGaps: 0,
-    refusals: {},
-    slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
-  };
-  readonly #index: TopicIndex;
-  readonly #subs = new Set<Subscription>();
-  readonly #heartbeatMs: number;
-  readonly #replayLimit: number;
-  readonly #maxSelectors: number;
-  readonly #maxTemplateExpressions: number;
-  readonly #statsIntervalMs: number;
-  readonly #limits: FieldLimits;
-  readonly #observer: HubObserver;
   readonly #state: StateStore | undefined;
-  readonly #snapshotLimit: number;
+  readonly #observer: HubObserver;
+  readonly #limits: FieldLimits;
+  readonly #heartbeatMs: number;
+  readonly #statsIntervalMs: number;
   readonly #latest: LatestStates;
-  readonly #admission: ConnectionAdmission;
+  readonly #stats: HubStatistics;
+  readonly #registry: Registry;
+  readonly #intake: Intake;
+  readonly #slow: SlowConsumers;
+  readonly #fanOut: FanOut;
+  readonly #resume: ResumeSeam;
   readonly #node: NodeView | undefined;
-  readonly #released = new WeakSet<AdmissionTicket>();
-  readonly #publishRate: PublishRateLimiter;
-  readonly #eventsPath: string | undefined;
-  readonly #hubUrl: string;
-  readonly #reserved: ReservedNamespace;
-  /** Id of the last update dispatched on this node (the subscriptions API cursor). */
-  lastEventId = 'earliest';
+  /** Subscription events and the presence list, when `subscriptionEventsPath` is set. */
+  readonly presence: PresenceFeed | undefined;
   #timers: ReturnType<typeof setInterval>[] = [];
   #closing = false;
 
-  // Per-dispatch state, so the per-subscriber visit needs no closure.
-  #stamp = 0;
-  #current: EncodedUpdate | undefined;
-  #currentDeliveries = 0;
-  #privateDecisions: Map<string, boolean> | undefined;
-  readonly #replayEncoded = new WeakMap<Update, EncodedUpdate>();
-  readonly #rateWindow: RateWindow;
-  readonly #publishedRing: CounterRing;
-  readonly #deliveredRing: CounterRing;
-  readonly #monitorDeliveredRing: CounterRing;
-  readonly #history: RateHistory;
-  readonly #activity: TopicActivity;
-  /** Topics of subscription events (one per subscriber): left out of topic activity. */
-  readonly #presencePrefix: string | undefined;
-  /** Subscription events and the presence list, when `subscriptionEventsPath` is set. */
-  readonly presence: PresenceFeed | undefined;
-
   constructor(options: HubOptions) {
-    this.broker = options.broker;
-    this.#heartbeatMs = options.heartbeatMs ?? 15_000;
-    this.#replayLimit = options.replayLimit ?? 10_000;
-    this.#maxSelectors = options.maxSelectors ?? 100;
-    this.#maxTemplateExpressions = options.maxTemplateExpressions ?? 0;
-    this.#index = new TopicIndex(options.templateBudget);
-    this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
-    this.#limits = options.fieldLimits ?? defaultFieldLimits;
-    this.#observer = options.observer ?? {};
+    const broker = (this.broker = options.broker);
+    const observer = (this.#observer = options.observer ?? {});
     this.#state = options.state;
-    this.#snapshotLimit = options.snapshotLimit ?? 1000;
+    this.#limits = options.fieldLimits ?? defaultFieldLimits;
+    this.#heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.#statsIntervalMs = options.statsIntervalMs ?? 1000;
     this.#latest = new LatestStates(options.retainedViewBytes);
-    this.#admission = new ConnectionAdmission(
-      { ...unlimitedConnections, ...options.connectionLimits },
-      options.node,
-    );
+    const hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
+    const reserved = new ReservedNamespace(hubUrl);
+    const eventsPath = options.subscriptionEventsPath;
     this.#node = options.node;
-    this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
-    this.#eventsPath = options.subscriptionEventsPath;
-    this.#hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
-    this.#reserved = new ReservedNamespace(this.#hubUrl);
-    this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
-    const eventsPath = this.#eventsPath;
+    this.#registry = new Registry({
+      observer,
+      hubUrl,
+      maxSelectors: options.maxSelectors ?? 100,
+      maxTemplateExpressions: options.maxTemplateExpressions ?? 0,
+      templateBudget: options.templateBudget,
+      connectionLimits: { ...unlimitedConnections, ...options.connectionLimits },
+      node: options.node,
+      onExpired: (sub) => this.unsubscribe(sub, 'token-expired'),
+      announce: (sub, active, selectors) => this.presence?.changed(sub, active, selectors),
+    });
+    const registry = this.#registry;
     this.presence =
       eventsPath === undefined
         ? undefined
@@ -212,18 +176,45 @@ export class Hub {
             ...options.presence,
             eventsPath,
             // Presence is best effort: a broker hiccup must not fail the subscription itself.
-            publish: (inputs) => this.broker.publish(inputs),
-            announced: (s) => !s.source.startsWith(eventsPath) && !this.#reserved.contains(s.source),
-            local: () => this.#subs.values(),
+            publish: (inputs) => broker.publish(inputs),
+            // Watching subscription events is not itself announced (that would echo forever).
+            announced: (s) => !s.source.startsWith(eventsPath) && !reserved.contains(s.source),
+            local: () => registry.subscriptions(),
             onLost: (what) =>
               this.recordRefusal(what === 'events' ? 'presence-event-lost' : 'presence-store-lost'),
           });
-    this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
-    this.#publishedRing = new CounterRing(this.#rateWindow);
-    this.#deliveredRing = new CounterRing(this.#rateWindow);
-    this.#monitorDeliveredRing = new CounterRing(this.#rateWindow);
-    this.#history = new RateHistory(RateHistory.capacityFor(RATE_HISTORY_SECONDS, this.#statsIntervalMs));
-    this.#activity = new TopicActivity(this.#rateWindow, options.activeTopicsLimit ?? 200);
+    this.#stats = new HubStatistics(
+      { broker, index: registry.index, subscriptions: () => registry.subscriptions() },
+      {
+        ...(options.rateWindowSamples !== undefined ? { rateWindowSamples: options.rateWindowSamples } : {}),
+        ...(options.activeTopicsLimit !== undefined ? { activeTopicsLimit: options.activeTopicsLimit } : {}),
+        ...(eventsPath !== undefined ? { presencePrefix: `${eventsPath}/subscriptions/` } : {}),
+        statsIntervalMs: this.#statsIntervalMs,
+      },
+    );
+    this.#intake = new Intake({
+      broker,
+      state: options.state,
+      limits: this.#limits,
+      reserved,
+      publishRate: new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 }),
+      stats: this.#stats,
+      observer,
+    });
+    this.#slow = new SlowConsumers(options.slowConsumer ?? 'disconnect', this.#stats, observer, (sub) =>
+      this.unsubscribe(sub, 'slow-consumer'),
+    );
+    this.#fanOut = new FanOut(registry, this.#latest, this.#stats, observer, this.#slow);
+    this.#resume = new ResumeSeam({
+      broker,
+      state: options.state,
+      registry,
+      fanOut: this.#fanOut,
+      stats: this.#stats,
+      observer,
+      replayLimit: options.replayLimit ?? 10_000,
+      snapshotLimit: options.snapshotLimit ?? 1000,
+    });
   }
 
   /** The retained-state store, when the hub has one. */
@@ -231,8 +222,18 @@ export class Hub {
     return this.#state;
   }
 
+  /** The hub's counters, read-only: metrics and tests read them, only the hub's parts change them. */
+  get counters(): ReadonlyHubCounters {
+    return this.#stats.counters;
+  }
+
+  /** Id of the last update dispatched on this node (the subscriptions API cursor). */
+  get lastEventId(): string {
+    return this.#fanOut.lastEventId;
+  }
+
   async start(): Promise<void> {
-    await this.broker.start(this.#dispatch, this.#brokerGap);
+    await this.broker.start(this.#fanOut.dispatch, this.#fanOut.brokerGap);
     await this.presence?.start();
     if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
     if (this.#statsIntervalMs > 0)
@@ -261,72 +262,8 @@ export class Hub {
     principal: Principal,
     client: ClientInfo = {},
   ): Promise<Update[]> {
-    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const valid = inputs.map((i) => validatePublishInput(i, this.#limits, this.#reserved));
-    for (const input of valid) {
-      if (!mayPublish(principal, input.topics)) {
-        const denied = input.topics.find((t) => !principal.publish?.matchesTopic(t)) ?? input.topics[0];
-        throw new HeraldError(
-          ErrorCode.forbiddenTopic,
-          principal.publish
-            ? `token may not publish to topic ${JSON.stringify(denied)}`
-            : 'token has no mercure.publish claim',
-        );
-      }
-    }
-    if (this.#publishRate.enabled)
-      this.#publishRate.take(principal.subject ?? `ip:${client.ip ?? 'unknown'}`, valid.length);
-    let prepared: PublishInput[] = valid;
-    let stateError: unknown;
-    if (valid.some((i) => i.stateOp !== undefined)) {
-      prepared = [];
-      // A change the store refuses stops the batch; the changes before it were applied, so
-      // they are still published and every subscriber's view stays that of the store.
-      try {
-        for (const input of valid) prepared.push(await this.#applyState(input));
-      } catch (e) {
-        stateError = e;
-      }
-      if (stateError !== undefined && prepared.length === 0) throw stateError;
-    }
-    let stored: Update[];
-    try {
-      stored = await this.broker.publish(prepared);
-    } catch (e) {
-      if (isHeraldError(e)) throw e;
-      throw unavailableError(`broker ${kindOf(this.broker)} could not store the update`, e);
-    }
-    // A retry's answer (the broker recognised its idempotency key) was counted the first time.
-    const fresh = stored.some((u) => u.duplicate) ? stored.filter((u) => !u.duplicate) : stored;
-    this.counters.published += fresh.length;
-    if (fresh.length > 0) this.#observer.onPublish?.(fresh);
-    if (stateError !== undefined) throw stateError;
-    return stored;
-  }
-
-  async #applyState(input: PublishInput): Promise<PublishInput> {
-    const { stateOp, ...rest } = input;
-    if (stateOp === undefined) return input;
-    if (!this.#state) throw new HeraldError(ErrorCode.badRequest, 'this hub keeps no retained state');
-    let entry: StateEntry;
-    try {
-      entry = await this.#state.apply(rest.topics[0]!, stateOp, {
-        private: rest.private,
-        ...(rest.idempotencyKey !== undefined ? { idempotencyKey: rest.idempotencyKey } : {}),
-      });
-    } catch (e) {
-      if (isHeraldError(e)) throw e;
-      throw unavailableError(`state store ${this.#state.kind} could not apply the change`, e);
-    }
-    // `retain` keeps the publisher's data as sent; a patch publishes the merged state (the
-    // store's own text when it keeps one, so the two share one string).
-    const data =
-      stateOp.kind === 'replace' && stateOp.value !== null
-        ? rest.data
-        : (entry.json ?? JSON.stringify(entry.state));
-    // The store decides the visibility: a patch of a private state is private, whatever the
-    // patch said, or it would republish the whole private state to everyone.
-    return { ...rest, data, private: entry.private, stateVersion: entry.version };
+    this.#assertOpen();
+    return this.#intake.publish(inputs, principal, client);
   }
 
   /**
@@ -339,49 +276,21 @@ export class Hub {
     matchers: readonly MatcherSpec[] = [],
     kept: readonly Selector[] = [],
   ): Selector[] {
-    if (sources.length + matchers.length === 0)
-      throw new HeraldError(
-        ErrorCode.missingTopic,
-        'missing "topic" (draft-07) or "match" (draft-08) parameter',
-      );
-    if (sources.length + matchers.length > this.#maxSelectors)
-      throw new HeraldError(
-        ErrorCode.tooManySelectors,
-        `at most ${this.#maxSelectors} topic selectors per subscription`,
-      );
-    // A template some subscription already holds is taken as compiled (it was validated then).
-    const compiled = [
-      ...sources.map((source) => this.#index.heldTemplate(source) ?? compileSelector(source)),
-      ...matchers.map((m) => compileMatcher(m, this.#hubUrl)),
-    ];
-    if (this.#maxTemplateExpressions > 0) {
-      // Each distinct template once: its weight is what matching it costs per topic character.
-      const weights = new Map<string, number>();
-      for (const sel of [...kept, ...compiled])
-        if (sel.kind === 'template') weights.set(sel.source, sel.matcher.weight);
-      let total = 0;
-      for (const w of weights.values()) total += w;
-      if (total > this.#maxTemplateExpressions)
-        throw new HeraldError(
-          ErrorCode.tooManySelectors,
-          `at most ${this.#maxTemplateExpressions} URI-template expressions per subscription (these selectors have ${total})`,
-        );
-    }
-    return compiled;
+    return this.#registry.compile(sources, matchers, kept);
   }
 
   /** What URI templates hold on this node: distinct compiled ones, their bytes, matcher steps. */
   templateUsage(): PatternUsage {
-    return this.#index.usage();
+    return this.#registry.index.usage();
   }
 
   /**
    * Registers a subscription and makes it live. With `lastEventId`, live updates are held back
    * while history is read, then history is sent, then the held updates minus those already
-   * replayed: nothing is lost or repeated at the seam.
+   * replayed: nothing is lost or repeated at the seam (resume.ts).
    */
   async subscribe(request: SubscribeRequest): Promise<Subscription> {
-    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    this.#assertOpen();
     assertNotExpired(request.principal);
     const matchers = request.matchers ?? [];
     const selectors = this.compileSelectors(request.selectors, matchers);
@@ -390,22 +299,21 @@ export class Hub {
     if (request.lastEventId !== undefined) validateLastEventId(request.lastEventId, this.#limits);
     const throttle = request.throttleMs === undefined ? undefined : checkThrottle(request.throttleMs);
     const sub = new Subscription(generateId(), request.principal, request.sink, selectors);
-    sub.monitor = isMonitor(sub);
     if (request.client) sub.client = request.client;
     const snapshot = request.snapshot === true;
     sub.stateMode = snapshot || throttle !== undefined;
     if (throttle !== undefined) sub.conflation = new Conflation(throttle);
     const resuming = request.lastEventId !== undefined;
     if (resuming || snapshot) sub.pending = [];
-    this.#register(sub, request.seated === true);
+    this.#registry.register(sub, request.seated === true);
     // All or nothing: a subscription whose opening failed must not keep its slot, its place
     // in the index or a pending queue that grows with every matching update.
     try {
       if (!resuming && !snapshot) request.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
-      else await this.#replay(sub, request.lastEventId, snapshot, sources, selectors, []);
+      else await this.#resume.replay(sub, request.lastEventId, snapshot, sources, selectors, []);
     } catch (e) {
       if (!sub.closed) {
-        this.#unregister(sub);
+        this.#registry.unregister(sub);
         this.#observer.onUnsubscribe?.(sub, 'error');
       }
       throw e;
@@ -433,7 +341,7 @@ export class Hub {
     throttleMs?: number,
     matchers: readonly MatcherSpec[] = [],
   ): Promise<string[]> {
-    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+    this.#assertOpen();
     if (sub.closed) throw new HeraldError(ErrorCode.badRequest, 'subscription is closed');
     if (sub.pending) throw new HeraldError(ErrorCode.badRequest, 'subscription is still replaying history');
     assertNotExpired(sub.principal);
@@ -449,16 +357,9 @@ export class Hub {
     }
     const fresh = compiled.map((s) => s.source);
     assertMayWatchStats(sub.principal, [...sources, ...matchers.map((m) => m.match)]);
-    if (have.size > this.#maxSelectors)
-      throw new HeraldError(
-        ErrorCode.tooManySelectors,
-        `at most ${this.#maxSelectors} topic selectors per subscription`,
-      );
+    this.#registry.assertSelectorCount(have.size);
     const prior = sub.selectors;
-    const added = this.#index.addAll(sub, compiled);
-    sub.selectors = [...prior, ...added];
-    sub.monitor = isMonitor(sub);
-    this.#announce(sub, true, compiled);
+    this.#registry.addSelectors(sub, compiled);
     if (snapshot || throttle !== undefined) sub.stateMode = true;
     if (throttle !== undefined) {
       // A held update keeps its flush timer; the new interval counts from the next flush.
@@ -470,16 +371,13 @@ export class Hub {
         sub.sink.open({ subscriberId: sub.id, gap: false, selectors: fresh });
       else {
         sub.pending = [];
-        await this.#replay(sub, lastEventId, snapshot, fresh, compiled, prior);
+        await this.#resume.replay(sub, lastEventId, snapshot, fresh, compiled, prior);
       }
     } catch (e) {
       // The added selectors go again; what the subscription had before stays live.
       if (!sub.closed) {
-        this.removeSelectors(
-          sub,
-          compiled.map((s) => s.source),
-        );
-        if (sub.pending) this.#drain(sub, new Set());
+        this.removeSelectors(sub, fresh);
+        if (sub.pending) this.#resume.drain(sub, new Set());
       }
       throw e;
     }
@@ -493,153 +391,32 @@ export class Hub {
    * Returns the selectors actually removed.
    */
   removeSelectors(sub: Subscription, sources: readonly string[]): string[] {
-    const drop = new Set(sources);
-    const removed: Selector[] = [];
-    const kept: Selector[] = [];
-    for (const sel of sub.selectors) {
-      if (drop.has(sel.source)) {
-        if (!sub.closed) this.#index.remove(sub, sel);
-        removed.push(sel);
-      } else kept.push(sel);
-    }
-    sub.selectors = kept;
-    sub.monitor = isMonitor(sub);
-    if (!sub.closed && removed.length > 0) this.#announce(sub, false, removed);
-    return removed.map((s) => s.source);
-  }
-
-  /**
-   * The resume (and snapshot) seam. `sub.pending` is set, so live updates are being held: read
-   * history and/or the retained states, send the snapshot, then what `replayFor` matches (and
-   * `skipFor` does not), then the held updates not replayed. State updates no newer than what
-   * the snapshot or the replay already gave are skipped.
-   */
-  async #replay(
-    sub: Subscription,
-    lastEventId: string | undefined,
-    snapshot: boolean,
-    sources: readonly string[],
-    replayFor: readonly Selector[],
-    skipFor: readonly Selector[],
-  ): Promise<void> {
-    let page: HistoryPage | undefined;
-    let states: SnapshotPayload | undefined;
-    try {
-      [page, states] = await Promise.all([
-        lastEventId === undefined ? undefined : this.broker.historyAfter(lastEventId, this.#replayLimit),
-        snapshot
-          ? snapshotFor(this.#state, replayFor, sub.principal, this.#snapshotLimit, this.#index.meter).catch(
-              unavailable(`state (${this.#state?.kind ?? 'none'})`),
-            )
-          : undefined,
-      ]);
-    } catch (e) {
-      if (skipFor.length === 0) {
-        this.#unregister(sub);
-        this.#observer.onUnsubscribe?.(sub, 'error');
-      } else {
-        this.removeSelectors(
-          sub,
-          replayFor.map((s) => s.source),
-        );
-        this.#drain(sub, new Set());
-      }
-      if (isHeraldError(e)) throw e;
-      unavailable(`history (${kindOf(this.broker)})`)(e);
-    }
-    if (sub.closed) return;
-    sub.stateSeen ??= new Map();
-    // Resuming from a private update this subscriber may not see is answered exactly as an
-    // unknown id: confirming it would tell that the id exists.
-    if (page?.from?.private && !mayReceivePrivate(sub.principal, page.from.topics))
-      page = { found: false, updates: [] };
-    if (!page) {
-      sub.sink.open({ subscriberId: sub.id, gap: false, selectors: sources });
-      this.#sendSnapshot(sub, states!);
-      this.#drain(sub, new Set());
-      return;
-    }
-    // A found id whose page is missing updates (trimmed in part of a partitioned log) is a
-    // gap too: the client is told, and still gets what is left.
-    const gap = !page.found || page.truncated === true;
-    const info: OpenInfo = {
-      subscriberId: sub.id,
-      gap,
-      resumedFrom: gap || lastEventId === 'earliest' ? 'earliest' : lastEventId,
-      selectors: sources,
-    };
-    this.counters.resumes++;
-    if (gap) this.counters.gaps++;
-    this.#observer.onResume?.(sub, gap);
-    sub.sink.open(info);
-    if (gap)
-      sub.sink.notice(HubEvent.gap, { lastEventId, reason: page.found ? 'trimmed' : 'unknown-or-expired' });
-    if (states) this.#sendSnapshot(sub, states);
-
-    const replayed = new Set<string>();
-    for (const update of page.updates) {
-      replayed.add(update.position);
-      if (
-        this.#visibleTo(sub, update, replayFor) &&
-        !matchesAny(skipFor, update.topics) &&
-        isNewState(sub, update, true)
-      )
-        this.#send(sub, this.#encodedForReplay(update));
-    }
-    this.#drain(sub, replayed);
-  }
-
-  /**
-   * Many subscribers resuming at once (a reconnect storm) replay mostly the same updates: each
-   * is encoded once while the broker keeps handing out the same object.
-   */
-  #encodedForReplay(update: Update): EncodedUpdate {
-    let encoded = this.#replayEncoded.get(update);
-    if (encoded === undefined) this.#replayEncoded.set(update, (encoded = new EncodedUpdate(update)));
-    return encoded;
-  }
-
-  #sendSnapshot(sub: Subscription, states: SnapshotPayload): void {
-    for (const s of states.states) sub.stateSeen!.set(s.topic, s.version);
-    sub.sink.notice(HubEvent.snapshot, states);
-  }
-
-  /** Goes live: sends the updates held during a replay, minus those already replayed. */
-  #drain(sub: Subscription, replayed: ReadonlySet<string>): void {
-    const held = sub.pending ?? [];
-    sub.pending = undefined;
-    for (const encoded of held) {
-      // The filter matters only when adding selectors failed: they were removed again.
-      if (replayed.has(encoded.update.position) || sub.closed) continue;
-      if (matchesAny(sub.selectors, encoded.update.topics) && isNewState(sub, encoded.update, true))
-        this.#send(sub, encoded);
-    }
-    if (sub.stateSeen?.size === 0) sub.stateSeen = undefined;
+    return this.#registry.removeSelectors(sub, sources);
   }
 
   /** Ends a subscription (client left, token expired, shutdown...). Idempotent. */
-  unsubscribe(sub: Subscription, reason: CloseReason): void {
+  unsubscribe(sub: Subscription, reason: CloseReason, farewell?: EncodedNotice): void {
     if (sub.closed) return;
-    this.#unregister(sub);
-    if (reason === 'slow-consumer') this.counters.slowConsumer.disconnect++;
-    sub.sink.close(reason);
+    this.#registry.unregister(sub);
+    if (reason === 'slow-consumer') {
+      this.#stats.counters.slowConsumer.disconnect++;
+      farewell ??= slowConsumerNotice(sub.lastSentId);
+    }
+    sub.sink.close(reason, farewell);
     this.#observer.onUnsubscribe?.(sub, reason);
   }
 
-  recordRefusal(reason: string): void {
-    this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
-    this.#observer.onRefusal?.(reason);
+  /**
+   * A sink reported `sub`'s connection over its byte budget outside a hub send (a WebSocket
+   * reply): the slow-consumer policy applies as for an update.
+   */
+  overBudget(sub: Subscription): void {
+    this.#slow.overBudget(sub);
   }
 
-  /**
-   * A sink dropped `count` updates because its client fell behind (the `drop` slow-consumer
-   * policy). They were counted as delivered when handed to the sink; they are taken back out.
-   */
-  recordDropped(count: number): void {
-    this.counters.slowConsumer.drop++;
-    this.counters.slowConsumer.droppedUpdates += count;
-    this.counters.delivered -= count;
-    this.#observer.onDropped?.(count);
+  recordRefusal(reason: string): void {
+    this.#stats.recordRefusal(reason);
+    this.#observer.onRefusal?.(reason);
   }
 
   /**
@@ -648,17 +425,13 @@ export class Hub {
    * opened with `seated`, and `releaseConnection` gives the seat back when the socket closes.
    */
   admitConnection(client: ClientInfo): AdmissionTicket {
-    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
-    const seat: AdmissionTicket = { ip: client.ip, subject: undefined, selectors: [] };
-    this.#admission.admit(seat);
-    return seat;
+    this.#assertOpen();
+    return this.#registry.admit(client);
   }
 
   /** Gives back a seat from `admitConnection`; a second call does nothing. */
   releaseConnection(seat: AdmissionTicket): void {
-    if (this.#released.has(seat)) return;
-    this.#released.add(seat);
-    this.#admission.release(seat);
+    this.#registry.release(seat);
   }
 
   /**
@@ -666,15 +439,15 @@ export class Hub {
    * not). Returns to 0 when every connection is gone, unless a bug leaks.
    */
   get admittedCount(): number {
-    return this.#admission.total;
+    return this.#registry.admitted;
   }
 
   subscriptions(): IterableIterator<Subscription> {
-    return this.#subs.values();
+    return this.#registry.subscriptions();
   }
 
   get connectionCount(): number {
-    return this.#subs.size;
+    return this.#registry.size;
   }
 
   /** Stops accepting, tells every subscriber to come back later, and closes the broker. */
@@ -683,162 +456,14 @@ export class Hub {
     this.#closing = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    for (const sub of [...this.#subs]) this.unsubscribe(sub, 'shutdown');
+    for (const sub of [...this.#registry.subscriptions()]) this.unsubscribe(sub, 'shutdown');
     await this.presence?.close();
     await this.broker.close();
   }
 
-  #register(sub: Subscription, seated: boolean): void {
-    const ticket: AdmissionTicket = {
-      ip: sub.client.ip,
-      subject: sub.principal.subject,
-      selectors: [...new Set(sub.selectors.map((s) => s.source))],
-      seated,
-    };
-    this.#admission.admit(ticket);
-    try {
-      sub.selectors = this.#index.addAll(sub, sub.selectors);
-    } catch (e) {
-      this.#admission.release(ticket);
-      throw e;
-    }
-    sub.ticket = ticket;
-    this.#subs.add(sub);
-    const exp = sub.principal.expiresAt;
-    if (exp !== undefined) {
-      // setTimeout overflows past ~24.8 days; such tokens are re-checked when the timer fires.
-      const delay = Math.min(Math.max(0, exp - Date.now()), 2 ** 31 - 1);
-      sub.expiryTimer = setTimeout(expire, delay, this, sub);
-      sub.expiryTimer.unref();
-    }
-    this.#observer.onSubscribe?.(sub);
-    this.#announce(sub, true);
-  }
-
-  /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
-  #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
-    this.presence?.changed(sub, active, selectors);
-  }
-
-  #unregister(sub: Subscription): void {
-    if (sub.ticket) this.#admission.release(sub.ticket);
-    sub.ticket = undefined;
-    sub.closed = true;
-    if (sub.conflation?.timer) clearTimeout(sub.conflation.timer);
-    this.#subs.delete(sub);
-    for (const sel of sub.selectors) this.#index.remove(sub, sel);
-    if (sub.expiryTimer) clearTimeout(sub.expiryTimer);
-    this.#announce(sub, false);
-  }
-
-  #visibleTo(sub: Subscription, update: Update, selectors: readonly Selector[]): boolean {
-    if (update.private && !mayReceivePrivate(sub.principal, update.topics)) return false;
-    return matchesAny(selectors, update.topics);
-  }
-
-  #deliver(sub: Subscription, encoded: EncodedUpdate): void {
-    sub.sink.send(encoded);
-    this.counters.delivered++;
-    if (sub.monitor) this.counters.monitorDelivered++;
-  }
-
-  /** Delivers in the subscriber's form: state updates as `herald.state`, through its conflation. */
-  #send(sub: Subscription, encoded: EncodedUpdate): void {
-    const out = sub.stateMode && encoded.update.stateVersion !== undefined ? encoded.asState : encoded;
-    const c = sub.conflation;
-    if (!c) return this.#deliver(sub, out);
-    const now = Date.now();
-    if (c.timer === undefined && now - c.last >= c.intervalMs) {
-      c.last = now;
-      this.#deliver(sub, out);
-      return;
-    }
-    c.hold(out);
-    if (c.timer === undefined) {
-      c.timer = setTimeout(flushConflation, c.last + c.intervalMs - now, this, sub);
-      c.timer.unref();
-    }
-  }
-
-  /** @internal Timer callback of a subscription's conflation. */
-  flushConflation(sub: Subscription): void {
-    const c = sub.conflation!;
-    c.timer = undefined;
-    if (sub.closed) return;
-    c.last = Date.now();
-    for (const encoded of c.pending.values()) this.#deliver(sub, encoded);
-    c.pending.clear();
-  }
-
-  // Arrow properties: created once per hub, passed to the broker and the index without
-  // allocating per update or per subscriber.
-  #dispatch = (update: Update): void => {
-    this.lastEventId = update.id;
-    this.#current = new EncodedUpdate(update);
-    if (update.stateVersion !== undefined && !this.#latest.note(this.#current)) {
-      this.#current = undefined;
-      this.#observer.onDispatch?.(update, 0, Date.now() - update.publishedAt);
-      return;
-    }
-    this.#stamp++;
-    this.#currentDeliveries = 0;
-    this.#privateDecisions = undefined;
-    // The canonical (first) topic only: one map update per update, whatever its alternates.
-    const topic = update.topics[0]!;
-    if (this.#presencePrefix === undefined || !topic.startsWith(this.#presencePrefix))
-      this.#activity.record(topic);
-    this.#index.forEachMatch(update.topics, this.#visit);
-    this.#current = undefined;
-    this.#observer.onDispatch?.(update, this.#currentDeliveries, Date.now() - update.publishedAt);
-  };
-
-  /** Updates were lost between the broker and this node: every subscriber may lack some. */
-  #brokerGap = (gap: BrokerGap): void => {
-    this.counters.brokerGaps++;
-    for (const sub of this.#subs) sub.sink.notice(HubEvent.gap, { reason: gap.reason });
-  };
-
-  #visit = (sub: Subscription): void => {
-    if (sub.stamp === this.#stamp) return;
-    sub.stamp = this.#stamp;
-    const encoded = this.#current!;
-    const update = encoded.update;
-    if (update.private && !this.#mayReceive(sub.principal, update)) return;
-    if (sub.pending) {
-      sub.pending.push(encoded);
-      return;
-    }
-    // A change applied before this subscriber's snapshot was read but dispatched after it.
-    if (sub.stateSeen !== undefined && !isNewState(sub, update, false)) return;
-    this.#currentDeliveries++;
-    this.#send(sub, encoded);
-  };
-
-  #mayReceive(principal: Principal, update: Update): boolean {
-    const claims = principal.subscribe;
-    if (!claims) return false;
-    // Subscribers with the same claims share one decision per update.
-    const cache = (this.#privateDecisions ??= new Map());
-    let ok = cache.get(claims.key);
-    if (ok === undefined) cache.set(claims.key, (ok = claims.matchesAny(update.topics)));
-    return ok;
-  }
-
-  #heartbeat(): void {
-    for (const sub of this.#subs) sub.sink.heartbeat();
-  }
-
-  /**
-   * Takes a rate sample (the stats timer calls this every interval): rates are measured from
-   * the oldest sample of the window to the moment a snapshot is taken.
-   */
+  /** Takes a rate sample (the stats timer calls this every interval). */
   sampleRates(now = Date.now()): void {
-    this.#rateWindow.sample(now);
-    this.#publishedRing.store(this.#rateWindow, this.counters.published);
-    this.#deliveredRing.store(this.#rateWindow, this.counters.delivered);
-    this.#monitorDeliveredRing.store(this.#rateWindow, this.counters.monitorDelivered);
-    this.#activity.sampled();
-    this.#history.record({ time: now, ...this.#rates(now) });
+    this.#stats.sample(now);
   }
 
   /**
@@ -850,70 +475,7 @@ export class Hub {
     retained: (topic: string) => unknown = (t) => this.#latest.retained(t),
     now = Date.now(),
   ): HubStatsSnapshot {
-    const { connections, monitors } = connectionStats(this.#subs);
-    return {
-      time: now,
-      broker: healthOf(this.broker),
-      connections,
-      totals: {
-        published: this.counters.published,
-        delivered: this.counters.delivered - this.counters.monitorDelivered,
-      },
-      rates: this.#rates(now),
-      topics: this.#topicStats(retained, now, new MonitorView(monitors)),
-      refusals: { ...this.counters.refusals },
-    };
-  }
-
-  /** Rates over the window, deliveries to monitors left out. */
-  #rates(now: number): HubStatsSnapshot['rates'] {
-    const w = this.#rateWindow;
-    const c = this.counters;
-    const delivered = this.#deliveredRing.rate(w, c.delivered, now);
-    const toMonitors = this.#monitorDeliveredRing.rate(w, c.monitorDelivered, now);
-    return {
-      publishedPerSec: this.#publishedRing.rate(w, c.published, now),
-      deliveredPerSec: Math.max(0, delivered - toMonitors),
-      windowSeconds: w.seconds(now),
-    };
-  }
-
-  /**
-   * Topics published to recently (with the subscriptions matching each), then the selectors
-   * subscribed to that are not among them (URI templates and `*` marked as patterns).
-   */
-  #topicStats(retained: (topic: string) => unknown, now: number, monitors: MonitorView): TopicStats[] {
-    const rows: TopicStats[] = [];
-    const seen = new Set<string>();
-    for (const a of this.#activity.top(now)) {
-      seen.add(a.topic);
-      rows.push({
-        topic: a.topic,
-        pattern: false,
-        subscribers: this.#index.matchCount(a.topic) - monitors.matching(a.topic),
-        updates: a.updates,
-        updatesPerSec: a.updatesPerSec,
-        retained: retained(a.topic) ?? null,
-      });
-    }
-    // A selector only monitors use (the dashboard's own tail) is not the hub's traffic.
-    const selectors = [...this.#index.counts()]
-      .map(([source, n]): [string, number] => [source, n - monitors.using(source)])
-      .filter(([source, n]) => n > 0 && source !== STATS_TOPIC && !seen.has(source))
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, this.#activity.limit);
-    for (const [source, subscribers] of selectors) {
-      const pattern = this.#index.isPattern(source);
-      rows.push({
-        topic: source,
-        pattern,
-        subscribers,
-        updates: 0,
-        updatesPerSec: 0,
-        retained: pattern ? null : (retained(source) ?? null),
-      });
-    }
-    return rows;
+    return this.#stats.snapshot(retained, now);
   }
 
   /** The stats of the whole node: with `--workers`, every worker's numbers merged into this one's. */
@@ -922,43 +484,29 @@ export class Hub {
     return this.#node ? this.#node.nodeStats(local) : local;
   }
 
+  #heartbeat(): void {
+    for (const sub of this.#registry.subscriptions()) sub.sink.heartbeat?.();
+  }
+
+  /** One snapshot, encoded once, to every admin watching the stats topic (not those replaying or behind). */
   #publishStats(): void {
-    let snapshot: HubStatsSnapshot | undefined;
-    for (const sub of this.#subs) {
-      if (!sub.monitor || sub.pending) continue;
-      snapshot ??= this.nodeStatsSnapshot();
-      sub.sink.notice(HubEvent.stats, snapshot);
-    }
+    const watchers: Subscription[] = [];
+    for (const sub of this.#registry.subscriptions())
+      if (sub.monitor && !sub.pending && sub.dropped === undefined) watchers.push(sub);
+    if (watchers.length === 0) return;
+    this.#fanOut.broadcast(watchers, new EncodedNotice(HubEvent.stats, this.nodeStatsSnapshot()));
   }
 
   /** A monitor's first stats come at once, with the rate history, so its chart starts full. */
   #greetMonitor(sub: Subscription): void {
     if (!sub.monitor || sub.closed || sub.pending || this.#statsIntervalMs <= 0) return;
-    sub.sink.notice(HubEvent.stats, { ...this.statsSnapshot(), history: this.#history.samples() });
+    const stats = { ...this.statsSnapshot(), history: this.#stats.history() };
+    this.#fanOut.notify(sub, new EncodedNotice(HubEvent.stats, stats));
   }
-}
 
-function unavailable(what: string): (e: unknown) => never {
-  return (e) => {
-    throw unavailableError(`${what} unavailable`, e);
-  };
-}
-
-/** A 503 naming the broker's kind; the cause (an address, a Redis error) goes to the logs only. */
-function unavailableError(what: string, e: unknown): HeraldError {
-  return new HeraldError(ErrorCode.brokerUnavailable, `${what}; retry shortly`, {
-    retryAfter: 1,
-    logMessage: `${what}: ${e instanceof Error ? e.message : String(e)}`,
-  });
-}
-
-function flushConflation(hub: Hub, sub: Subscription): void {
-  hub.flushConflation(sub);
-}
-
-function matchesAny(selectors: readonly Selector[], topics: readonly string[]): boolean {
-  for (const sel of selectors) for (const t of topics) if (selectorMatches(sel, t)) return true;
-  return false;
+  #assertOpen(): void {
+    if (this.#closing) throw new HeraldError(ErrorCode.shuttingDown, 'hub is shutting down');
+  }
 }
 
 /** Hub statistics are for admins: anyone else asking is told so at once (403), not left waiting. */
@@ -974,14 +522,4 @@ function assertMayWatchStats(principal: Principal, sources: readonly string[]): 
 function assertNotExpired(principal: Principal): void {
   if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now())
     throw new HeraldError(ErrorCode.tokenExpired, 'token expired; reconnect with a fresh token');
-}
-
-function expire(hub: Hub, sub: Subscription): void {
-  const exp = sub.principal.expiresAt ?? 0;
-  if (exp > Date.now()) {
-    sub.expiryTimer = setTimeout(expire, Math.min(exp - Date.now(), 2 ** 31 - 1), hub, sub);
-    sub.expiryTimer.unref();
-    return;
-  }
-  hub.unsubscribe(sub, 'token-expired');
 }

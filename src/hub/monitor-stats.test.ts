@@ -2,27 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { MemoryBroker } from '../broker/memory.ts';
-import type { EncodedUpdate } from '../protocol/frames.ts';
 import { SelectorSet } from '../protocol/matchers.ts';
-import { STATS_TOPIC } from '../protocol/update.ts';
+import { STATS_TOPIC, type HubStatsSnapshot } from '../protocol/stats.ts';
+import { RecordingSink } from '../../test/support/recording-sink.ts';
 import { Hub } from './hub.ts';
-import type { Sink } from './sink.ts';
-import { RateHistory, type HubStatsSnapshot } from './stats.ts';
+import { RateHistory } from './stats.ts';
 
 /** Keeps the stats events a subscriber was sent, with their bodies. */
-class StatsSink implements Sink {
-  readonly transport = 'sse' as const;
-  stats: HubStatsSnapshot[] = [];
-  sent: EncodedUpdate[] = [];
-  open() {}
-  send(u: EncodedUpdate) {
-    this.sent.push(u);
+class StatsSink extends RecordingSink {
+  get stats(): HubStatsSnapshot[] {
+    return this.notices.filter((n) => n.type === 'herald.stats').map((n) => n.data as HubStatsSnapshot);
   }
-  notice(type: string, data: unknown) {
-    if (type === 'herald.stats') this.stats.push(data as HubStatsSnapshot);
-  }
-  heartbeat() {}
-  close() {}
 }
 
 const publisher: Principal = { ...ANONYMOUS, anonymous: false, publish: new SelectorSet(['*']) };

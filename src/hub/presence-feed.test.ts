@@ -2,25 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { MemoryBroker } from '../broker/memory.ts';
-import type { EncodedUpdate } from '../protocol/frames.ts';
 import { SelectorSet } from '../protocol/matchers.ts';
 import type { PublishInput, Update } from '../protocol/update.ts';
 import { eventually } from '../../test/support/wait.ts';
 import { Hub } from './hub.ts';
-import type { Sink } from './sink.ts';
-
-/** Records what the hub writes (the hub's own seam, not an external service). */
-class RecordingSink implements Sink {
-  readonly transport = 'sse' as const;
-  sent: EncodedUpdate[] = [];
-  open() {}
-  send(u: EncodedUpdate) {
-    this.sent.push(u);
-  }
-  notice() {}
-  heartbeat() {}
-  close() {}
-}
+import { RecordingSink } from '../../test/support/recording-sink.ts';
 
 /** The memory broker, counting the size of every publish call. */
 class CountingBroker extends MemoryBroker {

@@ -1,7 +1,20 @@
+/**
+ * Statistics: the hub's counters, its rate samples and per-topic activity, and the
+ * `herald.stats` snapshot built from them (the wire format is protocol/stats.ts). The parts
+ * of the hub bump the counters; everything outside reads them through `Hub.counters`,
+ * typed read-only.
+ */
 import { subjectLabel } from '../auth/principal.ts';
+import { healthOf, type Broker } from '../broker/broker.ts';
 import { selectorMatches } from '../protocol/selector.ts';
-import { STATS_TOPIC } from '../protocol/update.ts';
+import { STATS_TOPIC, type HubStatsSnapshot, type RateSample, type TopicStats } from '../protocol/stats.ts';
+import { CounterRing, RateWindow } from './rate-window.ts';
 import type { Subscription } from './subscription.ts';
+import { TopicActivity } from './topic-activity.ts';
+import type { TopicIndex } from './topic-index.ts';
+
+/** The wire types, defined in protocol/stats.ts; re-exported for the hub's own modules. */
+export type { HubStatsSnapshot, RateSample, TopicStats } from '../protocol/stats.ts';
 
 /** Plain counters the hub keeps; cheap to bump on the hot path, read by metrics and the dashboard. */
 export interface HubCounters {
@@ -18,52 +31,157 @@ export interface HubCounters {
   slowConsumer: { disconnect: number; drop: number; droppedUpdates: number };
 }
 
-/** One row of the stats' topic list. */
-export interface TopicStats {
-  /** A topic, or (when `pattern`) a URI template or `*` someone subscribed to. */
-  topic: string;
-  pattern: boolean;
-  /** Subscriptions matching it (for a selector: subscriptions using it). */
-  subscribers: number;
-  /** Updates with this canonical topic dispatched on this node (from any node) while listed. */
-  updates: number;
-  /** Those per second, averaged over `rates.windowSeconds`. */
-  updatesPerSec: number;
-  /** Retained state, `null` when there is none. */
-  retained: unknown;
+/** `HubCounters` as the hub hands them out: read them, never write them. */
+export type ReadonlyHubCounters = {
+  readonly [K in keyof HubCounters]: HubCounters[K] extends object
+    ? Readonly<HubCounters[K]>
+    : HubCounters[K];
+};
+
+/** What the statistics read from the rest of the hub when a snapshot is taken. */
+export interface StatsSources {
+  broker: Broker;
+  index: TopicIndex;
+  subscriptions(): Iterable<Subscription>;
 }
 
-/** The body of a `herald.stats` event (the whole node's numbers, every worker included). */
-export interface HubStatsSnapshot {
-  time: number;
-  broker: { kind: string; ready: boolean; detail?: string };
-  /** Connections other than monitors (see `isMonitor`); `monitors` counts those left out. */
-  connections: {
-    total: number;
-    byTransport: Record<string, number>;
-    bySubject: Record<string, number>;
-    monitors: number;
+export class HubStatistics {
+  readonly counters: HubCounters = {
+    published: 0,
+    delivered: 0,
+    monitorDelivered: 0,
+    resumes: 0,
+    gaps: 0,
+    brokerGaps: 0,
+    refusals: {},
+    slowConsumer: { disconnect: 0, drop: 0, droppedUpdates: 0 },
   };
-  /** `delivered` leaves out deliveries to monitors. */
-  totals: { published: number; delivered: number };
-  /** Averaged over a sliding window of `windowSeconds` (5 s once the hub has run that long). */
-  rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
-  topics: TopicStats[];
-  refusals: Record<string, number>;
-  /** With `--workers N`: the hub processes these numbers cover (absent: this process only). */
-  processes?: number;
-  /**
-   * Only in the first event a monitor gets, right when it subscribes: the rates of the last
-   * `RATE_HISTORY_SECONDS`, oldest first, so its chart starts full.
-   */
-  history?: RateSample[];
-}
+  readonly #sources: StatsSources;
+  readonly #rateWindow: RateWindow;
+  readonly #publishedRing: CounterRing;
+  readonly #deliveredRing: CounterRing;
+  readonly #monitorDeliveredRing: CounterRing;
+  readonly #history: RateHistory;
+  readonly #activity: TopicActivity;
+  /** Topics of subscription events (one per subscriber): left out of topic activity. */
+  readonly #presencePrefix: string | undefined;
 
-/** One point of the rate history: the windowed rates as they read at a stats tick. */
-export interface RateSample {
-  time: number;
-  publishedPerSec: number;
-  deliveredPerSec: number;
+  constructor(
+    sources: StatsSources,
+    options: {
+      rateWindowSamples?: number;
+      activeTopicsLimit?: number;
+      presencePrefix?: string;
+      /** The stats tick: the rate history keeps `RATE_HISTORY_SECONDS` of them. */
+      statsIntervalMs: number;
+    },
+  ) {
+    this.#sources = sources;
+    this.#presencePrefix = options.presencePrefix;
+    this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
+    this.#publishedRing = new CounterRing(this.#rateWindow);
+    this.#deliveredRing = new CounterRing(this.#rateWindow);
+    this.#monitorDeliveredRing = new CounterRing(this.#rateWindow);
+    this.#history = new RateHistory(RateHistory.capacityFor(RATE_HISTORY_SECONDS, options.statsIntervalMs));
+    this.#activity = new TopicActivity(this.#rateWindow, options.activeTopicsLimit ?? 200);
+  }
+
+  /** One update dispatched with this canonical topic. */
+  recordTopic(topic: string): void {
+    if (this.#presencePrefix === undefined || !topic.startsWith(this.#presencePrefix))
+      this.#activity.record(topic);
+  }
+
+  recordRefusal(reason: string): void {
+    this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
+  }
+
+  /**
+   * Takes a rate sample (the stats timer calls this every interval): rates are measured from
+   * the oldest sample of the window to the moment a snapshot is taken.
+   */
+  sample(now: number): void {
+    this.#rateWindow.sample(now);
+    this.#publishedRing.store(this.#rateWindow, this.counters.published);
+    this.#deliveredRing.store(this.#rateWindow, this.counters.delivered);
+    this.#monitorDeliveredRing.store(this.#rateWindow, this.counters.monitorDelivered);
+    this.#activity.sampled();
+    this.#history.record({ time: now, ...this.#rates(now) });
+  }
+
+  /** The rate samples of the last `RATE_HISTORY_SECONDS`, oldest first (a monitor's first event). */
+  history(): RateSample[] {
+    return this.#history.samples();
+  }
+
+  /** Node-local statistics, as shown on the dashboard. Reading them changes nothing. */
+  snapshot(retained: (topic: string) => unknown, now: number): HubStatsSnapshot {
+    const { connections, monitors } = connectionStats(this.#sources.subscriptions());
+    return {
+      time: now,
+      broker: healthOf(this.#sources.broker),
+      connections,
+      totals: {
+        published: this.counters.published,
+        delivered: this.counters.delivered - this.counters.monitorDelivered,
+      },
+      rates: this.#rates(now),
+      topics: this.#topicStats(retained, now, new MonitorView(monitors)),
+      refusals: { ...this.counters.refusals },
+    };
+  }
+
+  /** Rates over the window, deliveries to monitors left out. */
+  #rates(now: number): HubStatsSnapshot['rates'] {
+    const w = this.#rateWindow;
+    const c = this.counters;
+    const delivered = this.#deliveredRing.rate(w, c.delivered, now);
+    const toMonitors = this.#monitorDeliveredRing.rate(w, c.monitorDelivered, now);
+    return {
+      publishedPerSec: this.#publishedRing.rate(w, c.published, now),
+      deliveredPerSec: Math.max(0, delivered - toMonitors),
+      windowSeconds: w.seconds(now),
+    };
+  }
+
+  /**
+   * Topics published to recently (with the subscriptions matching each), then the selectors
+   * subscribed to that are not among them (URI templates and `*` marked as patterns).
+   */
+  #topicStats(retained: (topic: string) => unknown, now: number, monitors: MonitorView): TopicStats[] {
+    const index = this.#sources.index;
+    const rows: TopicStats[] = [];
+    const seen = new Set<string>();
+    for (const a of this.#activity.top(now)) {
+      seen.add(a.topic);
+      rows.push({
+        topic: a.topic,
+        pattern: false,
+        subscribers: index.matchCount(a.topic) - monitors.matching(a.topic),
+        updates: a.updates,
+        updatesPerSec: a.updatesPerSec,
+        retained: retained(a.topic) ?? null,
+      });
+    }
+    // A selector only monitors use (the dashboard's own tail) is not the hub's traffic.
+    const selectors = [...index.counts()]
+      .map(([source, n]): [string, number] => [source, n - monitors.using(source)])
+      .filter(([source, n]) => n > 0 && source !== STATS_TOPIC && !seen.has(source))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, this.#activity.limit);
+    for (const [source, subscribers] of selectors) {
+      const pattern = index.isPattern(source);
+      rows.push({
+        topic: source,
+        pattern,
+        subscribers,
+        updates: 0,
+        updatesPerSec: 0,
+        retained: pattern ? null : (retained(source) ?? null),
+      });
+    }
+    return rows;
+  }
 }
 
 /**

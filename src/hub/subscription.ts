@@ -37,6 +37,12 @@ export class Subscription {
    * a newer one has gone out; undefined when there is nothing to skip.
    */
   stateSeen: Map<string, number> | undefined;
+  /** Id of the last update handed to the sink: where a slow consumer is told to resume. */
+  lastSentId: string | undefined;
+  /** `drop` slow-consumer policy: updates skipped in the current episode (undefined: not dropping). */
+  dropped: number | undefined;
+  /** `disconnect` policy: the disconnect is already scheduled. */
+  overflowed = false;
   /** Set when the subscriber asked for `throttle`. */
   conflation: Conflation | undefined;
   expiryTimer: ReturnType<typeof setTimeout> | undefined;

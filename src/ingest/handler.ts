@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { SERVER_PRINCIPAL } from '../auth/principal.ts';
 import type { IngestMessage, IngestOutcome } from './redis-stream.ts';
-import { parseFormPublish, parseJsonPublish } from '../http/publish-body.ts';
+import { parseFormPublish, parseJsonPublish } from '../protocol/publish-body.ts';
 import type { Hub } from '../hub/hub.ts';
 import { ErrorCode, HeraldError, isHeraldError } from '../protocol/errors.ts';
 import type { PublishInput } from '../protocol/update.ts';

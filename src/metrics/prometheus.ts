@@ -1,8 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { healthOf } from '../broker/broker.ts';
-import type { Route } from '../http/exchange.ts';
-import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubObserver } from '../hub/observer.ts';
 
@@ -235,29 +232,12 @@ export class PrometheusMetrics {
     this.#ingest = counters;
   }
 
-  /**
-   * `GET {path}`: the Prometheus text exposition. With `token`, only a request carrying
-   * `Authorization: Bearer <token>` gets it; any other gets 401.
-   */
-  route(path: string, token?: string): Route {
-    const expected = token ? createHash('sha256').update(token).digest() : undefined;
-    return async (ex) => {
-      if (ex.url.pathname !== path || ex.method !== 'GET') return false;
-      if (expected) {
-        const m = /^Bearer (.+)$/.exec(ex.header('authorization') ?? '');
-        // Digests compared in constant time: the comparison tells nothing about the token.
-        const given = createHash('sha256')
-          .update(m?.[1] ?? '')
-          .digest();
-        if (!m || !timingSafeEqual(given, expected))
-          throw new HeraldError(
-            ErrorCode.unauthorized,
-            'metrics need "Authorization: Bearer <metrics token>"',
-          );
-      }
-      const body = this.#node ? await this.#node.metrics() : await this.registry.metrics();
-      ex.respond(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' }, body);
-      return true;
-    };
+  /** The Prometheus text exposition: this process's, or the whole node's with `--workers`. */
+  text(): Promise<string> {
+    return this.#node ? this.#node.metrics() : this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

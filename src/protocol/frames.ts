@@ -1,5 +1,5 @@
-import { encodeSseUpdate } from './sse-encode.ts';
-import { HubEvent, type Update } from './update.ts';
+import { encodeSseHubEvent, encodeSseUpdate } from './sse-encode.ts';
+import { HubEvent, type HubEventName, type Update } from './update.ts';
 
 /** The JSON frame a WebSocket subscriber receives for one update. */
 export interface WsUpdateFrame {
@@ -69,6 +69,51 @@ export class EncodedUpdate {
   /** The WebSocket JSON as UTF-8, so a sink hands every socket the same bytes. */
   get wsBytes(): Uint8Array {
     return (this.#wsBytes ??= encoder.encode(this.ws));
+  }
+}
+
+/**
+ * One hub-generated event (gap, stats, shutdown...) and its bytes per wire format, built at
+ * most once per event however many subscribers it goes to, like `EncodedUpdate`.
+ */
+export class EncodedNotice {
+  readonly type: HubEventName;
+  readonly data: unknown;
+  /** `retry:` of the SSE form, when the event tells clients when to come back. */
+  #sseRetry: number | undefined;
+  #sse: Uint8Array | undefined;
+  #sseChunk: Uint8Array | undefined;
+  #wsBytes: Uint8Array | undefined;
+
+  constructor(type: HubEventName, data: unknown) {
+    this.type = type;
+    this.data = data;
+  }
+
+  /**
+   * The SSE bytes, with `retry:` when given. Every SSE sink of a hub passes the same value, so
+   * the bytes are still built once; a different value rebuilds them.
+   */
+  sse(retry?: number): Uint8Array {
+    if (this.#sse === undefined || retry !== this.#sseRetry) {
+      this.#sse = encodeSseHubEvent(this.type, this.data, retry);
+      this.#sseChunk = undefined;
+      this.#sseRetry = retry;
+    }
+    return this.#sse;
+  }
+
+  /** `sse(retry)` wrapped as one HTTP/1.1 chunk. */
+  sseChunk(retry?: number): Uint8Array {
+    const sse = this.sse(retry);
+    return (this.#sseChunk ??= httpChunk(sse));
+  }
+
+  /** The WebSocket frame `{"op":"event","type","data"}` as UTF-8. */
+  get wsBytes(): Uint8Array {
+    return (this.#wsBytes ??= encoder.encode(
+      JSON.stringify({ op: 'event', type: this.type, data: this.data }),
+    ));
   }
 }
 

@@ -7,3 +7,4 @@ export * from './frames.ts';
 export * from './selector.ts';
 export * from './state.ts';
 export * from './ws.ts';
+export * from './stats.ts';

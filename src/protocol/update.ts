@@ -65,6 +65,3 @@ export const HubEvent = {
   state: 'herald.state',
 } as const;
 export type HubEventName = (typeof HubEvent)[keyof typeof HubEvent];
-
-/** Topic on which the hub publishes its own statistics (admin only). */
-export const STATS_TOPIC = '/.well-known/herald/stats';

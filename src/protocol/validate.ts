@@ -127,6 +127,35 @@ export function validatePublishInput(
   return out;
 }
 
+/**
+ * URLSearchParams turns malformed percent-escapes and invalid UTF-8 into U+FFFD silently; a
+ * selector, topic or id that is not what the client sent must be refused instead (400).
+ */
+export function assertFormEncodedUtf8(form: string, what: string): void {
+  if (!form.includes('%')) return;
+  for (const part of form.split('&')) {
+    if (!part.includes('%')) continue;
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw new HeraldError(ErrorCode.badRequest, `${what} is not valid percent-encoded UTF-8`);
+    }
+  }
+}
+
+/** Longest conflation interval a subscriber may ask for, in ms. */
+export const MAX_THROTTLE_MS = 60_000;
+
+/** Throws HERALD_ERR_BAD_THROTTLE unless `ms` is a whole number of milliseconds in range. */
+export function checkThrottle(ms: unknown): number {
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > MAX_THROTTLE_MS)
+    throw new HeraldError(
+      ErrorCode.badThrottle,
+      `throttle must be a whole number of milliseconds from 1 to ${MAX_THROTTLE_MS}`,
+    );
+  return ms;
+}
+
 /** Longest idempotency key (it is a Redis key, kept for the whole window). */
 export const MAX_IDEMPOTENCY_KEY = 256;
 

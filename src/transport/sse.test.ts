@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EncodedNotice, EncodedUpdate } from '../protocol/frames.ts';
 import { HubEvent } from '../protocol/update.ts';
 import type { ByteChannel } from './byte-channel.ts';
 import { SseSink } from './sse.ts';
@@ -30,13 +31,13 @@ class RecordingChannel implements ByteChannel {
   }
 }
 
-const options = { maxBufferedBytes: 1024, onOverflow: () => {}, shutdownRetryMs: 1000 };
+const options = { maxBufferedBytes: 1024, shutdownRetryMs: 1000 };
 
 test('nothing is written before the response head: a resuming subscriber still reading history gets no heartbeat', () => {
   const channel = new RecordingChannel();
   const sink = new SseSink(channel, options);
   sink.heartbeat();
-  sink.notice(HubEvent.stats, {});
+  sink.notice(new EncodedNotice(HubEvent.stats, {}));
   assert.deepEqual(channel.writes, []);
   sink.open({ subscriberId: 's', gap: false, selectors: ['t'] });
   sink.heartbeat();
@@ -58,5 +59,51 @@ test('shutdown after open sends a final event with retry, then ends the stream',
   sink.open({ subscriberId: 's', gap: false, selectors: ['t'] });
   sink.close('shutdown');
   assert.match(channel.writes.at(-1)!, /^event: herald.shutdown\nretry: 1000\n/);
+  assert.equal(channel.ended, true);
+});
+
+const update = (id: string): EncodedUpdate =>
+  new EncodedUpdate({ id, topics: ['t'], data: 'x', private: false, position: id, publishedAt: 0 });
+
+test('a write reports when the queue is over the budget (never below the high-water mark), and still goes out', () => {
+  const channel = new RecordingChannel();
+  const sink = new SseSink(channel, options);
+  sink.open({ subscriberId: 's', gap: false, selectors: ['t'] });
+  channel.queuedBytes = channel.highWaterMark;
+  assert.equal(sink.send(update('1')), true, 'at the budget is within it');
+  channel.queuedBytes = channel.highWaterMark + 1;
+  assert.equal(sink.send(update('2')), false);
+  assert.equal(sink.notice(new EncodedNotice(HubEvent.gap, {})), false);
+  assert.equal(channel.writes.filter((w) => w.startsWith('id: 2')).length, 1, 'the write was queued');
+});
+
+test('onceDrained fires once when a heartbeat finds the queue empty, never after close', () => {
+  const channel = new RecordingChannel();
+  const sink = new SseSink(channel, options);
+  sink.open({ subscriberId: 's', gap: false, selectors: ['t'] });
+  let drained = 0;
+  channel.queuedBytes = 100;
+  sink.onceDrained(() => drained++);
+  sink.heartbeat();
+  assert.equal(drained, 0, 'bytes are still queued');
+  channel.queuedBytes = 0;
+  sink.heartbeat();
+  sink.heartbeat();
+  assert.equal(drained, 1);
+  sink.onceDrained(() => drained++);
+  sink.close('client');
+  sink.heartbeat();
+  assert.equal(drained, 1);
+});
+
+test('the slow-consumer farewell the hub built is written with retry, then the stream ends', () => {
+  const channel = new RecordingChannel();
+  const sink = new SseSink(channel, options);
+  sink.open({ subscriberId: 's', gap: false, selectors: ['t'] });
+  sink.close('slow-consumer', new EncodedNotice(HubEvent.slowConsumer, { lastEventId: '7' }));
+  assert.match(
+    channel.writes.at(-1)!,
+    /^event: herald.slow-consumer\nretry: 1000\ndata: \{"lastEventId":"7"\}/,
+  );
   assert.equal(channel.ended, true);
 });

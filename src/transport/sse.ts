@@ -1,28 +1,13 @@
 import type { CloseReason, OpenInfo, Sink } from '../hub/sink.ts';
-import { httpChunk, type EncodedUpdate } from '../protocol/frames.ts';
+import { httpChunk, type EncodedNotice, type EncodedUpdate } from '../protocol/frames.ts';
 import { idToHeader } from '../protocol/header-value.ts';
-import { encodeSseHubEvent, SSE_HEARTBEAT } from '../protocol/sse-encode.ts';
-import { HubEvent, type HubEventName } from '../protocol/update.ts';
+import { SHUTDOWN_NOTICE, slowConsumerNotice, TOKEN_EXPIRED_NOTICE } from '../protocol/notices.ts';
+import { SSE_HEARTBEAT } from '../protocol/sse-encode.ts';
 import type { ByteChannel } from './byte-channel.ts';
 
-/**
- * What to do with a subscriber whose socket queue is over its byte budget:
- * - `disconnect`: send a final `herald.slow-consumer` event with `retry:`, close; the client
- *   reconnects and resumes from its last id.
- * - `drop`: skip updates while over budget; once the socket drains, send one `herald.dropped`
- *   event saying how many were skipped and the last id written before them.
- */
-export type SlowConsumerPolicy = 'disconnect' | 'drop';
-
 export interface SseSinkOptions {
-  /** Bytes queued in user space for this socket before the slow-consumer policy applies. */
+  /** Bytes queued in user space for this socket before a write reports it over budget. */
   maxBufferedBytes: number;
-  /** Default `disconnect`. */
-  slowConsumer?: SlowConsumerPolicy;
-  /** `disconnect` policy: called (once, asynchronously) when the queue went over the budget. */
-  onOverflow: () => void;
-  /** `drop` policy: called once per drop episode, when the marker is sent, with the count. */
-  onDropped?: (count: number) => void;
   /** `retry:` sent with the shutdown and slow-consumer notices so clients come back. */
   shutdownRetryMs: number;
   /** Extra response headers (CORS). */
@@ -35,7 +20,8 @@ const SLOW_CLOSE_GRACE_MS = 5_000;
 
 /**
  * An SSE stream over any byte channel (HTTP/1.x socket, HTTP/2 stream, web stream). Every
- * subscriber is written the same prebuilt bytes; nothing is encoded per connection.
+ * subscriber is written the same prebuilt bytes; nothing is encoded per connection. Reports
+ * back-pressure to the hub (see the `Sink` contract), which decides what a slow client gets.
  */
 export class SseSink implements Sink {
   readonly transport = 'sse' as const;
@@ -45,16 +31,13 @@ export class SseSink implements Sink {
   #ended = false;
   /** Headers sent. Until then nothing may be written (a resuming subscriber is still reading history). */
   #opened = false;
-  #overflowed = false;
   /**
    * Never below the socket's high-water mark: past it a write has returned false, so 'drain'
    * is sure to fire once the client catches up (the `drop` policy waits for it).
    */
   readonly #budget: number;
-  /** `drop` policy: updates skipped in the current episode (0 = not dropping). */
-  #dropped = 0;
-  /** Id of the last update written, so a `herald.dropped` marker can say where to resume. */
-  #lastId: string | undefined;
+  /** What `onceDrained` registered, until the channel drains (or a heartbeat finds it empty). */
+  #drainWaiter: (() => void) | undefined;
 
   constructor(channel: ByteChannel, options: SseSinkOptions) {
     this.#channel = channel;
@@ -87,55 +70,37 @@ export class SseSink implements Sink {
     this.#write(this.#chunked ? HEARTBEAT_CHUNK : SSE_HEARTBEAT);
   }
 
-  send(update: EncodedUpdate): void {
+  send(update: EncodedUpdate): boolean {
+    if (this.#ended) return true;
+    return this.#write(this.#chunked ? update.sseChunk : update.sse);
+  }
+
+  notice(notice: EncodedNotice, retry?: number): boolean {
+    if (this.#ended || !this.#opened) return true;
+    return this.#write(this.#chunked ? notice.sseChunk(retry) : notice.sse(retry));
+  }
+
+  onceDrained(fn: () => void): void {
     if (this.#ended) return;
-    if (this.#options.slowConsumer === 'drop' && (this.#dropped > 0 || this.#overBudget())) {
-      if (this.#dropped++ === 0 && this.#channel.needsDrain) this.#channel.onceDrained(this.#onDrain);
-      return;
-    }
-    this.#write(this.#chunked ? update.sseChunk : update.sse);
-    this.#lastId = update.update.id;
+    this.#drainWaiter = fn;
+    if (this.#channel.needsDrain) this.#channel.onceDrained(this.#drained);
   }
 
-  /** Updates skipped in the current drop episode. */
-  get droppedPending(): number {
-    return this.#dropped;
-  }
-
-  #overBudget(): boolean {
-    return this.#channel.queuedBytes > this.#budget;
-  }
-
-  // The socket caught up: tell the client what it missed, then resume normal writes.
-  #onDrain = (): void => {
-    if (this.#ended || this.#dropped === 0) return;
-    const count = this.#dropped;
-    this.#dropped = 0;
-    this.notice(HubEvent.dropped, {
-      dropped: count,
-      lastEventId: this.#lastId ?? null,
-      reason: 'fell behind; updates after lastEventId were skipped: resume from it to fetch them',
-    });
-    this.#options.onDropped?.(count);
+  #drained = (): void => {
+    const fn = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    if (fn && !this.#ended) fn();
   };
-
-  notice(type: HubEventName, data: unknown, retry?: number): void {
-    if (this.#ended || !this.#opened) return;
-    // Hub notices (stats...) are skipped too while the client is behind, except the final ones.
-    if (this.#dropped > 0 && type === HubEvent.stats) return;
-    const bytes = encodeSseHubEvent(type, data, retry);
-    this.#write(this.#chunked ? httpChunk(bytes) : bytes);
-  }
 
   heartbeat(): void {
     if (this.#ended || !this.#opened) return;
-    // A budget below the socket's high-water mark never triggers 'drain': catch up here.
-    if (this.#dropped > 0 && this.#channel.queuedBytes === 0) this.#onDrain();
+    // A channel that did not need a 'drain' when the waiter came never fires one: catch up here.
+    if (this.#drainWaiter && this.#channel.queuedBytes === 0) this.#drained();
     if (this.#channel.queuedBytes > 0) return;
     this.#write(this.#chunked ? HEARTBEAT_CHUNK : SSE_HEARTBEAT);
   }
 
-  close(reason: CloseReason): void {
+  close(reason: CloseReason, farewell?: EncodedNotice): void {
     if (this.#ended) return;
     if (!this.#opened) {
       // No response head went out yet: there is no stream to end politely.
@@ -143,24 +108,12 @@ export class SseSink implements Sink {
       this.#channel.destroy();
       return;
     }
-    if (reason === 'token-expired')
-      this.notice(HubEvent.tokenExpired, { reason: 'token expired; reconnect with a fresh token' });
-    else if (reason === 'shutdown')
-      this.notice(
-        HubEvent.shutdown,
-        { reason: 'hub is restarting; reconnect' },
-        this.#options.shutdownRetryMs,
-      );
-    else if (reason === 'slow-consumer')
-      this.notice(
-        HubEvent.slowConsumer,
-        {
-          reason: 'too far behind; reconnect and resume from your last id',
-          lastEventId: this.#lastId ?? null,
-        },
-        this.#options.shutdownRetryMs,
-      );
+    const retry = this.#options.shutdownRetryMs;
+    if (reason === 'token-expired') this.notice(farewell ?? TOKEN_EXPIRED_NOTICE);
+    else if (reason === 'shutdown') this.notice(farewell ?? SHUTDOWN_NOTICE, retry);
+    else if (reason === 'slow-consumer') this.notice(farewell ?? slowConsumerNotice(undefined), retry);
     this.#ended = true;
+    this.#drainWaiter = undefined;
     if (reason === 'error') {
       this.#channel.destroy();
       return;
@@ -175,14 +128,12 @@ export class SseSink implements Sink {
     this.#channel.end();
   }
 
-  #write(bytes: Uint8Array): void {
+  /** Returns false when the queue is over the budget after this write. */
+  #write(bytes: Uint8Array): boolean {
     const channel = this.#channel;
-    if (channel.closed) return;
+    if (channel.closed) return true;
     channel.write(bytes);
-    if (this.#options.slowConsumer !== 'drop' && channel.queuedBytes > this.#budget && !this.#overflowed) {
-      this.#overflowed = true;
-      setImmediate(this.#options.onOverflow);
-    }
+    return channel.queuedBytes <= this.#budget;
   }
 }
 

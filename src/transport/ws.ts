@@ -1,14 +1,12 @@
 import type { WebSocket } from 'ws';
 import type { CloseReason, OpenInfo, Sink } from '../hub/sink.ts';
-import type { EncodedUpdate } from '../protocol/frames.ts';
-import { HubEvent, type HubEventName } from '../protocol/update.ts';
+import type { EncodedNotice, EncodedUpdate } from '../protocol/frames.ts';
+import { SHUTDOWN_NOTICE, TOKEN_EXPIRED_NOTICE } from '../protocol/notices.ts';
 import { closeReason, WsCloseCode, type WsRef, type WsServerMessage } from '../protocol/ws.ts';
 
 export interface WsSinkOptions {
-  /** Bytes queued for this socket before the slow-consumer policy applies. */
+  /** Bytes queued for this socket before a write reports it over budget. */
   maxBufferedBytes: number;
-  /** Called (once, asynchronously) when the socket's queue went over the budget. */
-  onOverflow: () => void;
 }
 
 const closeCodeOf: Record<CloseReason, number> = {
@@ -20,22 +18,23 @@ const closeCodeOf: Record<CloseReason, number> = {
 };
 
 /**
- * One WebSocket connection as the hub sees it. Updates go out as the JSON text built once per
- * update (`EncodedUpdate.wsBytes`); replies and hub events are small frames of their own.
- * Pings are sent by the connection registry's single timer, not here.
+ * One WebSocket connection as the hub sees it. Updates and hub notices go out as the JSON
+ * text built once per update or event (`wsBytes`); replies are small frames of their own.
+ * Pings are sent by the connection registry's single timer, so there is no `heartbeat`; and
+ * no `onceDrained`: `ws` does not say when a socket drained, so a slow WebSocket client is
+ * disconnected whatever the policy.
  */
 export class WsSink implements Sink {
   readonly transport = 'ws' as const;
   readonly #ws: WebSocket;
-  readonly #options: WsSinkOptions;
+  readonly #maxBufferedBytes: number;
   #ended = false;
-  #overflowed = false;
   /** Correlation value of the op being answered by the next `open` (set by the connection). */
   ref: WsRef | undefined;
 
   constructor(ws: WebSocket, options: WsSinkOptions) {
     this.#ws = ws;
-    this.#options = options;
+    this.#maxBufferedBytes = options.maxBufferedBytes;
   }
 
   get bufferedBytes(): number {
@@ -60,29 +59,26 @@ export class WsSink implements Sink {
     this.reply(msg);
   }
 
-  send(update: EncodedUpdate): void {
-    if (this.#ended) return;
-    this.#write(update.wsBytes);
+  send(update: EncodedUpdate): boolean {
+    if (this.#ended) return true;
+    return this.#write(update.wsBytes);
   }
 
-  notice(type: HubEventName, data: unknown): void {
-    this.reply({ op: 'event', type, data });
+  notice(notice: EncodedNotice): boolean {
+    if (this.#ended) return true;
+    return this.#write(notice.wsBytes);
   }
 
-  /** Sends one reply or event frame. */
-  reply(message: WsServerMessage): void {
-    if (this.#ended) return;
-    this.#write(JSON.stringify(message));
+  /** Sends one reply frame; false when the socket is over its budget (as `send`). */
+  reply(message: WsServerMessage): boolean {
+    if (this.#ended) return true;
+    return this.#write(JSON.stringify(message));
   }
 
-  heartbeat(): void {}
-
-  close(reason: CloseReason): void {
+  close(reason: CloseReason, farewell?: EncodedNotice): void {
     if (this.#ended) return;
-    if (reason === 'token-expired')
-      this.notice(HubEvent.tokenExpired, { reason: 'token expired; reconnect with a fresh token' });
-    else if (reason === 'shutdown')
-      this.notice(HubEvent.shutdown, { reason: 'hub is restarting; reconnect' });
+    if (reason === 'token-expired') this.notice(farewell ?? TOKEN_EXPIRED_NOTICE);
+    else if (reason === 'shutdown') this.notice(farewell ?? SHUTDOWN_NOTICE);
     this.#ended = true;
     if (reason === 'slow-consumer' || reason === 'error') {
       // Its queue is full: waiting for a closing handshake behind it is what we cannot afford.
@@ -99,14 +95,11 @@ export class WsSink implements Sink {
       this.#ws.close(code, closeReason(reason.replace(/[\r\n]+/g, ' ')));
   }
 
-  #write(data: Uint8Array | string): void {
+  #write(data: Uint8Array | string): boolean {
     const ws = this.#ws;
-    if (ws.readyState !== ws.OPEN) return;
+    if (ws.readyState !== ws.OPEN) return true;
     // A Uint8Array is sent as it is; `binary: false` keeps it a text frame.
     ws.send(data, { binary: false });
-    if (ws.bufferedAmount > this.#options.maxBufferedBytes && !this.#overflowed) {
-      this.#overflowed = true;
-      setImmediate(this.#options.onOverflow);
-    }
+    return ws.bufferedAmount <= this.#maxBufferedBytes;
   }
 }

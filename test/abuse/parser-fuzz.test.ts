@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { MemoryStateStore } from '../../src/broker/memory-state.ts';
 import { applyStateOp } from '../../src/broker/state-store.ts';
-import { parseFormPublish, parseJsonPublish } from '../../src/http/publish-body.ts';
+import { parseFormPublish, parseJsonPublish } from '../../src/protocol/publish-body.ts';
 import { isHeraldError } from '../../src/protocol/errors.ts';
 import { parseStatePatch, patchFromData, retainedValue, type JsonValue } from '../../src/protocol/state.ts';
 import type { PublishInput } from '../../src/protocol/update.ts';

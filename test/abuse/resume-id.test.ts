@@ -122,9 +122,8 @@ describe('opening a subscription is all-or-nothing', () => {
         open() {
           throw new TypeError('header value cannot be encoded');
         },
-        send() {},
-        notice() {},
-        heartbeat() {},
+        send: () => true,
+        notice: () => true,
         close() {},
       });
       for (const lastEventId of [undefined, 'earliest']) {

@@ -1,7 +1,37 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { build } from 'vite';
 import type { HubObserver } from '../../src/hub/observer.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Builds a test page (`test/<name>/index.html` and its sources) with Vite into a fresh
+ * temporary folder, `herald/client` and `herald/react` taken from this repository's sources.
+ * Asset paths are relative, so the build can be served under any path. Returns the folder.
+ */
+export async function buildPage(name: string, options: { react?: boolean } = {}): Promise<string> {
+  const outDir = mkdtempSync(join(tmpdir(), `herald-${name}-`));
+  await build({
+    configFile: false,
+    root: join(root, 'test', name),
+    logLevel: 'warn',
+    plugins: options.react === false ? [] : [react()],
+    resolve: {
+      alias: {
+        'herald/client': join(root, 'src/client/index.ts'),
+        'herald/react': join(root, 'src/react/index.ts'),
+      },
+    },
+    base: './',
+    build: { outDir, emptyOutDir: true, sourcemap: false },
+  });
+  return outDir;
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html',

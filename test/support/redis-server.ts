@@ -26,6 +26,8 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts the server again on the same port (and same data dir) after `kill()`/`stop()`. */
   restart(): Promise<void>;
+  /** Process id of the running server (0 while it is stopped): the bench reads its memory. */
+  readonly pid: number;
 }
 
 /** A TCP port that was free a moment ago (the OS picks it). */
@@ -108,15 +110,22 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     });
 
   await launch();
+  // If this process exits without stop() (an uncaught error), the server does not outlive it.
+  const orphanGuard = () => child?.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
     url: options.tls ? `rediss://${auth}localhost:${port}` : `redis://${auth}127.0.0.1:${port}`,
     async stop() {
+      process.off('exit', orphanGuard);
       await waitExit('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
     kill: () => waitExit('SIGKILL'),
     restart: launch,
+    get pid() {
+      return child?.pid ?? 0;
+    },
   };
 }

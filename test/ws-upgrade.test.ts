@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mintToken } from '../auth/mint.ts';
-import { startHerald, type RunningHerald } from '../start.ts';
-import { WsProbe } from '../../test/support/ws-probe.ts';
+import { mintToken } from '../src/auth/mint.ts';
+import { startHerald, type RunningHerald } from '../src/start.ts';
+import { WsProbe } from './support/ws-probe.ts';
 
 const SECRET = 'ws-test-secret-ws-test-secret-123';
 const WS_PATH = '/.well-known/mercure/ws';

@@ -1,7 +1,7 @@
 import { ErrorCode, HeraldError, invalidJson } from '../protocol/errors.ts';
 import { parseStatePatch, patchFromData, retainedValue } from '../protocol/state.ts';
 import type { PublishInput } from '../protocol/update.ts';
-import { assertFormEncodedUtf8 } from './request.ts';
+import { assertFormEncodedUtf8 } from './validate.ts';
 
 /** Most updates in one JSON batch. */
 export const MAX_BATCH = 1000;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mintToken } from '../auth/mint.ts';
-import type { SnapshotPayload, StatePayload } from '../protocol/state.ts';
-import { startHerald, type RunningHerald } from '../start.ts';
-import { WsProbe, type Msg } from '../../test/support/ws-probe.ts';
+import { mintToken } from '../src/auth/mint.ts';
+import type { SnapshotPayload, StatePayload } from '../src/protocol/state.ts';
+import { startHerald, type RunningHerald } from '../src/start.ts';
+import { WsProbe, type Msg } from './support/ws-probe.ts';
 
 const SECRET = 'ws-state-secret-ws-state-secret-1234';
 
