@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { loadConfig } from './config.ts';
 import { renderMarkdown, summarize, headline } from './report.ts';
+import { capacity } from './scenarios/capacity.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { idle } from './scenarios/idle.ts';
 import { loadgenCheck } from './scenarios/loadgen-check.ts';
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, Scenario> = {
   storm,
   publish,
   'loadgen-check': loadgenCheck,
+  capacity,
 };
 
 function pick<T>(all: Record<string, T>, filter: string | undefined): Array<[string, T]> {
