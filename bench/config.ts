@@ -13,7 +13,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       throw new Error('BENCH_LOADGEN_CHECK: expected SUBSCRIBERS:RATE with at most 9500 subscribers');
     config.loadgenCheck = { subscribers: cell.subscribers, rate: cell.rates[0]! };
   }
+  // BENCH_100K_SUBSCRIBERS=50000 BENCH_100K_WORKERS=4 BENCH_100K_QUIET_S=30: herald-100k's size.
+  if (env.BENCH_100K_SUBSCRIBERS) config.herald100k.subscribers = positive('BENCH_100K_SUBSCRIBERS', env.BENCH_100K_SUBSCRIBERS);
+  if (env.BENCH_100K_WORKERS) config.herald100k.workers = positive('BENCH_100K_WORKERS', env.BENCH_100K_WORKERS);
+  if (env.BENCH_100K_QUIET_S) config.herald100k.quietMs = positive('BENCH_100K_QUIET_S', env.BENCH_100K_QUIET_S) * 1000;
   return config;
+}
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: expected a positive integer, got "${value}"`);
+  return n;
 }
 
 function parseFanout(spec: string): BenchConfig['fanout'] {
@@ -45,6 +55,7 @@ function defaults(env: NodeJS.ProcessEnv): BenchConfig {
       idleLevels: [0, 5_000],
       storm: { clients: 1_000, rate: 50, timeoutMs: 20_000 },
       publish: { seconds: 2, batch: 100 },
+      herald100k: { subscribers: 2_000, workers: 2, quietMs: 5_000, publishSeconds: 3, connectTimeoutMs: 60_000 },
       loadgenCheck: { subscribers: 1_000, rate: 1_000 },
     };
   }
@@ -63,6 +74,8 @@ function defaults(env: NodeJS.ProcessEnv): BenchConfig {
     // Herald and Nchan are back within 10 s; the bound only stops hubs that never get there.
     storm: { clients: 10_000, rate: 50, timeoutMs: 45_000 },
     publish: { seconds: 5, batch: 100 },
+    // The connect bound only stops a stuck run (at the ~280 µs per connection issue 19 measured, 100 000 take ~30 s).
+    herald100k: { subscribers: 100_000, quietMs: 30_000, publishSeconds: 10, connectTimeoutMs: 300_000 },
     loadgenCheck: { subscribers: 1_000, rate: 1_000 },
   };
 }

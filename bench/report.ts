@@ -74,8 +74,9 @@ interface Column {
   cell(s: SummaryRow): string;
 }
 
-function section(summary: readonly SummaryRow[], scenario: string, cols: Column[], sort: (a: SummaryRow, b: SummaryRow) => number): string {
-  const rows = summary.filter((s) => s.scenario === scenario).sort(sort);
+function section(summary: readonly SummaryRow[], scenario: string | readonly string[], cols: Column[], sort: (a: SummaryRow, b: SummaryRow) => number): string {
+  const wanted = typeof scenario === 'string' ? [scenario] : scenario;
+  const rows = summary.filter((s) => wanted.includes(s.scenario)).sort(sort);
   if (rows.length === 0) return '_not run_';
   return table(
     cols.map((c) => c.title),
@@ -86,6 +87,16 @@ function section(summary: readonly SummaryRow[], scenario: string, cols: Column[
 const p = (name: string): Column => ({ title: name, cell: (s) => String(s.params[name] ?? '') });
 const m = (title: string, name: string, digits = 0): Column => ({ title, cell: (s) => fmt(s.metrics[name], digits) });
 const sysCol: Column = { title: 'system', cell: (s) => s.system };
+/** Systems whose only subscribers are WebSocket ones: their `fanout`/`storm` rows are WebSocket too. */
+const WEBSOCKET_ONLY = new Set(['socketio-redis']);
+/** SSE rows come from `fanout`/`storm`, WebSocket ones from `ws-fanout`/`ws-storm`. */
+const transportCol: Column = {
+  title: 'transport',
+  cell: (s) =>
+    s.scenario.startsWith('ws-') || WEBSOCKET_ONLY.has(s.system)
+      ? `WebSocket${s.params.deflate === 'offered' ? ' (deflate offered)' : ''}`
+      : 'SSE',
+};
 const noteCol: Column = { title: 'note', cell: (s) => s.notes.join('; ').replace(/\|/g, '/') };
 const byParams = (...names: string[]) => (a: SummaryRow, b: SummaryRow): number => {
   for (const n of names) {
@@ -130,8 +141,29 @@ export function headline(rows: readonly Row[], config: BenchConfig): Array<{ wha
       });
     }
   }
+  for (const level of config.fanout) {
+    out.push({ what: `WebSocket ÷ SSE saturated fan-out deliveries/s, ${level.subscribers} subscribers`, baseline: 'herald SSE', ratio: wsOverSse(rows, { subscribers: level.subscribers }, 'deliveriesPerSec', 'max') });
+    out.push({ what: `WebSocket ÷ SSE server CPU µs per delivery, ${level.subscribers} subscribers, highest rate (lower is better)`, baseline: 'herald SSE', ratio: wsOverSse(rows, { subscribers: level.subscribers, rate: Math.max(...level.rates) }, 'cpuUsPerDelivery', 'same') });
+    out.push({
+      what: `WebSocket fan-out deliveries/s, ${level.subscribers} subscribers`,
+      baseline: 'socketio-redis',
+      ratio: ratio(rows, 'ws-fanout', { subscribers: level.subscribers, deflate: 'off' }, 'deliveriesPerSec', HERALD, 'socketio-redis', 'max'),
+    });
+  }
   out.push({ what: 'many-topics deliveries/s (best rate)', baseline: 'express-sse', ratio: ratio(rows, 'many-topics', {}, 'deliveriesPerSec', HERALD, 'express-sse', 'max') });
   return out.filter((h) => Number.isFinite(h.ratio));
+}
+
+/**
+ * Per run, Herald's WebSocket `metric` over its SSE one (same subscribers, rate), then the
+ * median: issue 19's target 1 (WebSocket within 10 % of SSE). Deflate cells are left out.
+ */
+export function wsOverSse(rows: readonly Row[], params: Record<string, number | string>, metric: string, pick: 'max' | 'same'): number {
+  const relabel = (r: Row, system: string): Row => ({ ...r, scenario: 'ws-vs-sse', system });
+  const herald = rows.filter((r) => r.system === HERALD);
+  const ws = herald.filter((r) => r.scenario === 'ws-fanout' && r.params.deflate !== 'offered').map((r) => relabel(r, 'ws'));
+  const sse = herald.filter((r) => r.scenario === 'fanout').map((r) => relabel(r, 'sse'));
+  return ratio([...ws, ...sse], 'ws-vs-sse', params, metric, 'ws', 'sse', pick);
 }
 
 export function renderMarkdown(rows: readonly Row[], config: BenchConfig, meta: Record<string, string>): string {
@@ -144,9 +176,9 @@ export function renderMarkdown(rows: readonly Row[], config: BenchConfig, meta: 
   parts.push('## Headline (Herald ÷ baseline)', '');
   parts.push(heads.length ? table(['what', 'baseline', 'ratio'], heads.map((h) => [h.what, h.baseline, `${h.ratio.toFixed(2)}×`])) : '_Herald not measured in this run._', '');
 
-  parts.push('## Fan-out: one topic', '', 'Deliveries/s counted at the subscribers from the first publish to the last delivery (at most the drain time after publishing stops). Latency: publish timestamp in the payload to parse in the load generator.', '');
+  parts.push('## Fan-out: one topic', '', 'Deliveries/s counted at the subscribers from the first publish to the last delivery (at most the drain time after publishing stops). Latency: publish timestamp in the payload to parse in the load generator. SSE rows come from the `fanout` scenario, WebSocket rows from `ws-fanout` (Herald\'s `/ws` dialect, Socket.IO\'s websocket transport); bytes per delivery are read by the raw-socket clients (SSE, Herald WebSocket), framing included.', '');
   parts.push(
-    section(summary, 'fanout', [p('subscribers'), p('rate'), sysCol, m('published/s', 'publishRate'), m('deliveries/s', 'deliveriesPerSec'), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('p50 ms', 'p50', 1), m('p99 ms', 'p99', 1), m('max ms', 'max', 0), m('server CPU %', 'serverCpu'), m('server CPU µs / delivery', 'cpuUsPerDelivery', 2), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('machine CPU % (of 200)', 'machineCpu'), m('workers', 'workers'), noteCol], byParams('subscribers', 'rate')),
+    section(summary, ['fanout', 'ws-fanout'], [p('subscribers'), p('rate'), transportCol, sysCol, m('published/s', 'publishRate'), m('deliveries/s', 'deliveriesPerSec'), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('p50 ms', 'p50', 1), m('p99 ms', 'p99', 1), m('max ms', 'max', 0), m('server CPU %', 'serverCpu'), m('server CPU µs / delivery', 'cpuUsPerDelivery', 2), m('bytes / delivery', 'bytesPerDelivery', 1), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('machine CPU % (of 200)', 'machineCpu'), m('workers', 'workers'), noteCol], (a, b) => byParams('subscribers', 'rate')(a, b) || a.scenario.localeCompare(b.scenario)),
     '',
   );
   parts.push('## Many topics: one subscriber each', '');
@@ -157,11 +189,13 @@ export function renderMarkdown(rows: readonly Row[], config: BenchConfig, meta: 
   parts.push('## Idle scale: memory per open subscriber', '', 'Server RSS (all server processes) 2 s after the subscribers are live, and again after 30 s of quiet (garbage-collected runtimes release the connection burst\'s garbage only after some quiet seconds); KB/conn = (RSS(N) − RSS(0)) / N.', '');
   parts.push(section(summary, 'idle', [p('subscribers'), sysCol, m('RSS MB (2 s)', 'rssMB', 1), m('KB / conn (2 s)', 'kbPerConn', 1), m('RSS MB (30 s)', 'rssSteadyMB', 1), m('KB / conn (30 s)', 'kbPerConnSteady', 1), m('connect s', 'connectSeconds', 1), noteCol], byParams('subscribers')), '');
   parts.push('## Reconnect storm', '', 'All clients drop at once while updates keep flowing and reconnect immediately with `Last-Event-ID`. Missed = updates published after a client\'s last received one that it never got.', '');
-  parts.push(section(summary, 'storm', [p('clients'), sysCol, m('all live again s', 'allLiveSeconds', 2), m('missed', 'missed'), m('clients with gaps', 'clientsWithGaps'), m('duplicates', 'duplicates'), m('published', 'published'), noteCol], byParams('clients')), '');
+  parts.push(section(summary, ['storm', 'ws-storm'], [p('clients'), transportCol, sysCol, m('all live again s', 'allLiveSeconds', 2), m('missed', 'missed'), m('clients with gaps', 'clientsWithGaps'), m('duplicates', 'duplicates'), m('published', 'published'), noteCol], byParams('clients')), '');
+  parts.push('## 100 000 SSE subscribers on one machine (`herald-100k`)', '', 'Herald as `--workers N` (node:cluster, one port) with several load-generator processes spreading their sockets over 127.0.0.2-17. KB/conn = (RSS of all hub processes with N subscribers − RSS before) / N; then a 1 update/s topic every subscriber receives.', '');
+  parts.push(section(summary, 'herald-100k', [p('subscribers'), p('hubWorkers'), sysCol, m('connect s', 'connectSeconds', 1), m('connects/s', 'connectsPerSec'), m('RSS MB', 'rssMB'), m('KB / conn (2 s)', 'kbPerConn', 1), m('KB / conn (quiet)', 'kbPerConnQuiet', 1), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('p50 ms', 'p50', 1), m('p99 ms', 'p99', 1), m('max ms', 'max'), m('server CPU µs / delivery', 'cpuUsPerDelivery', 1), m('generators', 'generators'), noteCol], byParams('subscribers')), '');
   parts.push('## Publish throughput', '', 'No subscribers except one on the topic; single = one form-encoded update per request, batch = one JSON request with many updates (where the system has a batch API).', '');
   parts.push(section(summary, 'publish', [p('mode'), sysCol, m('updates/s', 'updatesPerSec'), m('requests/s', 'requestsPerSec'), m('failed', 'failed'), m('publisher CPU %', 'publisherCpu'), m('server CPU %', 'serverCpu'), noteCol], (a, b) => String(a.params.mode).localeCompare(String(b.params.mode)) || a.system.localeCompare(b.system)), '');
   parts.push('## Load-generator check', '', 'Same saturated fan-out measured with one and with two load-generator processes: if the second process does not raise deliveries/s, the generator is not the bottleneck.', '');
-  parts.push(section(summary, 'loadgen-check', [p('workers'), sysCol, m('deliveries/s', 'deliveriesPerSec'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('server CPU %', 'serverCpu'), noteCol], byParams('workers')), '');
+  parts.push(section(summary, 'loadgen-check', [p('transport'), p('workers'), sysCol, m('deliveries/s', 'deliveriesPerSec'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('server CPU %', 'serverCpu'), noteCol], (a, b) => String(a.params.transport).localeCompare(String(b.params.transport)) || byParams('workers')(a, b)), '');
   parts.push(...capacitySections(summary));
   const skipped = summary.filter((s) => s.scenario === 'skipped');
   if (skipped.length) {

@@ -1,6 +1,7 @@
 /**
  * Benchmark orchestrator: `npm run bench` (full, 3 runs) or `BENCH_QUICK=1 npm run bench`.
  * Filters: BENCH_SYSTEMS=herald,express-sse  BENCH_SCENARIOS=fanout,idle  BENCH_RUNS=N.
+ * `herald-100k` runs only when named in BENCH_SCENARIOS.
  * Every phase is bounded; BENCH_MAX_MINUTES stops the whole run (default 15 quick, 150 full).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,12 +9,13 @@ import { cpus, totalmem } from 'node:os';
 import { loadConfig } from './config.ts';
 import { renderMarkdown, summarize, headline } from './report.ts';
 import { capacity } from './scenarios/capacity.ts';
-import { fanout } from './scenarios/fanout.ts';
+import { fanout, wsFanout } from './scenarios/fanout.ts';
+import { herald100k } from './scenarios/herald-100k.ts';
 import { idle } from './scenarios/idle.ts';
 import { loadgenCheck } from './scenarios/loadgen-check.ts';
 import { manyTopics } from './scenarios/many-topics.ts';
 import { publish } from './scenarios/publish.ts';
-import { storm } from './scenarios/storm.ts';
+import { storm, wsStorm } from './scenarios/storm.ts';
 import type { Row, Scenario } from './scenarios/types.ts';
 import { ALL_SYSTEMS } from './systems/index.ts';
 
@@ -24,8 +26,13 @@ const SCENARIOS: Record<string, Scenario> = {
   storm,
   publish,
   'loadgen-check': loadgenCheck,
+  'ws-fanout': wsFanout,
+  'ws-storm': wsStorm,
+  'herald-100k': herald100k,
   capacity,
 };
+/** Scenarios run only when named in BENCH_SCENARIOS (they take the whole machine for minutes). */
+const OPT_IN = new Set(['herald-100k', 'capacity']);
 
 function pick<T>(all: Record<string, T>, filter: string | undefined): Array<[string, T]> {
   const names = filter ? filter.split(',').map((s) => s.trim()) : Object.keys(all);
@@ -42,8 +49,8 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const systems = pick(Object.fromEntries(ALL_SYSTEMS.map((s) => [s.name, s])), process.env.BENCH_SYSTEMS);
   // The quick run leaves out the two slowest cross-checks unless they are asked for by name.
-  const scenarioFilter = process.env.BENCH_SCENARIOS ?? (config.quick ? 'fanout,idle,storm,publish' : undefined);
-  const scenarios = pick(SCENARIOS, scenarioFilter);
+  const scenarioFilter = process.env.BENCH_SCENARIOS ?? (config.quick ? 'fanout,ws-fanout,idle,storm,ws-storm,publish' : undefined);
+  const scenarios = pick(SCENARIOS, scenarioFilter).filter(([n]) => scenarioFilter !== undefined || !OPT_IN.has(n));
   const log = (msg: string): void => console.log(`[bench +${Math.round((Date.now() - t0) / 1000)}s] ${msg}`);
   const rows: Row[] = [];
 

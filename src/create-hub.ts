@@ -28,6 +28,10 @@ import { createWsGateway } from './http/ws-upgrade.ts';
 import { Hub } from './hub/hub.ts';
 import type { IngestCounters } from './ingest/handler.ts';
 import type { HubObserver } from './hub/observer.ts';
+import type { PresenceStore } from './hub/presence-store.ts';
+import type { NodeView } from './hub/node-view.ts';
+import type { HubStatsSnapshot } from './hub/stats.ts';
+import type { Registry } from 'prom-client';
 import { connectionLogObserver } from './log/connection-log.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
 import type { Update } from './protocol/update.ts';
@@ -55,8 +59,21 @@ export interface HeraldOptions extends Partial<HeraldConfig> {
   state?: StateStore;
   /** The application's pino logger; default: a new one at `logLevel`. */
   logger?: Logger;
+  /** `--workers N`: the other worker processes of this node (node-wide caps, stats, `/metrics`). */
+  node?: NodeProcesses;
   /** Tuning of the Redis ingest (`redisIngest`): consumer name, read block, reclaim idle time (ms). */
   ingest?: { consumer?: string; blockMs?: number; reclaimIdleMs?: number };
+}
+
+/** A worker's view of its node: the hub's seam, plus what the metrics and the stats timer need. */
+export interface NodeProcesses extends NodeView {
+  /** The node's metrics text (every worker's registry aggregated). */
+  metrics(): Promise<string>;
+  /** The node's presence (`--subscriptions` without Redis): every worker's subscribers. */
+  presence?: PresenceStore;
+  /** Starts reporting this process's stats and answering metrics collections from its registry. */
+  attach(stats: () => HubStatsSnapshot, registry: Registry): void;
+  close(): void;
 }
 
 /**
@@ -137,6 +154,27 @@ async function createBroker(config: HeraldConfig, logger: Logger): Promise<Broke
   }
 }
 
+/** With Redis, presence is kept there so every node's subscriptions API lists every node's subscribers. */
+async function createPresence(
+  config: HeraldConfig,
+  logger: Logger,
+  node: NodeProcesses | undefined,
+): Promise<{ store?: PresenceStore }> {
+  if (!config.redis) return node?.presence ? { store: node.presence } : {};
+  const { RedisPresenceStore } = await import('./broker/redis-presence.ts');
+  try {
+    return {
+      store: new RedisPresenceStore({
+        url: config.redis,
+        ttlMs: config.presenceTtl,
+        onError: (e) => logger.warn({ event: 'presence', err: e }, 'presence store renewal failed'),
+      }),
+    };
+  } catch (e) {
+    throw new ConfigError(`--presence-ttl: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 async function createStateStore(config: HeraldConfig, logger: Logger): Promise<StateStore> {
   const limits = {
     maxTopics: config.maxStates,
@@ -193,6 +231,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     state: givenState,
     logger: givenLogger,
     ingest: ingestTuning = {},
+    node,
     ...partial
   } = options;
   const basePath = rawBase.replace(/\/+$/, '');
@@ -235,6 +274,9 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
   const resource = config.resource ?? hubUrl;
   if (!URL.canParse(resource))
     throw new ConfigError(`resource ${JSON.stringify(resource)} is not an absolute URL`);
+  for (const server of config.authorizationServers)
+    if (!/^https?:$/.test(URL.parse(server)?.protocol ?? ''))
+      throw new ConfigError(`authorization-servers: ${JSON.stringify(server)} is not an http(s) URL`);
   const issuers = new Map<string, IssuerKeys>();
   for (const iss of config.tokenIssuers)
     issuers.set(iss, { kind: 'static', publisher: publisherKey, subscriber: subscriberKey });
@@ -269,11 +311,21 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       maxPerSelector: config.maxSubscribersPerSelector,
     },
     publishRate: { ratePerSecond: config.publishRate, burst: config.publishBurst },
-    ...(config.subscriptions ? { subscriptionEventsPath: config.path } : {}),
+    ...(config.subscriptions
+      ? { subscriptionEventsPath: config.path, presence: await createPresence(config, logger, node) }
+      : {}),
     hubUrl,
+    ...(node ? { node } : {}),
     observer: combineObservers(metrics.observer, connectionLogObserver(logger), observer),
   });
   metrics.attach(hub);
+  if (node) {
+    node.attach(() => hub.statsSnapshot(), metrics.registry);
+    metrics.attachNode({
+      metrics: () => node.metrics(),
+      connections: () => hub.admittedCount + node.othersConnections(),
+    });
+  }
   await hub.start();
   const ingest = config.redisIngest
     ? await startIngest(config, hub, logger, metrics, ingestTuning)
@@ -304,6 +356,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       path: config.path,
       hubUrl,
       resource,
+      authorizationServers: config.authorizationServers,
       subscriptions: config.subscriptions,
       basePath,
       dashboard,
@@ -353,6 +406,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
         await hub.close();
         await state.close();
         await websockets.close();
+        node?.close();
       })();
       return closing;
     },

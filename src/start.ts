@@ -7,7 +7,7 @@ import type { Broker } from './broker/broker.ts';
 import type { StateStore } from './broker/state-store.ts';
 import type { HeraldConfig } from './config/definitions.ts';
 import { ConfigError } from './config/load.ts';
-import { createHub, DEV_JWT_KEY, type HeraldHub } from './create-hub.ts';
+import { createHub, DEV_JWT_KEY, type HeraldHub, type NodeProcesses } from './create-hub.ts';
 import type { Hub } from './hub/hub.ts';
 import type { HubObserver } from './hub/observer.ts';
 import { createSecureHttpServer, type SecureHubServer, type TlsFiles } from './http/secure-server.ts';
@@ -46,6 +46,8 @@ export interface HeraldDeps {
   broker?: Broker;
   /** A retained-state store built by the caller (a `--workers` worker: the primary's). */
   state?: StateStore;
+  /** A `--workers` worker: the node's other processes (node-wide caps, stats, `/metrics`). */
+  node?: NodeProcesses;
 }
 
 /** The standalone server: `createHub` served by its own node:http server, listening. */
@@ -63,6 +65,7 @@ export async function startHerald(
     ...(extraObserver ? { observer: extraObserver } : {}),
     ...(deps.broker ? { broker: deps.broker } : {}),
     ...(deps.state ? { state: deps.state } : {}),
+    ...(deps.node ? { node: deps.node } : {}),
   });
   const { config, hub } = herald;
   const server = tls

@@ -279,6 +279,9 @@ async function corpus(): Promise<Case[]> {
     .setExpirationTime(now - 10)
     .sign(new TextEncoder().encode(KEY));
   tokens.push(['expired (jose-signed)', expiredByJose, 'HERALD_ERR_TOKEN_EXPIRED']);
+  // In the Authorization header a token must be an RFC 6750 b64token: anything else (none at
+  // all, `%`…) is a malformed presentation, 400 invalid_request, before any JWT parsing.
+  const b64token = (t: string) => /^[A-Za-z0-9\-._~+/]+=*$/.test(t);
   for (const [name, token, code] of tokens) {
     if (token !== '') {
       cases.push(
@@ -286,8 +289,8 @@ async function corpus(): Promise<Case[]> {
           `subscribe, token in header: ${name}`,
           'topic=a',
           { Authorization: `Bearer ${token}` },
-          401,
-          code,
+          b64token(token) ? 401 : 400,
+          b64token(token) ? code : 'HERALD_ERR_BAD_REQUEST',
         ),
       );
       cases.push(
@@ -311,8 +314,8 @@ async function corpus(): Promise<Case[]> {
     }
     cases.push({
       name: `publish, token in header: ${name}`,
-      status: [401],
-      code: token === '' ? 'HERALD_ERR_UNAUTHORIZED' : code,
+      status: [b64token(token) ? 401 : 400],
+      code: b64token(token) ? code : 'HERALD_ERR_BAD_REQUEST',
       run: async () => {
         const r = await httpRequest(`${hub.url}${PATH}`, {
           method: 'POST',

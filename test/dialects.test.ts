@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { exportJWK, SignJWT } from 'jose';
 import { mintAccessToken, mintToken, type MintDetail } from '../src/auth/mint.ts';
 import type { RunningHerald } from '../src/start.ts';
+import { httpRequest, rawExchange } from './support/raw-http.ts';
 import { SseConnection } from './support/sse-client.ts';
 import { TEST_KEY, hubUrl, publishForm, startTestHub } from './support/hub-fixture.ts';
 
@@ -382,6 +383,55 @@ describe('two dialects on one hub', () => {
     assert.match(res.body, /requires a JWT/);
   });
 
+  test('a malformed Bearer header is 400 invalid_request; another scheme is 401 without an error code', async () => {
+    const tok = await access(allDetails);
+    const invalidRequest = `Bearer realm="herald", error="invalid_request", resource_metadata="${METADATA}"`;
+    const malformed = [
+      'Bearer',
+      'Bearer ',
+      `Bearer ${tok} ${tok}`,
+      `Bearer ${tok}, Bearer ${tok}`,
+      `Bearer\t${tok}`,
+      `Bearer "${tok}"`,
+    ];
+    for (const authorization of malformed) {
+      for (const url of [hubUrl(hub, q([['topic', 'x']])), hubUrl(hub, q([['match', 'x']]))]) {
+        const res = await httpRequest(url, { headers: { Authorization: authorization } });
+        assert.equal(res.status, 400, authorization);
+        assert.equal(res.headers['www-authenticate'], invalidRequest, authorization);
+        assert.equal(res.headers['x-herald-error'], 'HERALD_ERR_BAD_REQUEST');
+        assert.equal(res.text, 'malformed Authorization header: expected "Bearer" and exactly one token\n');
+      }
+      const pub = await httpRequest(hubUrl(hub), {
+        method: 'POST',
+        headers: { Authorization: authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'topic=x&data=y',
+      });
+      assert.equal(pub.status, 400, authorization);
+      assert.equal(pub.headers['www-authenticate'], invalidRequest);
+    }
+    // Two Authorization headers: node:http would keep the first; the hub sees both and refuses.
+    const port = new URL(hub.url).port;
+    const two = await rawExchange(
+      Number(port),
+      `GET /.well-known/mercure?topic=x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tok}\r\n` +
+        `Authorization: Bearer ${tok}\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(two.status, 400);
+    assert.match(two.text, /error="invalid_request"/);
+    // RFC 6750 section 3.1: an unsupported scheme presents no token, so no error code.
+    const basic = await httpRequest(hubUrl(hub, q([['match', 'x']])), {
+      headers: { Authorization: 'Basic dXNlcjpwYXNz' },
+    });
+    assert.equal(basic.status, 401);
+    assert.equal(basic.headers['www-authenticate'], `Bearer realm="herald", resource_metadata="${METADATA}"`);
+    assert.equal(basic.headers['x-herald-error'], 'HERALD_ERR_UNAUTHORIZED');
+    // The scheme name is case-insensitive (RFC 9110), and a well-formed header still works.
+    const ok = await SseConnection.open(hubUrl(hub, q([['match', 'x']])), { Authorization: `bEaReR ${tok}` });
+    assert.equal(ok.status, 200);
+    ok.close();
+  });
+
   test('draft-08 requests may not carry a token in the URL (400 invalid_request); draft-07 ones still may', async () => {
     const tok08 = await access(allDetails);
     const tok07 = await mintToken({ secret: TEST_KEY, subscribe: ['*'] });
@@ -556,12 +606,19 @@ describe('two dialects on one hub', () => {
       { Authorization: `Bearer ${withPayload}` },
     );
     await member.live();
-    await watcher08.waitFor(
-      () => watcher08.events.filter((e) => e.event === 'mercure').length === 2,
-      'two draft-08 events',
-    );
-    await watcher07.waitForUpdates(1);
-    const events = watcher08.events.filter((e) => e.event === 'mercure').map((e) => JSON.parse(e.data));
+    // Subscription events leave coalesced, one presence interval late: the ends of the
+    // previous tests' subscriptions may still arrive here, so only this member's are read.
+    const memberMatches = ['https://example.net/p/:id', 'https://example.net/plain'];
+    const mine = (active: boolean) =>
+      watcher08.events.filter((e) => {
+        if (e.event !== 'mercure') return false;
+        const doc = JSON.parse(e.data) as { match: string; active: boolean };
+        return memberMatches.includes(doc.match) && doc.active === active;
+      });
+    await watcher08.waitFor(() => mine(true).length === 2, 'two draft-08 events');
+    const oldTopic = (u: { data: string }) => JSON.parse(u.data).topic === 'https://example.net/old/{x}';
+    await watcher07.waitFor(() => watcher07.updates.some(oldTopic), 'the draft-07 event');
+    const events = mine(true).map((e) => JSON.parse(e.data));
     const sid = events[0].subscriber as string;
     assert.deepEqual(events, [
       {
@@ -583,11 +640,11 @@ describe('two dialects on one hub', () => {
         payload: { room: 'default' },
       },
     ]);
-    const old = JSON.parse(watcher07.updates[0]!.data);
+    const old = JSON.parse(watcher07.updates.find(oldTopic)!.data);
     assert.equal(old['@context'], 'https://mercure.rocks/');
     assert.equal(old.type, 'Subscription');
     assert.equal(old.topic, 'https://example.net/old/{x}');
-    assert.equal(watcher07.updates[0]!.event, 'message');
+    assert.equal(watcher07.updates.find(oldTopic)!.event, 'message');
 
     const api = await fetch(
       `${hubUrl(hub)}/subscriptions/urlpattern/${encodeURIComponent('https://example.net/p/:id')}`,
@@ -614,14 +671,78 @@ describe('two dialects on one hub', () => {
     assert.ok(body07.subscriptions.some((d: { topic: string }) => d.topic === 'https://example.net/old/{x}'));
 
     member.close();
-    await watcher08.waitFor(
-      () =>
-        watcher08.events.filter((e) => e.event === 'mercure' && JSON.parse(e.data).active === false)
-          .length === 2,
-      'the ends of both draft-08 subscriptions',
-    );
+    await watcher08.waitFor(() => mine(false).length === 2, 'the ends of both draft-08 subscriptions');
     watcher08.close();
     watcher07.close();
+  });
+
+  test('the subscriptions API lists the subscriptions of both dialects in the shape of the asker, where that shape can describe them', async () => {
+    const old = await SseConnection.open(
+      hubUrl(
+        hub,
+        q([
+          ['topic', 'https://example.net/cross/a'],
+          ['topic', 'https://example.net/cross/{x}'],
+        ]),
+      ),
+    );
+    const neu = await SseConnection.open(
+      hubUrl(
+        hub,
+        q([
+          ['match', 'https://example.net/cross/b'],
+          ['match', 'https://example.net/cross/{y}'],
+          ['match_urlpattern', 'https://example.net/cross/:id'],
+        ]),
+      ),
+    );
+    await Promise.all([old.live(), neu.live()]);
+    const ask08 = await access([
+      grant(['subscribe'], { match: '/.well-known/mercure/subscriptions{/*}?', match_type: 'urlpattern' }),
+    ]);
+    const ask07 = await mintToken({
+      secret: TEST_KEY,
+      subscribe: ['/.well-known/mercure/subscriptions{/topic}{/subscriber}'],
+    });
+    const list = async (token: string) => {
+      const res = await fetch(`${hubUrl(hub)}/subscriptions`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { subscriptions: Record<string, string>[] };
+      return body.subscriptions.filter((d) => (d['match'] ?? d['topic'])!.includes('/cross/'));
+    };
+    const as08 = await list(ask08);
+    assert.deepEqual(
+      as08.map((d) => `${d['match_type']} ${d['match']}`).sort(),
+      [
+        'exact https://example.net/cross/a', // the draft-07 exact topic, as an exact matcher
+        'exact https://example.net/cross/b',
+        'exact https://example.net/cross/{y}',
+        'urlpattern https://example.net/cross/:id',
+      ],
+      'the draft-07 URI template has no draft-08 form',
+    );
+    const fromOld = as08.find((d) => d['match'] === 'https://example.net/cross/a')!;
+    assert.equal(fromOld['type'], 'subscription');
+    assert.equal(
+      fromOld['id'],
+      `/.well-known/mercure/subscriptions/exact/${encodeURIComponent('https://example.net/cross/a')}/${encodeURIComponent(fromOld['subscriber']!)}`,
+    );
+    const as07 = await list(ask07);
+    assert.deepEqual(
+      as07.map((d) => d['topic']).sort(),
+      ['https://example.net/cross/a', 'https://example.net/cross/b', 'https://example.net/cross/{x}'],
+      'URL patterns and exact matchers with a brace have no draft-07 form',
+    );
+    const fromNew = as07.find((d) => d['topic'] === 'https://example.net/cross/b')!;
+    assert.equal(fromNew['type'], 'Subscription');
+    assert.equal(
+      fromNew['id'],
+      `/.well-known/mercure/subscriptions/${encodeURIComponent('https://example.net/cross/b')}/${encodeURIComponent(fromNew['subscriber']!)}`,
+    );
+    old.close();
+    neu.close();
   });
 
   test('a publisher holding * cannot forge subscription events, in absolute, dot-segment or %-encoded form', async () => {
@@ -667,6 +788,7 @@ describe('a hub at another path and with a JWK Set issuer', () => {
       subscriptions: true,
       issuerJwks: [`https://as.test=${join(dir, 'jwks.json')}`],
       tokenIssuers: [ISSUER],
+      authorizationServers: ['https://as.test', 'https://login.api.test/realms/app'],
     });
   });
   after(() => hub.close());
@@ -704,7 +826,10 @@ describe('a hub at another path and with a JWK Set issuer', () => {
     assert.equal((await send('/.well-known/mercure/subscriptions/x/y')).status, 200);
     const meta = await fetch(`${hub.url}/.well-known/oauth-protected-resource/api/mercure`);
     assert.equal(meta.status, 200);
-    assert.equal((await meta.json()).resource, 'https://api.test/api/mercure');
+    const doc = (await meta.json()) as Record<string, unknown>;
+    assert.equal(doc['resource'], 'https://api.test/api/mercure');
+    // --authorization-servers, in the order given (left out when not configured: see above).
+    assert.deepEqual(doc['authorization_servers'], ['https://as.test', 'https://login.api.test/realms/app']);
   });
 
   test('a token is verified with the keys of its own iss only', async () => {

@@ -6,7 +6,8 @@ import type { Command, Reply, WorkerStats } from './protocol.ts';
 
 /** Most subscribers one worker holds: well under the 20 000 descriptors a process may open. */
 export const MAX_PER_WORKER = 9_500;
-const SOURCE_ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 2}`);
+/** Source addresses clients spread over: each has its own ephemeral port range. */
+export const SOURCE_ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 2}`);
 const REPLY_TIMEOUT_MS = 30_000;
 
 interface Worker {
@@ -16,6 +17,10 @@ interface Worker {
 
 export interface PoolStats {
   deliveries: number;
+  /** Bytes the clients read from the wire (raw-socket clients only). */
+  bytes: number;
+  /** Clients whose hub accepted permessage-deflate. */
+  deflated: number;
   histogram: Histogram;
   /** CPU of each worker, percent of one core. */
   workerCpu: number[];
@@ -88,6 +93,7 @@ export class LoadPool {
         perClientTopic,
         localAddresses: SOURCE_ADDRESSES,
         sseClient: process.env.BENCH_SSE_CLIENT === 'http' ? 'http' : 'net',
+        wsDeflate: process.env.BENCH_WS_DEFLATE === '1',
         timeoutMs,
       }),
       timeoutMs + REPLY_TIMEOUT_MS,
@@ -109,11 +115,13 @@ export class LoadPool {
 
   async stats(): Promise<PoolStats> {
     const replies = await this.#all(() => ({ op: 'stats' }));
-    const out: PoolStats = { deliveries: 0, histogram: new Histogram(), workerCpu: [], live: 0, errors: 0 };
+    const out: PoolStats = { deliveries: 0, bytes: 0, deflated: 0, histogram: new Histogram(), workerCpu: [], live: 0, errors: 0 };
     for (const r of replies) {
       if (r.op !== 'stats') continue;
       const s: WorkerStats = r.stats;
       out.deliveries += s.deliveries;
+      out.bytes += s.bytes;
+      out.deflated += s.deflated;
       out.histogram.merge(s.histogram);
       out.workerCpu.push(s.cpuPercent);
       out.live += s.live;

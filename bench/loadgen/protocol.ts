@@ -16,6 +16,8 @@ export interface OpenCommand {
   localAddresses: string[];
   /** SSE client implementation: raw socket (default, cheaper) or node:http. */
   sseClient: 'net' | 'http';
+  /** WebSocket clients offer permessage-deflate (no context takeover). */
+  wsDeflate: boolean;
   /** Give up waiting for clients to go live after this long. */
   timeoutMs: number;
 }
@@ -30,6 +32,10 @@ export type Command =
 
 export interface WorkerStats {
   deliveries: number;
+  /** Bytes read from the wire since the last reset (raw-socket clients only; 0 otherwise). */
+  bytes: number;
+  /** Clients whose hub accepted permessage-deflate. */
+  deflated: number;
   histogram: HistogramJson;
   /** Percent of one core used by this worker since the last reset. */
   cpuPercent: number;

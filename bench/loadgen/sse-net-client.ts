@@ -62,6 +62,7 @@ export class SseNetSubscriber implements Subscriber {
     socket.on('data', (buf: Buffer) => {
       if (this.#socket === socket) {
         this.#bytes += buf.length;
+        this.#sink.onBytes?.(buf.length);
         this.#feed(buf.toString('latin1'));
       }
     });

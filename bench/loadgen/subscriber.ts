@@ -16,4 +16,6 @@ export interface SubscriberSink {
   onMessage(sub: Subscriber, data: string): void;
   onError(sub: Subscriber, reason: string): void;
   onClosed(sub: Subscriber): void;
+  /** Bytes read from the wire (clients on raw sockets report it; for bytes per delivery). */
+  onBytes?(n: number): void;
 }

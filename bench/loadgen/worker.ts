@@ -8,6 +8,7 @@ import { SseSubscriber } from './sse-client.ts';
 import { SseNetSubscriber } from './sse-net-client.ts';
 import { SocketIoSubscriber } from './sio-client.ts';
 import type { Subscriber, SubscriberSink } from './subscriber.ts';
+import { WsNetSubscriber } from './ws-net-client.ts';
 
 const MAX_PENDING_CONNECTS = 400;
 
@@ -21,6 +22,7 @@ interface ClientState {
 const clients = new Map<Subscriber, ClientState>();
 let histogram = new Histogram();
 let deliveries = 0;
+let bytes = 0;
 let errors = 0;
 let liveCount = 0;
 let closing = false;
@@ -72,6 +74,9 @@ const sink: SubscriberSink = {
     sub.live = false;
     reconnectLater(sub);
   },
+  onBytes(n) {
+    bytes += n;
+  },
   onClosed(sub) {
     if (closing) return;
     if (sub.live) liveCount--;
@@ -109,7 +114,9 @@ async function open(cmd: OpenCommand): Promise<void> {
     const sub =
       cmd.target.kind === 'socketio'
         ? new SocketIoSubscriber(node, topic, local, sink)
-        : cmd.sseClient === 'http'
+        : cmd.target.kind === 'ws'
+          ? new WsNetSubscriber(node, cmd.target.pathTemplate, topic, local, sink, { deflate: cmd.wsDeflate })
+          : cmd.sseClient === 'http'
           ? new SseSubscriber(node, path, local, sink)
           : new SseNetSubscriber(node, path, local, sink);
     clients.set(sub, { nextSeq: -1, missed: 0, duplicates: 0 });
@@ -149,8 +156,12 @@ async function storm(timeoutMs: number): Promise<void> {
 function stats(): WorkerStats {
   const cpu = process.cpuUsage(cpuMark);
   const wallMs = performance.now() - wallMark;
+  let deflated = 0;
+  for (const sub of clients.keys()) if (sub instanceof WsNetSubscriber && sub.deflated) deflated++;
   return {
     deliveries,
+    bytes,
+    deflated,
     histogram: histogram.toJSON(),
     cpuPercent: wallMs > 0 ? Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 10 : 0,
     wallMs,
@@ -186,6 +197,7 @@ process.on('message', (raw) => {
     case 'reset':
       histogram = new Histogram();
       deliveries = 0;
+      bytes = 0;
       errors = 0;
       cpuMark = process.cpuUsage();
       wallMark = performance.now();

@@ -20,6 +20,13 @@ export interface DeliveryMeasure {
   serverCpu: number;
   /** Server CPU time (all its processes) per delivery, µs: less sensitive to a noisy machine than rates. */
   cpuUsPerDelivery: number;
+  /**
+   * Bytes the subscribers read per delivery (framing, headers of the transport, compression
+   * included); NaN for clients that cannot count them (Socket.IO's own client).
+   */
+  bytesPerDelivery: number;
+  /** Clients whose hub accepted permessage-deflate (WebSocket clients offering it). */
+  deflatedClients: number;
   loadgenCpuMax: number;
   publisherCpu: number;
   /** Whole machine, percent of one core: shows other tenants' noise next to our own processes. */
@@ -90,6 +97,8 @@ export async function measureDeliveries(
     max: round(h.max, 2),
     serverCpu: cpuAtChange.server,
     cpuUsPerDelivery: last.deliveries > 0 ? round(((cpuAtChange.server / 100) * windowMs * 1000) / last.deliveries, 2) : Number.NaN,
+    bytesPerDelivery: last.deliveries > 0 && last.bytes > 0 ? round(last.bytes / last.deliveries, 1) : Number.NaN,
+    deflatedClients: last.deflated,
     loadgenCpuMax: Math.max(0, ...cpuAtChange.gen),
     publisherCpu: pub.cpuPercent,
     machineCpu: cpuAtChange.machine,

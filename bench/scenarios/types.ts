@@ -25,6 +25,11 @@ export interface BenchConfig {
   /** Reconnect storm; `timeoutMs` bounds the wait for every client to be live again. */
   storm: { clients: number; rate: number; timeoutMs: number };
   publish: { seconds: number; batch: number };
+  /**
+   * `herald-100k`: subscribers held by a `--workers` hub (workers: computed from `ulimit -n`
+   * unless set), quiet time before the memory reading, seconds of the 1 update/s phase.
+   */
+  herald100k: { subscribers: number; workers?: number; quietMs: number; publishSeconds: number; connectTimeoutMs: number };
   /** Minimum load-generator workers for the load-generator check. */
   loadgenCheck: { subscribers: number; rate: number };
 }

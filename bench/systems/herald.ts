@@ -11,6 +11,8 @@ import {
   type SystemUnderTest,
 } from './types.ts';
 
+/** The hub's WebSocket endpoint (`{hub path}/ws`, src/http/ws-upgrade.ts). */
+const HERALD_WS_PATH = '/.well-known/mercure/ws';
 const JWT_KEY = 'herald-bench-key-0123456789abcdef0123456789abcdef';
 
 export async function publisherToken(): Promise<string> {
@@ -70,6 +72,7 @@ export function running(
   return {
     name,
     target: { kind: 'sse', nodes, pathTemplate: MERCURE_SUBSCRIBE },
+    wsTarget: { kind: 'ws', nodes, pathTemplate: HERALD_WS_PATH },
     // With two nodes the publisher talks to the first; subscribers alternate between both.
     publishNode: nodes[0] as Endpoint,
     pids: () => (redis ? [...pids, redis.pid] : pids),
@@ -97,7 +100,7 @@ export const herald: SystemUnderTest = {
  * `--workers N`: N hub processes sharing the port, the primary relaying updates (no Redis).
  * `herald-3w` exists for the idle scenario's 50 000 level, past what two processes may open.
  */
-function heraldCluster(workers: number, onlyScenarios?: readonly string[]): SystemUnderTest {
+export function heraldCluster(workers: number, onlyScenarios?: readonly string[]): SystemUnderTest {
   const name = `herald-${workers}w`;
   return {
     name,

@@ -22,6 +22,8 @@ export const socketIo: SystemUnderTest = {
     return {
       name: 'socketio-redis',
       target: { kind: 'socketio', nodes: [node], pathTemplate: '' },
+      // Its clients are WebSocket-only already (transports: ['websocket']).
+      wsTarget: { kind: 'socketio', nodes: [node], pathTemplate: '' },
       publishNode: node,
       // Redis relays every broadcast even on one node, so it is part of the system's cost.
       pids: () => [pid, redis.pid],

@@ -1,7 +1,7 @@
 /** What the bench needs to know about a running system under test. */
 
 /** How load-generator clients talk to a system. */
-export type ClientKind = 'sse' | 'socketio';
+export type ClientKind = 'sse' | 'ws' | 'socketio';
 
 export interface Endpoint {
   readonly host: string;
@@ -20,13 +20,18 @@ export interface SubscribeTarget {
   readonly kind: ClientKind;
   /** Nodes to spread subscribers over, round-robin. */
   readonly nodes: readonly Endpoint[];
-  /** For SSE: path with `{topic}` replaced by the URL-encoded topic. */
+  /** For SSE: path with `{topic}` replaced by the URL-encoded topic; for `ws`: the upgrade path. */
   readonly pathTemplate: string;
 }
 
 export interface RunningSystem {
   readonly name: string;
   readonly target: SubscribeTarget;
+  /**
+   * Where WebSocket subscribers connect, for the WebSocket scenarios: Herald's `/ws` dialect
+   * (kind `ws`) or Socket.IO's websocket transport (kind `socketio`). Absent: no WebSocket.
+   */
+  readonly wsTarget?: SubscribeTarget;
   /** Node publishers send to. */
   readonly publishNode: Endpoint;
   /** Server process ids, summed for RSS and CPU. */

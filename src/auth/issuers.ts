@@ -3,8 +3,7 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVeri
 import type { Role } from './authorizer.ts';
 import type { VerificationKey } from './keys.ts';
 
-/** Issuer the CLI signs draft-08 tokens as by default; `--dev` hubs trust it with the dev key. */
-export const DEV_ISSUER = 'herald-dev';
+export { DEV_ISSUER } from './dev-issuer.ts';
 
 /** Asymmetric algorithms accepted with keys from a JWK Set (never `none`, never HMAC). */
 export const JWKS_ALGORITHMS = [

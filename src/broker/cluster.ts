@@ -2,6 +2,17 @@ import type { PublishInput, Update } from '../protocol/update.ts';
 import type { Broker, BrokerHealth, HealthReporting, HistoryPage } from './broker.ts';
 import { MemoryBroker, type MemoryBrokerOptions } from './memory.ts';
 
+/**
+ * The answer to one of a worker's publishes, carried by the relay message that holds its
+ * updates: `updates[from, from + count)`. The worker dispatches the message, then resolves the
+ * publish: no answer message of its own, and the updates cross the link once.
+ */
+export interface PublishAnswer {
+  id: number;
+  from: number;
+  count: number;
+}
+
 /** A worker's requests to the primary's relay. */
 export type ToRelay =
   | { herald: 'publish'; id: number; inputs: readonly PublishInput[] }
@@ -9,7 +20,7 @@ export type ToRelay =
 
 /** The relay's messages to a worker: updates for everyone, answers for one. */
 export type FromRelay =
-  | { herald: 'updates'; updates: Update[] }
+  | { herald: 'updates'; updates: Update[]; answers?: PublishAnswer[] }
   | { herald: 'published'; id: number; updates?: Update[]; error?: string }
   | { herald: 'history'; id: number; page?: HistoryPage; error?: string };
 
@@ -64,6 +75,11 @@ export class ClusterBroker implements Broker, HealthReporting {
         for (const u of m.updates) {
           this.#copy?.mirror(u);
           this.#onUpdate?.(u);
+        }
+        for (const a of m.answers ?? []) {
+          const answer = this.#waiting.get(a.id);
+          this.#waiting.delete(a.id);
+          answer?.({ herald: 'published', id: a.id, updates: m.updates.slice(a.from, a.from + a.count) });
         }
         return;
       }
@@ -128,14 +144,18 @@ function isToRelay(m: unknown): m is ToRelay {
 
 /**
  * Runs in the primary process of `--workers N`: owns the history (a MemoryBroker) and relays
- * every update to every attached worker. Updates stored during one turn leave in one message
- * per worker.
+ * every update to every attached worker. Updates stored during one event-loop turn leave in
+ * one message per worker, and that message also answers the publishes of the worker it goes
+ * to (see PublishAnswer): per publish, one request in and one message out per worker.
  */
 export class ClusterRelay {
   readonly #broker: MemoryBroker;
   readonly #links = new Set<ClusterLink<FromRelay, unknown>>();
   #outbox: Update[] = [];
   #flushQueued = false;
+  /** Counts flushes: a publish whose updates left before its answer was ready is answered alone. */
+  #flushes = 0;
+  readonly #answers = new Map<ClusterLink<FromRelay, unknown>, PublishAnswer[]>();
 
   constructor(broker: MemoryBroker) {
     this.#broker = broker;
@@ -146,17 +166,26 @@ export class ClusterRelay {
       this.#outbox.push(u);
       if (!this.#flushQueued) {
         this.#flushQueued = true;
-        // A microtask: after the broker's synchronous loop, before the publish answer is sent.
-        queueMicrotask(() => this.#flush());
+        // At the end of the turn: every publish request read in this turn leaves in one message.
+        setImmediate(() => {
+          if (this.#flushQueued) this.#flush();
+        });
       }
     });
   }
 
   #flush(): void {
     this.#flushQueued = false;
+    this.#flushes++;
     const updates = this.#outbox;
     this.#outbox = [];
-    for (const link of this.#links) if (link.connected) link.send({ herald: 'updates', updates });
+    // Workers whose publishes this answers go last: when a publish resolves, the other
+    // workers have been sent its updates already.
+    for (const link of this.#links)
+      if (link.connected && !this.#answers.has(link)) link.send({ herald: 'updates', updates });
+    for (const [link, answers] of this.#answers)
+      if (link.connected && this.#links.has(link)) link.send({ herald: 'updates', updates, answers });
+    this.#answers.clear();
   }
 
   /** Serves one worker until the returned function is called (or the worker is gone). */
@@ -173,15 +202,25 @@ export class ClusterRelay {
 
   async #serve(link: ClusterLink<FromRelay, unknown>, m: ToRelay): Promise<void> {
     if (m.herald === 'publish') {
-      let answer: FromRelay;
+      // The broker appends to the outbox synchronously, from this index on.
+      const from = this.#outbox.length;
+      const flushes = this.#flushes;
+      let updates: Update[];
       try {
-        answer = { herald: 'published', id: m.id, updates: await this.#broker.publish(m.inputs) };
+        updates = await this.#broker.publish(m.inputs);
       } catch (e) {
-        answer = { herald: 'published', id: m.id, error: e instanceof Error ? e.message : String(e) };
+        const error = e instanceof Error ? e.message : String(e);
+        if (link.connected) link.send({ herald: 'published', id: m.id, error });
+        return;
       }
-      // Pending relay messages go first: the worker dispatches before its publish resolves.
-      if (this.#flushQueued) this.#flush();
-      if (link.connected) link.send(answer);
+      if (flushes === this.#flushes && this.#flushQueued) {
+        const list = this.#answers.get(link) ?? [];
+        list.push({ id: m.id, from, count: updates.length });
+        this.#answers.set(link, list);
+        return;
+      }
+      // A history answer flushed the outbox meanwhile: the updates went out first, as needed.
+      if (link.connected) link.send({ herald: 'published', id: m.id, updates });
       return;
     }
     let answer: FromRelay;

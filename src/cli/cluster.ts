@@ -14,6 +14,7 @@ import {
   type ToStateOwner,
 } from '../broker/cluster-state.ts';
 import { MemoryBroker } from '../broker/memory.ts';
+import { PrimaryNodeView, WorkerNodeView, type FromNodeView, type ToNodeView } from './node-view.ts';
 import { MemoryStateStore } from '../broker/memory-state.ts';
 import type { StateStore } from '../broker/state-store.ts';
 import type { HeraldConfig } from '../config/definitions.ts';
@@ -47,9 +48,20 @@ export function workerStateStore(config: HeraldConfig): StateStore | undefined {
   return new ClusterStateStore(primaryLink<ToStateOwner>());
 }
 
+/** A worker's view of the whole node (caps, stats and `/metrics` over every worker). */
+export function workerNodeView(): WorkerNodeView {
+  // The hub's stats interval (1 s): each worker reports its snapshot that often.
+  return new WorkerNodeView(primaryLink<ToNodeView>(), cluster.worker?.id ?? 0, 1000);
+}
+
+/** A message to a process that is exiting is dropped: it is gone, and so is its need for it. */
+function ignoreSendError(): void {}
+
 function primaryLink<Out>(): ClusterLink<Out, unknown> {
   return {
-    send: (m) => process.send?.(m),
+    // With a callback, a send on a closing channel reports to it instead of emitting an
+    // 'error' that nothing handles (which would end the process).
+    send: (m) => process.send?.(m, undefined, undefined, ignoreSendError),
     listen(onMessage) {
       process.on('message', onMessage);
       return () => process.off('message', onMessage);
@@ -60,9 +72,9 @@ function primaryLink<Out>(): ClusterLink<Out, unknown> {
   };
 }
 
-function workerLink(worker: Worker): ClusterLink<FromRelay & FromStateOwner, unknown> {
+function workerLink(worker: Worker): ClusterLink<FromRelay & FromStateOwner & FromNodeView, unknown> {
   return {
-    send: (m) => worker.send(m),
+    send: (m) => worker.send(m, undefined, ignoreSendError),
     listen(onMessage) {
       worker.on('message', onMessage);
       return () => worker.off('message', onMessage);
@@ -102,6 +114,7 @@ export async function runPrimary(config: HeraldConfig): Promise<void> {
         },
         idempotencyWindowMs: config.idempotencyWindow,
       });
+  const nodeView = new PrimaryNodeView();
   let stopping = false;
   const restarts: number[] = [];
 
@@ -109,9 +122,11 @@ export async function runPrimary(config: HeraldConfig): Promise<void> {
     const worker = cluster.fork();
     const detach = relay?.attach(workerLink(worker));
     const detachState = state && serveState(workerLink(worker), state);
+    const detachView = nodeView.attach(worker.id, workerLink(worker));
     worker.on('exit', (code, signal) => {
       detach?.();
       detachState?.();
+      detachView();
       if (stopping) return;
       logger.error(
         { event: 'worker.exit', pid: worker.process.pid, code, signal },

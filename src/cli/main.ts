@@ -1,10 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/load.ts';
-import { HeraldError } from '../protocol/errors.ts';
-import { publish, publishHelp } from './publish.ts';
-import { serve } from './serve.ts';
-import { tail, tailHelp } from './tail.ts';
-import { token, tokenHelp } from './token.ts';
+import { publishHelp, tailHelp, tokenHelp } from './help.ts';
 
 const usage = `Usage: herald <command> [options]
 
@@ -22,8 +17,18 @@ ${publishHelp}
 
 ${tailHelp}`;
 
+type Command = (argv: string[]) => Promise<void>;
+
+// Each command is imported only when run: `--version` and `--help` load none of them (the hub
+// and its dependencies are most of the start-up time), and `token` never loads the hub.
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.ts')).serve,
+  token: async () => (await import('./token.ts')).token,
+  publish: async () => (await import('./publish.ts')).publish,
+  tail: async () => (await import('./tail.ts')).tail,
+};
+
 const [command, ...args] = process.argv.slice(2);
-const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, token, publish, tail };
 
 if (!command || command === '--help' || command === '-h' || command === 'help') {
   console.log(usage);
@@ -32,16 +37,17 @@ if (!command || command === '--help' || command === '-h' || command === 'help') 
     version: string;
   };
   console.log(`herald ${pkg.version} (Node ${process.version})`);
-} else if (!commands[command]) {
+} else if (!Object.hasOwn(commands, command)) {
   process.stderr.write(`herald: unknown command "${command}"\n\n${usage}\n`);
   process.exitCode = 2;
 } else {
   try {
-    await commands[command](args);
+    const run = await commands[command]!();
+    await run(args);
   } catch (e) {
-    const msg =
-      e instanceof ConfigError || e instanceof HeraldError || e instanceof Error ? e.message : String(e);
+    const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`herald ${command}: ${msg}\n`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
+    // A configuration mistake (config/load.ts's ConfigError) exits 2, anything else 1.
+    process.exit(e instanceof Error && e.name === 'ConfigError' ? 2 : 1);
   }
 }

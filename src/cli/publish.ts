@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { parseCliArgs as parseArgs } from './args.ts';
+import { publishHelp } from './help.ts';
 import { mintToken } from '../auth/mint.ts';
 import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
 import { signingSecret } from './key-from-env.ts';
-
-export const publishHelp = `Usage: herald publish TOPIC DATA [--type T] [--id ID] [--private] [--retry MS] [--url URL] [--token JWT]
-Publishes one update to a running hub (default http://localhost:3000, or HERALD_URL).
-Token: --token, HERALD_TOKEN, or one signed with --jwt-key / HERALD_JWT_KEY
-(--access: a draft-08 access token from --issuer, default ${DEV_ISSUER}, for the hub's resource).`;
 
 /** `herald publish TOPIC DATA`: publish one update and print its id. */
 export async function publish(argv: string[]): Promise<void> {

@@ -6,7 +6,7 @@ import { ErrorCode } from '../protocol/errors.ts';
 import { startHerald } from '../start.ts';
 import { containProcessErrors } from './contain-errors.ts';
 import { connectionCap, openFilesLimit } from './descriptor-limit.ts';
-import { isClusterWorker, runPrimary, workerBroker, workerStateStore } from './cluster.ts';
+import { isClusterWorker, runPrimary, workerBroker, workerNodeView, workerStateStore } from './cluster.ts';
 import { DEMO_TOPICS, startDemoPublisher } from './demo.ts';
 
 /** `herald serve`: start a hub and run until SIGTERM/SIGINT. */
@@ -24,15 +24,22 @@ export async function serve(argv: string[]): Promise<void> {
     loaded.explicit.has('maxConnections'),
     openFilesLimit(),
   );
-  const config = { ...loaded.config, maxConnections: cap.maxConnections };
+  // The cap counts the whole node (every worker): left unset, each worker brings its share.
+  const perNode =
+    !loaded.explicit.has('maxConnections') && loaded.config.workers > 1 && cap.maxConnections > 0
+      ? cap.maxConnections * loaded.config.workers
+      : cap.maxConnections;
+  const config = { ...loaded.config, maxConnections: perNode };
   refuseUnusableHub(config);
   const worker = isClusterWorker();
   if (config.workers > 1 && !worker) return runPrimary(config);
   const broker = worker ? workerBroker(config) : undefined;
   const state = worker ? workerStateStore(config) : undefined;
+  const node = worker ? workerNodeView() : undefined;
   const running = await startHerald(config, undefined, {
     ...(broker ? { broker } : {}),
     ...(state ? { state } : {}),
+    ...(node ? { node } : {}),
   });
   const { logger } = running;
   // From here on, an error escaping one connection's code path is logged, never fatal.

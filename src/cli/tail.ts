@@ -1,9 +1,6 @@
 import { parseCliArgs as parseArgs } from './args.ts';
+import { tailHelp } from './help.ts';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-
-export const tailHelp = `Usage: herald tail SELECTOR... [--url URL] [--token JWT] [--last-event-id ID] [--draft-08] [--pattern P]...
-Prints every update matching the selectors, one line each: id, type, data. Reconnects and resumes.
---draft-08: the selectors are sent as draft-08 exact matchers (match=); --pattern adds URL patterns.`;
 
 /** `herald tail SEL...`: follow updates on a running hub until interrupted. */
 export async function tail(argv: string[]): Promise<void> {

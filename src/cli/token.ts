@@ -1,15 +1,8 @@
 import { parseCliArgs as parseArgs } from './args.ts';
+import { tokenHelp } from './help.ts';
 import { mintToken } from '../auth/mint.ts';
 import { cliDetails, DEV_ISSUER, discoverResource, mintAccessToken } from './access.ts';
 import { signingSecret } from './key-from-env.ts';
-
-export const tokenHelp = `Usage: herald token [--publish SEL]... [--subscribe SEL]... [--sub NAME] [--ttl 1h] [--admin] [--jwt-key K]
-Prints a JWT signed with the hub's HS secret (--jwt-key, or HERALD_JWT_KEY).
-The token never expires unless --ttl is given (30m, 1h, 7d). --admin opens the dashboard.
-  --access: a Mercure draft-08 access token instead (typ at+jwt, authorization_details):
-    --issuer ISS (default ${DEV_ISSUER}; the hub must list it in --token-issuers),
-    --audience AUD (default: read from the hub at --url / HERALD_URL), --ttl (default 1h),
-    --publish/--subscribe take exact topics, --publish-pattern/--subscribe-pattern URL patterns.`;
 
 /** `herald token`: print a JWT for the given grants. */
 export async function token(argv: string[]): Promise<void> {

@@ -89,7 +89,9 @@ export class SharedSubscription implements HeraldSubscription {
   #release: (() => void) | undefined;
 
   constructor(options: SubscribeOptions, connect: (options: SubscribeOptions) => HeraldSubscription) {
-    if (options.topics.length === 0) throw new Error('herald: subscribe needs at least one topic');
+    // As in subscribe(): draft-08 URL patterns alone are enough to subscribe.
+    if (options.topics.length === 0 && !options.patterns?.length)
+      throw new Error('herald: subscribe needs at least one topic');
     this.#o = options;
     this.#connect = connect;
     this.#topics = [...options.topics];
@@ -119,7 +121,8 @@ export class SharedSubscription implements HeraldSubscription {
 
   setTopics(topics: readonly string[]): void {
     if (this.#status === 'closed') return;
-    if (topics.length === 0) throw new Error('herald: setTopics needs at least one topic');
+    if (topics.length === 0 && !this.#o.patterns?.length)
+      throw new Error('herald: setTopics needs at least one topic');
     const before = groupName(this.#o, this.#topics);
     this.#topics = [...new Set(topics)];
     if (groupName(this.#o, this.#topics) === before) return;

@@ -1,5 +1,5 @@
-import { compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
 import type { JsonValue, SnapshotPayload, StatePayload } from '../protocol/state.ts';
+import { topicFilter, type TopicFilter } from './topic-match.ts';
 
 /**
  * The merged view of state topics a subscriber keeps: feed it every `onSnapshot` and `onState`
@@ -58,19 +58,17 @@ export class StateCache {
   }
 }
 
-function compileAll(sources: readonly string[]): Selector[] {
-  const out: Selector[] = [];
+function compileAll(sources: readonly string[]): TopicFilter[] {
+  const out: TopicFilter[] = [];
   for (const s of sources) {
-    try {
-      out.push(compileSelector(s));
-    } catch {
-      // A selector the hub refused never had a snapshot: nothing of it is known.
-    }
+    const filter = topicFilter(s);
+    // A selector the hub refused never had a snapshot: nothing of it is known.
+    if (filter) out.push(filter);
   }
   return out;
 }
 
-function matchesAny(selectors: readonly Selector[], topic: string): boolean {
-  for (const sel of selectors) if (selectorMatches(sel, topic)) return true;
+function matchesAny(filters: readonly TopicFilter[], topic: string): boolean {
+  for (const matches of filters) if (matches(topic)) return true;
   return false;
 }

@@ -37,6 +37,8 @@ export interface HeraldConfig {
   tokenIssuers: string[];
   /** Draft-08 issuers with their own JWK Set: `ISSUER=FILE_OR_HTTPS_URL`. */
   issuerJwks: string[];
+  /** RFC 9728 `authorization_servers`: where clients get access tokens for this hub. */
+  authorizationServers: string[];
   corsOrigins: string[];
   redis: string | undefined;
   /** With --redis: publish what other processes XADD to `herald:ingest`. */
@@ -69,7 +71,7 @@ export interface HeraldConfig {
   maxStates: number;
   /** Largest retained state of one topic, bytes. */
   maxStateBytes: number;
-  /** Open subscriptions on this node; 0 = no cap. */
+  /** Open subscriptions on this node (every `--workers` process together); 0 = no cap. */
   maxConnections: number;
   maxConnectionsPerIp: number;
   maxConnectionsPerSubject: number;
@@ -82,6 +84,8 @@ export interface HeraldConfig {
   publishBurst: number;
   slowConsumer: 'disconnect' | 'drop';
   subscriptions: boolean;
+  /** With `--subscriptions` and `--redis`: a dead node's subscribers leave the list after this (ms). */
+  presenceTtl: number;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -113,6 +117,7 @@ export const defaults: HeraldConfig = {
   resource: undefined,
   tokenIssuers: [],
   issuerJwks: [],
+  authorizationServers: [],
   corsOrigins: [],
   redis: undefined,
   redisIngest: false,
@@ -141,6 +146,7 @@ export const defaults: HeraldConfig = {
   publishBurst: 0,
   slowConsumer: 'disconnect',
   subscriptions: false,
+  presenceTtl: 15_000,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -234,6 +240,14 @@ export const optionDefs: OptionDef[] = [
     flag: 'issuer-jwks',
     type: 'list',
     help: 'draft-08 issuers with their own keys: ISSUER=JWKS_FILE_OR_HTTPS_URL, comma-separated',
+  },
+  {
+    key: 'authorizationServers',
+    arg: 'urls',
+    flag: 'authorization-servers',
+    type: 'list',
+    help: 'authorization servers (issuer URLs) listed in the protected-resource metadata, comma-separated',
+    defaultText: 'none',
   },
   {
     key: 'corsOrigins',
@@ -331,19 +345,19 @@ export const optionDefs: OptionDef[] = [
     key: 'maxTemplates',
     flag: 'max-templates',
     type: 'number',
-    help: 'distinct URI templates on this node (0 = no cap); over it: 429',
+    help: 'distinct URI templates and URL patterns on this node (0 = no cap); over it: 429',
   },
   {
     key: 'maxTemplateBytes',
     flag: 'max-template-bytes',
     type: 'number',
-    help: 'compiled size of the distinct URI templates, bytes (0 = no cap); over it: 429',
+    help: 'compiled size of the distinct URI templates and URL patterns, bytes (0 = no cap); over it: 429',
   },
   {
     key: 'maxExpressionsPerTopic',
     flag: 'max-expressions-per-topic',
     type: 'number',
-    help: 'URI-template expressions one topic can be matched against, bounding CPU per publish (0 = no cap); over it: 429',
+    help: 'URI-template expressions (and, apart, URL-pattern groups and wildcards) one topic can be matched against, bounding CPU per publish (0 = no cap); over it: 429',
   },
   {
     key: 'maxStateTotalBytes',
@@ -355,8 +369,8 @@ export const optionDefs: OptionDef[] = [
     key: 'maxConnections',
     flag: 'max-connections',
     type: 'number',
-    help: 'open subscriptions on this node (429 above; 0 = no cap); unset, it fits `ulimit -n` less 5 % (at least 64) kept for the hub itself; set above that, a startup warning',
-    defaultText: '20000 or what ulimit -n allows',
+    help: 'open subscriptions on this node, all `--workers` together (429 above; 0 = no cap); unset, it fits `ulimit -n` less 5 % (at least 64) kept for the hub itself, per worker; set above that, a startup warning',
+    defaultText: '20000 or what ulimit -n allows, per worker',
   },
   {
     key: 'maxConnectionsPerIp',
@@ -399,6 +413,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'subscriptions',
     type: 'boolean',
     help: 'publish subscription events (presence) as private updates',
+  },
+  {
+    key: 'presenceTtl',
+    flag: 'presence-ttl',
+    type: 'duration',
+    help: "with `--subscriptions` and `--redis`: a dead node's subscribers drop out of the subscriptions API after this, and their leave events go out within a third more (`15s`)",
   },
   {
     key: 'maxStates',

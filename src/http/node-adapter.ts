@@ -18,6 +18,10 @@ export function nodeHeaders(req: IncomingMessage): HeaderSource {
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
+  // node:http keeps only the first of repeated Authorization headers; a second token must be
+  // seen (and refused, RFC 6750) as the fetch API shows it: the values joined.
+  if (name === 'authorization' && req.headersDistinct?.['authorization'])
+    return req.headersDistinct['authorization'].join(', ');
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
 }

@@ -28,6 +28,8 @@ export interface HttpOptions {
   hubUrl?: string;
   /** Resource identifier of draft-08 access tokens (`aud`), served in the RFC 9728 metadata; default hubUrl. */
   resource?: string;
+  /** RFC 9728 `authorization_servers` of the metadata (left out when empty). */
+  authorizationServers?: readonly string[];
   /** Subscription events and API are on (advertised in the metadata). */
   subscriptions?: boolean;
   /** Interval of WebSocket pings; a peer that has not answered the previous one is cut. 0 = off. */

@@ -29,11 +29,7 @@ export function extractToken(
   lookup: TokenLookup = {},
 ): { token?: string; source: TokenSource } {
   const header = req.header('authorization');
-  if (header !== undefined) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw new HeraldError(ErrorCode.unauthorized, 'Authorization header must be "Bearer <token>"');
-    return { token: m[1]!, source: 'header' };
-  }
+  if (header !== undefined) return { token: bearerToken(header), source: 'header' };
   const query = url.searchParams.get('authorization');
   if (query) {
     if (lookup.draft08 || looksLikeAccessToken(query))
@@ -52,6 +48,31 @@ export function extractToken(
     if (cookie) return { token: cookie, source: 'cookie' };
   }
   return { source: 'none' };
+}
+
+// RFC 6750 section 2.1: `Bearer` (any case), one or more spaces, one b64token.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
+
+/**
+ * The token of an Authorization header. Another scheme (`Basic`…) presents no access token:
+ * a 401 whose challenge has no error code (RFC 6750 section 3.1). A Bearer header that is
+ * malformed (no token, two tokens, characters outside b64token) is a badly presented token:
+ * 400 `invalid_request` (RFC 6750 section 3.1, Mercure draft-08 "Error Responses").
+ */
+function bearerToken(header: string): string {
+  const m = BEARER.exec(header);
+  if (m) return m[1]!;
+  const scheme = SCHEME.exec(header)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== 'bearer')
+    throw new HeraldError(ErrorCode.unauthorized, 'Authorization header must be "Bearer <token>"', {
+      bearer: 'none',
+    });
+  throw new HeraldError(
+    ErrorCode.badRequest,
+    'malformed Authorization header: expected "Bearer" and exactly one token',
+    { bearer: 'invalid_request' },
+  );
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {

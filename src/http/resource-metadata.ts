@@ -28,6 +28,9 @@ export function resourceUrls(options: HttpOptions): ResourceUrls {
 export function handleResourceMetadata(ctx: HttpContext, ex: HeraldExchange, urls: ResourceUrls): void {
   const doc: Record<string, unknown> = {
     resource: urls.resource,
+    ...(ctx.options.authorizationServers?.length
+      ? { authorization_servers: [...ctx.options.authorizationServers] }
+      : {}),
     authorization_details_types_supported: [MERCURE_DETAIL_TYPE],
     bearer_methods_supported: ['header'],
     mercure_cookie: ctx.options.accessCookieName,

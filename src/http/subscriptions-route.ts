@@ -1,10 +1,13 @@
 import { looksLikeAccessToken } from '../auth/jwt-authorizer.ts';
 import {
+  docAs07,
+  docAs08,
   subscriptionDocs,
   subscriptionDocs08,
   type SubscriptionDoc,
   type SubscriptionDoc08,
 } from '../hub/presence.ts';
+import type { PresenceDoc } from '../hub/presence-store.ts';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { HttpContext } from './context.ts';
 import { corsHeaders } from './cors.ts';
@@ -24,12 +27,14 @@ function decodeParts(parts: string[]): string[] {
 }
 
 /**
- * GET {hub}/subscriptions[...]: the active subscriptions of this node (Mercure's
- * subscriptions API). The token's subscribe grant must match the request path. It answers in
+ * GET {hub}/subscriptions[...]: the active subscriptions of every node (Mercure's
+ * subscriptions API; other nodes' come from the presence store when there is one). The
+ * token's subscribe grant must match the request path. It answers in
  * the dialect of the token: a draft-08 access token gets `/subscriptions/{match_type}/{match}
- * /{subscriber}` in plain JSON with the cursor in a `Link` header, and lists the draft-08
- * subscriptions; a draft-07 token gets `/subscriptions/{topic}/{subscriber}` in JSON-LD and
- * lists the draft-07 ones (the same split as the subscription events).
+ * /{subscriber}` in plain JSON with the cursor in a `Link` header; a draft-07 token gets
+ * `/subscriptions/{topic}/{subscriber}` in JSON-LD. Each lists the subscriptions of both
+ * dialects that its shape can describe (presence.ts): a URI template has no draft-08 form,
+ * a URL pattern (or an exact matcher with a brace) no draft-07 one.
  */
 export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange): Promise<void> {
   const url = ex.url;
@@ -47,16 +52,17 @@ export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange):
   const base = `${ctx.options.path}/subscriptions`;
   const rest = url.pathname.slice(base.length).split('/').filter(Boolean);
   const headers = corsHeaders(ex, ctx.options.corsOrigins);
+  const all = await presenceDocs(ctx);
   if (principal.dialect === 'draft-08' || looksLikeAccessToken(token))
-    return answer08(ctx, ex, rest, headers);
+    return answer08(ctx, ex, rest, headers, all);
 
   if (rest.length > 2) throw new HeraldError(ErrorCode.notFound, 'no such subscriptions resource');
   const [topic, subscriber] = decodeParts(rest);
   const docs: SubscriptionDoc[] = [];
-  for (const sub of ctx.hub.subscriptions()) {
-    if (subscriber !== undefined && sub.id !== subscriber) continue;
-    for (const doc of subscriptionDocs(ctx.options.path, sub, true))
-      if (topic === undefined || doc.topic === topic) docs.push(doc);
+  for (const found of all) {
+    const doc = docAs07(ctx.options.path, found);
+    if (doc === undefined || (subscriber !== undefined && doc.subscriber !== subscriber)) continue;
+    if (topic === undefined || doc.topic === topic) docs.push(doc);
   }
   const headers07 = { ...headers, ETag: JSON.stringify(ctx.hub.lastEventId) };
   if (subscriber !== undefined) {
@@ -83,7 +89,25 @@ export async function handleSubscriptions(ctx: HttpContext, ex: HeraldExchange):
   );
 }
 
-function answer08(ctx: HttpContext, ex: HeraldExchange, rest: string[], cors: Record<string, string>): void {
+/** Every node's subscription documents (this node's alone without `--subscriptions`). */
+async function presenceDocs(ctx: HttpContext): Promise<PresenceDoc[]> {
+  if (ctx.hub.presence) return ctx.hub.presence.list();
+  const out: PresenceDoc[] = [];
+  for (const sub of ctx.hub.subscriptions())
+    out.push(
+      ...subscriptionDocs(ctx.options.path, sub, true),
+      ...subscriptionDocs08(ctx.options.path, sub, true),
+    );
+  return out;
+}
+
+function answer08(
+  ctx: HttpContext,
+  ex: HeraldExchange,
+  rest: string[],
+  cors: Record<string, string>,
+  all: readonly PresenceDoc[],
+): void {
   if (rest.length > 3 || (rest[0] !== undefined && rest[0] !== 'exact' && rest[0] !== 'urlpattern'))
     throw new HeraldError(
       ErrorCode.notFound,
@@ -91,14 +115,14 @@ function answer08(ctx: HttpContext, ex: HeraldExchange, rest: string[], cors: Re
     );
   const [matchType, match, subscriber] = decodeParts(rest);
   const docs: SubscriptionDoc08[] = [];
-  for (const sub of ctx.hub.subscriptions()) {
-    if (subscriber !== undefined && sub.id !== subscriber) continue;
-    for (const doc of subscriptionDocs08(ctx.options.path, sub, true))
-      if (
-        (matchType === undefined || doc.match_type === matchType) &&
-        (match === undefined || doc.match === match)
-      )
-        docs.push(doc);
+  for (const found of all) {
+    const doc = docAs08(ctx.options.path, found);
+    if (doc === undefined || (subscriber !== undefined && doc.subscriber !== subscriber)) continue;
+    if (
+      (matchType === undefined || doc.match_type === matchType) &&
+      (match === undefined || doc.match === match)
+    )
+      docs.push(doc);
   }
   const cursor = ctx.hub.lastEventId;
   const headers = {

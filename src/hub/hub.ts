@@ -24,7 +24,9 @@ import {
 import { checkThrottle, Conflation } from './conflation.ts';
 import { isNewState, LatestStates, snapshotFor } from './state-view.ts';
 import type { HubObserver } from './observer.ts';
-import { subscriptionEvents } from './presence.ts';
+import type { NodeView } from './node-view.ts';
+import { PresenceFeed } from './presence-feed.ts';
+import type { PresenceStore } from './presence-store.ts';
 import type { CloseReason, OpenInfo, Sink } from './sink.ts';
 import {
   ConnectionAdmission,
@@ -85,6 +87,13 @@ export interface HubOptions {
    */
   subscriptionEventsPath?: string;
   /**
+   * Cluster-wide presence and the coalescing of subscription events (with
+   * `subscriptionEventsPath`): see PresenceFeed.
+   */
+  presence?: { store?: PresenceStore; intervalMs?: number; maxBatch?: number };
+  /** The other processes of this node (`--workers N`): node-wide connection cap and stats. */
+  node?: NodeView;
+  /**
    * The hub's public URL (origin and path): relative URL patterns and topics resolve against
    * it, and its path is the reserved namespace publishers may not use. Default
    * `http://localhost/.well-known/mercure`.
@@ -144,6 +153,7 @@ export class Hub {
   readonly #snapshotLimit: number;
   readonly #latest: LatestStates;
   readonly #admission: ConnectionAdmission;
+  readonly #node: NodeView | undefined;
   readonly #released = new WeakSet<AdmissionTicket>();
   readonly #publishRate: PublishRateLimiter;
   readonly #eventsPath: string | undefined;
@@ -168,6 +178,8 @@ export class Hub {
   readonly #activity: TopicActivity;
   /** Topics of subscription events (one per subscriber): left out of topic activity. */
   readonly #presencePrefix: string | undefined;
+  /** Subscription events and the presence list, when `subscriptionEventsPath` is set. */
+  readonly presence: PresenceFeed | undefined;
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -182,12 +194,30 @@ export class Hub {
     this.#state = options.state;
     this.#snapshotLimit = options.snapshotLimit ?? 1000;
     this.#latest = new LatestStates(options.retainedViewBytes);
-    this.#admission = new ConnectionAdmission({ ...unlimitedConnections, ...options.connectionLimits });
+    this.#admission = new ConnectionAdmission(
+      { ...unlimitedConnections, ...options.connectionLimits },
+      options.node,
+    );
+    this.#node = options.node;
     this.#publishRate = new PublishRateLimiter(options.publishRate ?? { ratePerSecond: 0, burst: 0 });
     this.#eventsPath = options.subscriptionEventsPath;
     this.#hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
     this.#reserved = new ReservedNamespace(this.#hubUrl);
     this.#presencePrefix = this.#eventsPath === undefined ? undefined : `${this.#eventsPath}/subscriptions/`;
+    const eventsPath = this.#eventsPath;
+    this.presence =
+      eventsPath === undefined
+        ? undefined
+        : new PresenceFeed({
+            ...options.presence,
+            eventsPath,
+            // Presence is best effort: a broker hiccup must not fail the subscription itself.
+            publish: (inputs) => this.broker.publish(inputs),
+            announced: (s) => !s.source.startsWith(eventsPath) && !this.#reserved.contains(s.source),
+            local: () => this.#subs.values(),
+            onLost: (what) =>
+              this.recordRefusal(what === 'events' ? 'presence-event-lost' : 'presence-store-lost'),
+          });
     this.#rateWindow = new RateWindow(options.rateWindowSamples ?? 5);
     this.#publishedRing = new CounterRing(this.#rateWindow);
     this.#deliveredRing = new CounterRing(this.#rateWindow);
@@ -203,6 +233,7 @@ export class Hub {
 
   async start(): Promise<void> {
     await this.broker.start(this.#dispatch, this.#brokerGap);
+    await this.presence?.start();
     if (this.#heartbeatMs > 0) this.#every(this.#heartbeatMs, () => this.#heartbeat());
     if (this.#statsIntervalMs > 0)
       this.#every(this.#statsIntervalMs, () => {
@@ -653,6 +684,7 @@ export class Hub {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     for (const sub of [...this.#subs]) this.unsubscribe(sub, 'shutdown');
+    await this.presence?.close();
     await this.broker.close();
   }
 
@@ -685,17 +717,7 @@ export class Hub {
 
   /** Subscription events for `selectors` (all of the subscription's unless a WS op changed some). */
   #announce(sub: Subscription, active: boolean, selectors: readonly Selector[] = sub.selectors): void {
-    if (this.#eventsPath === undefined) return;
-    // Watching subscription events is not itself announced (that would echo forever).
-    const announced = selectors.filter(
-      (s) => !s.source.startsWith(this.#eventsPath!) && !this.#reserved.contains(s.source),
-    );
-    if (announced.length === 0) return;
-    const view = { ...sub, selectors: announced } as Subscription;
-    // Presence is best effort: a broker hiccup must not fail the subscription itself.
-    this.broker
-      .publish(subscriptionEvents(this.#eventsPath, view, active))
-      .catch(() => this.recordRefusal('presence-event-lost'));
+    this.presence?.changed(sub, active, selectors);
   }
 
   #unregister(sub: Subscription): void {
@@ -894,11 +916,17 @@ export class Hub {
     return rows;
   }
 
+  /** The stats of the whole node: with `--workers`, every worker's numbers merged into this one's. */
+  nodeStatsSnapshot(): HubStatsSnapshot {
+    const local = this.statsSnapshot();
+    return this.#node ? this.#node.nodeStats(local) : local;
+  }
+
   #publishStats(): void {
     let snapshot: HubStatsSnapshot | undefined;
     for (const sub of this.#subs) {
       if (!sub.monitor || sub.pending) continue;
-      snapshot ??= this.statsSnapshot();
+      snapshot ??= this.nodeStatsSnapshot();
       sub.sink.notice(HubEvent.stats, snapshot);
     }
   }

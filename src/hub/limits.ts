@@ -1,4 +1,5 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
+import type { NodeView } from './node-view.ts';
 
 /** Connection caps; 0 means "no cap". Enforced by the hub, so every transport obeys them. */
 export interface ConnectionLimits {
@@ -45,16 +46,23 @@ export class ConnectionAdmission {
   readonly #byIp = new Map<string, number>();
   readonly #bySubject = new Map<string, number>();
   readonly #bySelector = new Map<string, number>();
+  readonly #node: Pick<NodeView, 'othersConnections' | 'connectionsChanged'> | undefined;
 
-  constructor(limits: ConnectionLimits) {
+  /** With `node`, the total cap counts the other processes' connections too (`--workers`). */
+  constructor(limits: ConnectionLimits, node?: Pick<NodeView, 'othersConnections' | 'connectionsChanged'>) {
     this.#limits = limits;
+    this.#node = node;
   }
 
   /** Reserves one slot under every cap, or throws a 429 HeraldError naming the cap. */
   admit(ticket: AdmissionTicket): void {
     const l = this.#limits;
     const seat = ticket.seated !== true;
-    if (seat && l.maxConnections > 0 && this.#total >= l.maxConnections)
+    if (
+      seat &&
+      l.maxConnections > 0 &&
+      this.#total + (this.#node?.othersConnections() ?? 0) >= l.maxConnections
+    )
       throw this.#refuse(`hub is at its connection limit (${l.maxConnections})`);
     if (seat && l.maxPerIp > 0 && ticket.ip !== undefined && (this.#byIp.get(ticket.ip) ?? 0) >= l.maxPerIp)
       throw this.#refuse(`too many connections from this address (limit ${l.maxPerIp})`);
@@ -75,6 +83,7 @@ export class ConnectionAdmission {
     if (seat) {
       this.#total++;
       if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, 1);
+      this.#node?.connectionsChanged(this.#total);
     }
     if (ticket.subject !== undefined) bump(this.#bySubject, ticket.subject, 1);
     for (const s of ticket.selectors) bump(this.#bySelector, s, 1);
@@ -84,6 +93,7 @@ export class ConnectionAdmission {
     if (ticket.seated !== true) {
       this.#total--;
       if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, -1);
+      this.#node?.connectionsChanged(this.#total);
     }
     if (ticket.subject !== undefined) bump(this.#bySubject, ticket.subject, -1);
     for (const s of ticket.selectors) bump(this.#bySelector, s, -1);

@@ -1,6 +1,5 @@
 import { payloadOf } from '../auth/principal.ts';
 import type { Selector } from '../protocol/selector.ts';
-import type { PublishInput } from '../protocol/update.ts';
 import type { Subscription } from './subscription.ts';
 
 /** One active subscription as Mercure draft-07's subscriptions API and events describe it (JSON-LD). */
@@ -52,6 +51,52 @@ export function subscriptionDocs08(hubPath: string, sub: Subscription, active: b
   return sub.selectors.filter(isDraft08Selector).map((sel) => doc08(hubPath, sub, sel, active));
 }
 
+/**
+ * A subscription document as a draft-07 client of the subscriptions API sees it: its own
+ * `topic=` documents, and draft-08 `exact` matchers whose text draft-07 reads the same way
+ * (`*`, or no `{`/`}`, which would make it a URI template). URL patterns have no draft-07
+ * equivalent: undefined. Works on documents, so other nodes' (from the presence store) too.
+ */
+export function docAs07(
+  hubPath: string,
+  doc: SubscriptionDoc | SubscriptionDoc08,
+): SubscriptionDoc | undefined {
+  if (doc.type === 'Subscription') return doc;
+  if (doc.match_type !== 'exact' || /[{}]/.test(doc.match)) return undefined;
+  const out: SubscriptionDoc = {
+    id: subscriptionTopic(hubPath, doc.match, doc.subscriber),
+    type: 'Subscription',
+    topic: doc.match,
+    subscriber: doc.subscriber,
+    active: doc.active,
+  };
+  if (doc.payload !== undefined) out.payload = doc.payload;
+  return out;
+}
+
+/**
+ * The same for a draft-08 client: its own matchers, and draft-07 selectors that are `*` or an
+ * exact topic (an `exact` matcher of the same text). URI templates have no draft-08
+ * equivalent (URL patterns match differently): undefined.
+ */
+export function docAs08(
+  hubPath: string,
+  doc: SubscriptionDoc | SubscriptionDoc08,
+): SubscriptionDoc08 | undefined {
+  if (doc.type === 'subscription') return doc;
+  if (/[{}]/.test(doc.topic)) return undefined;
+  const out: SubscriptionDoc08 = {
+    id: subscriptionTopic08(hubPath, 'exact', doc.topic, doc.subscriber),
+    type: 'subscription',
+    match_type: 'exact',
+    match: doc.topic,
+    subscriber: doc.subscriber,
+    active: doc.active,
+  };
+  if (doc.payload !== undefined) out.payload = doc.payload;
+  return out;
+}
+
 function doc07(hubPath: string, sub: Subscription, sel: Selector, active: boolean): SubscriptionDoc {
   const doc: SubscriptionDoc = {
     id: subscriptionTopic(hubPath, sel.source, sub.id),
@@ -82,20 +127,4 @@ function doc08(
   const payload = payloadOf(sub.principal, sel);
   if (payload !== undefined) doc.payload = payload;
   return doc;
-}
-
-/**
- * The private updates announcing that a subscription started or ended, each in the shape of
- * the dialect the subscription was made in. Draft-08 events carry the reserved SSE type
- * `mercure`.
- */
-export function subscriptionEvents(hubPath: string, sub: Subscription, active: boolean): PublishInput[] {
-  const out: PublishInput[] = subscriptionDocs(hubPath, sub, active).map((doc) => ({
-    topics: [doc.id],
-    data: JSON.stringify({ '@context': 'https://mercure.rocks/', ...doc }),
-    private: true,
-  }));
-  for (const doc of subscriptionDocs08(hubPath, sub, active))
-    out.push({ topics: [doc.id], data: JSON.stringify(doc), type: 'mercure', private: true });
-  return out;
 }

@@ -33,7 +33,7 @@ export interface TopicStats {
   retained: unknown;
 }
 
-/** The body of a `herald.stats` event (node-local numbers). */
+/** The body of a `herald.stats` event (the whole node's numbers, every worker included). */
 export interface HubStatsSnapshot {
   time: number;
   broker: { kind: string; ready: boolean; detail?: string };
@@ -50,6 +50,8 @@ export interface HubStatsSnapshot {
   rates: { publishedPerSec: number; deliveredPerSec: number; windowSeconds: number };
   topics: TopicStats[];
   refusals: Record<string, number>;
+  /** With `--workers N`: the hub processes these numbers cover (absent: this process only). */
+  processes?: number;
   /**
    * Only in the first event a monitor gets, right when it subscribes: the rates of the last
    * `RATE_HISTORY_SECONDS`, oldest first, so its chart starts full.

@@ -1,21 +1,25 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import { MATCH_STEPS_PER_WEIGHT, type MatchMeter, type TopicMatcher } from '../protocol/matcher.ts';
 import { looksLikeTemplate } from '../protocol/uri-template.ts';
+import { urlKey, type UrlPatternMatcher } from '../protocol/url-pattern.ts';
 import type { Selector } from '../protocol/selector.ts';
 import { PrefixTree } from './prefix-tree.ts';
-import { PatternGroups } from './pattern-groups.ts';
 import type { Subscription } from './subscription.ts';
 
-/** Budget for pattern selectors (URI templates) on this node; 0 means "no cap". */
+/**
+ * Budget for pattern selectors (URI templates and draft-08 URL patterns, counted together)
+ * on this node; 0 means "no cap".
+ */
 export interface PatternBudget {
   /** Distinct compiled patterns (identical ones, whatever their variable names, count once). */
   maxPatterns: number;
   /** Their estimated compiled size, bytes. */
   maxBytes: number;
   /**
-   * Summed weight (template expressions) of the patterns one topic can be matched against:
-   * those whose literal prefix starts it. Bounds matching work per topic (see
-   * INDEX_STEPS_PER_WEIGHT).
+   * Summed weight (template expressions; groups and wildcards of URL patterns) of the
+   * patterns one topic can be matched against: those whose literal prefix starts it. Bounds
+   * matching work per topic (see INDEX_STEPS_PER_WEIGHT), for templates and for URL patterns
+   * each.
    */
   maxWeightPerTopic: number;
   /** `Retry-After` (seconds) sent with a refusal. */
@@ -31,15 +35,17 @@ export const unlimitedPatterns: PatternBudget = {
 
 /**
  * Matching one topic costs at most `INDEX_STEPS_PER_WEIGHT * maxWeightPerTopic *
- * (topic.length + 1)` counted steps: the prefix walk, plus each candidate's bounded match.
+ * (topic.length + 1)` counted steps against URI templates (the prefix walk, plus each
+ * candidate's bounded match), and as much again against URL patterns (whose URL key is at
+ * most as long as the resolved topic).
  */
 export const INDEX_STEPS_PER_WEIGHT = MATCH_STEPS_PER_WEIGHT + 1;
 
-/** A selector matched by a compiled matcher (a URI template, or any later pattern kind). */
 /** Topics whose matching patterns are remembered (at most 2 048 characters each). */
 const MATCH_CACHE_TOPICS = 1024;
 
-type PatternSelector = Extract<Selector, { readonly kind: 'template' }>;
+/** A selector matched by a compiled matcher: a URI template or a URL pattern. */
+type PatternSelector = Extract<Selector, { readonly kind: 'template' | 'urlpattern' }>;
 
 interface PatternGroup {
   readonly matcher: TopicMatcher;
@@ -53,8 +59,10 @@ interface PatternGroup {
 
 /** What pattern selectors hold on this node (the hub's own accounting). */
 export interface PatternUsage {
-  /** Distinct compiled patterns. */
+  /** Distinct compiled patterns (URI templates and URL patterns: what maxPatterns counts). */
   templates: number;
+  /** Of which URL patterns. */
+  urlPatterns: number;
   /** Their estimated compiled size, bytes. */
   bytes: number;
   /** Matcher steps counted since start (dispatch and the dashboard's counts). */
@@ -66,7 +74,9 @@ export interface PatternUsage {
  * grow with unrelated subscribers. Patterns are compiled once per canonical form and shared,
  * filed by literal prefix: a topic is matched only against the patterns whose prefix starts
  * it, each once per update however many subscribers share it, and the budget keeps that set
- * small enough for the work per topic to stay under a fixed bound.
+ * small enough for the work per topic to stay under a fixed bound. URL patterns are filed
+ * the same way in a second tree, by prefix of the topic's URL key (its resolved
+ * `protocol//host/path`), as relative topics and patterns resolve against the hub URL.
  */
 export class TopicIndex {
   readonly #exact = new Map<string, Set<Subscription>>();
@@ -74,6 +84,11 @@ export class TopicIndex {
   /** URI templates held, by text, as shared selectors: a held text is not compiled again. */
   readonly #templates = new Map<string, { selector: PatternSelector; refs: number }>();
   readonly #byPrefix = new PrefixTree<PatternGroup>();
+  /** URL patterns by URL-key prefix, per base URL (one: the hub's). */
+  readonly #byUrlPrefix = new Map<string, PrefixTree<PatternGroup>>();
+  /** URL-pattern selectors held per text (the dashboard's counts). */
+  readonly #urlSources = new Map<string, number>();
+  #urlPatternCount = 0;
   readonly #all = new Set<Subscription>();
   readonly #budget: PatternBudget;
   /** Counts every matcher step taken for this node's subscriptions (dispatch, snapshots, stats). */
@@ -88,8 +103,6 @@ export class TopicIndex {
   readonly #matchCache = new Map<string, PatternGroup[]>();
   #generation = 0;
   #cacheGeneration = 0;
-  /** Draft-08 URL patterns: matched apart from URI templates (see pattern-groups.ts). */
-  readonly #urlPatterns = new PatternGroups();
 
   constructor(budget: Partial<PatternBudget> = {}) {
     this.#budget = { ...unlimitedPatterns, ...budget };
@@ -116,22 +129,22 @@ export class TopicIndex {
       this.#all.add(sub);
       return selector;
     }
-    if (selector.kind === 'template') {
-      const group = this.#patterns.get(selector.matcher.key) ?? this.#admit(selector);
-      group.subs.set(sub, (group.subs.get(sub) ?? 0) + 1);
-      group.refs++;
-      if (group.matcher !== selector.matcher) selector = { ...selector, matcher: group.matcher };
-      if (selector.kind === 'template') {
-        const held = this.#templates.get(selector.source);
-        if (held) {
-          held.refs++;
-          selector = held.selector;
-        } else this.#templates.set(selector.source, { selector, refs: 1 });
-      }
-    }
     if (selector.kind === 'urlpattern') {
-      this.#urlPatterns.add(sub, selector);
-      return selector;
+      const group = this.#join(sub, selector);
+      this.#urlSources.set(selector.source, (this.#urlSources.get(selector.source) ?? 0) + 1);
+      // A URL pattern does not match its own text: nothing goes into the exact map.
+      // The group of a `urlpattern …` key holds a URL-pattern matcher.
+      const shared = group.matcher as UrlPatternMatcher;
+      return shared === selector.matcher ? selector : { ...selector, matcher: shared };
+    }
+    if (selector.kind === 'template') {
+      const group = this.#join(sub, selector);
+      if (group.matcher !== selector.matcher) selector = { ...selector, matcher: group.matcher };
+      const held = this.#templates.get(selector.source);
+      if (held) {
+        held.refs++;
+        selector = held.selector;
+      } else this.#templates.set(selector.source, { selector, refs: 1 });
     }
     // A template selector also matches a topic equal to its own text (Mercure 07), which the
     // exact map covers.
@@ -141,25 +154,49 @@ export class TopicIndex {
     return selector;
   }
 
+  /** Counts one more selector of `sub` on the selector's shared pattern (admitted if new). */
+  #join(sub: Subscription, selector: PatternSelector): PatternGroup {
+    const group = this.#patterns.get(selector.matcher.key) ?? this.#admit(selector);
+    group.subs.set(sub, (group.subs.get(sub) ?? 0) + 1);
+    group.refs++;
+    return group;
+  }
+
+  /** The tree a matcher is filed in: by topic text, or by URL key for URL patterns. */
+  #treeOf(m: TopicMatcher): PrefixTree<PatternGroup> {
+    if (m.urlBase === undefined) return this.#byPrefix;
+    let tree = this.#byUrlPrefix.get(m.urlBase);
+    if (!tree) this.#byUrlPrefix.set(m.urlBase, (tree = new PrefixTree()));
+    return tree;
+  }
+
   /** A new distinct pattern: within the budget, or refused. */
   #admit(selector: PatternSelector): PatternGroup {
     const b = this.#budget;
     const m = selector.matcher;
+    const url = m.urlBase !== undefined;
+    const kind = url ? 'URL patterns' : 'URI templates';
     if (b.maxPatterns > 0 && this.#patterns.size >= b.maxPatterns)
-      throw this.#refuse(`the hub holds its limit of ${b.maxPatterns} distinct URI templates`);
+      throw this.#refuse(
+        `the hub holds its limit of ${b.maxPatterns} distinct URI templates and URL patterns`,
+      );
     if (b.maxBytes > 0 && this.#bytes + m.size > b.maxBytes)
-      throw this.#refuse(`the hub's budget of ${b.maxBytes} bytes for compiled URI templates is used up`);
-    if (b.maxWeightPerTopic > 0 && this.#byPrefix.loadWith(m.prefix, m.weight) > b.maxWeightPerTopic) {
+      throw this.#refuse(`the hub's budget of ${b.maxBytes} bytes for compiled ${kind} is used up`);
+    const tree = this.#treeOf(m);
+    if (b.maxWeightPerTopic > 0 && tree.loadWith(m.prefix, m.weight) > b.maxWeightPerTopic) {
       const p = m.prefix.length > 40 ? `${m.prefix.slice(0, 40)}…` : m.prefix;
       throw this.#refuse(
-        `one topic could match more than ${b.maxWeightPerTopic} URI-template expressions (literal prefix ${JSON.stringify(p)}; a longer literal prefix helps)`,
+        url
+          ? `one topic could match more than ${b.maxWeightPerTopic} URL-pattern groups and wildcards (fixed prefix ${JSON.stringify(p)}; a fixed host and path start help)`
+          : `one topic could match more than ${b.maxWeightPerTopic} URI-template expressions (literal prefix ${JSON.stringify(p)}; a longer literal prefix helps)`,
       );
     }
     const group: PatternGroup = { matcher: m, subs: new Map(), refs: 0, hit: 0 };
     this.#patterns.set(m.key, group);
     this.#generation++;
-    this.#byPrefix.add(m.prefix, group, m.weight);
+    tree.add(m.prefix, group, m.weight);
     this.#bytes += m.size;
+    if (url) this.#urlPatternCount++;
     return group;
   }
 
@@ -177,7 +214,13 @@ export class TopicIndex {
       this.#all.delete(sub);
       return;
     }
-    if (selector.kind === 'urlpattern') return this.#urlPatterns.remove(sub, selector);
+    if (selector.kind === 'urlpattern') {
+      const n = (this.#urlSources.get(selector.source) ?? 0) - 1;
+      if (n > 0) this.#urlSources.set(selector.source, n);
+      else this.#urlSources.delete(selector.source);
+      this.#leave(sub, selector);
+      return;
+    }
     const exact = this.#exact.get(selector.source);
     if (exact) {
       exact.delete(sub);
@@ -185,17 +228,30 @@ export class TopicIndex {
     }
     if (selector.kind === 'template') {
       const group = this.#patterns.get(selector.matcher.key);
-      const n = group?.subs.get(sub);
-      if (!group || n === undefined) return;
-      const held = selector.kind === 'template' ? this.#templates.get(selector.source) : undefined;
+      if (!group?.subs.has(sub)) return;
+      const held = this.#templates.get(selector.source);
       if (held && --held.refs === 0) this.#templates.delete(selector.source);
-      if (n > 1) group.subs.set(sub, n - 1);
-      else group.subs.delete(sub);
-      if (--group.refs === 0) {
-        this.#patterns.delete(group.matcher.key);
-        this.#byPrefix.remove(group.matcher.prefix, group, group.matcher.weight);
-        this.#bytes -= group.matcher.size;
+      this.#leave(sub, selector);
+    }
+  }
+
+  /** Counts one selector of `sub` less on its shared pattern; drops the pattern at zero. */
+  #leave(sub: Subscription, selector: PatternSelector): void {
+    const group = this.#patterns.get(selector.matcher.key);
+    const n = group?.subs.get(sub);
+    if (!group || n === undefined) return;
+    if (n > 1) group.subs.set(sub, n - 1);
+    else group.subs.delete(sub);
+    if (--group.refs === 0) {
+      const m = group.matcher;
+      this.#patterns.delete(m.key);
+      const tree = this.#treeOf(m);
+      tree.remove(m.prefix, group, m.weight);
+      if (m.urlBase !== undefined) {
+        this.#urlPatternCount--;
+        if (tree.size === 0) this.#byUrlPrefix.delete(m.urlBase);
       }
+      this.#bytes -= m.size;
     }
   }
 
@@ -218,7 +274,6 @@ export class TopicIndex {
         }
       }
     }
-    this.#urlPatterns.forEachMatch(topics, visit);
     for (const sub of this.#all) visit(sub);
   }
 
@@ -227,13 +282,13 @@ export class TopicIndex {
     const out = new Map<string, number>();
     for (const [topic, subs] of this.#exact) out.set(topic, subs.size);
     if (this.#all.size > 0) out.set('*', this.#all.size);
-    this.#urlPatterns.counts(out);
+    for (const [source, n] of this.#urlSources) out.set(source, (out.get(source) ?? 0) + n);
     return out;
   }
 
   /** Whether `source` is a selector that is not itself a topic (`*` or a URI template). */
   isPattern(source: string): boolean {
-    return source === '*' || looksLikeTemplate(source) || this.#urlPatterns.has(source);
+    return source === '*' || looksLikeTemplate(source) || this.#urlSources.has(source);
   }
 
   /**
@@ -242,7 +297,7 @@ export class TopicIndex {
    * the bounded match of the patterns filed under the topic's prefixes.
    */
   matchCount(topic: string): number {
-    let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size + this.#urlPatterns.matchCount(topic);
+    let n = (this.#exact.get(topic)?.size ?? 0) + this.#all.size;
     // A template never matches its own text (no expression admits `{`), so the exact map's
     // count for a topic equal to a template's text is not counted twice.
     if (this.#patterns.size > 0) for (const group of this.#groupsMatching(topic)) n += group.refs;
@@ -269,6 +324,15 @@ export class TopicIndex {
     });
     // Added after the walk: the matches above add their own steps to the meter.
     this.meter.steps += walked;
+    for (const [base, tree] of this.#byUrlPrefix) {
+      const key = urlKey(topic, base);
+      if (key === undefined) continue;
+      this.meter.steps +=
+        topic.length +
+        tree.forEachPrefixOf(key, (group) => {
+          if (group.matcher.match(topic, this.meter)) found.push(group);
+        });
+    }
     groups = found;
     if (cache.size >= MATCH_CACHE_TOPICS) cache.delete(cache.keys().next().value!);
     cache.set(topic, groups);
@@ -276,6 +340,11 @@ export class TopicIndex {
   }
 
   usage(): PatternUsage {
-    return { templates: this.#patterns.size, bytes: this.#bytes, matchSteps: this.meter.steps };
+    return {
+      templates: this.#patterns.size,
+      urlPatterns: this.#urlPatternCount,
+      bytes: this.#bytes,
+      matchSteps: this.meter.steps,
+    };
   }
 }

@@ -15,6 +15,7 @@ export class PrometheusMetrics {
   readonly observer: HubObserver;
   #hub: Hub | undefined;
   #ingest: { published: number; rejected: number; duplicates: number } | undefined;
+  #node: { metrics(): Promise<string>; connections(): number } | undefined;
 
   constructor() {
     const registry = this.registry;
@@ -78,6 +79,24 @@ export class PrometheusMetrics {
         this.inc(hub()?.counters.brokerGaps ?? 0);
       },
     });
+    new Counter({
+      name: 'herald_presence_events_total',
+      help: 'Subscription events this node published (--subscriptions), after coalescing',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.presence?.counts.events ?? 0);
+      },
+    });
+    new Counter({
+      name: 'herald_presence_batches_total',
+      help: 'Publishes that carried them (at most one per presence interval, each of at most 1 000 events)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(hub()?.presence?.counts.batches ?? 0);
+      },
+    });
     const ingest = () => this.#ingest;
     new Counter({
       name: 'herald_ingest_messages_total',
@@ -124,11 +143,25 @@ export class PrometheusMetrics {
         this.inc(hub()?.counters.slowConsumer.droppedUpdates ?? 0);
       },
     });
+    const node = () => this.#node;
+    new Gauge({
+      name: 'herald_node_connections',
+      help: 'Connections the whole node holds as this process last heard (--workers; what --max-connections counts); aggregated, the lowest view of any worker',
+      registers: [registry],
+      aggregator: 'min',
+      collect() {
+        const n = node();
+        if (n) this.set(n.connections());
+        else this.set(hub()?.admittedCount ?? 0);
+      },
+    });
     new Gauge({
       name: 'herald_broker_up',
       help: '1 when the broker is connected and ready',
       labelNames: ['kind'],
       registers: [registry],
+      // With --workers, the node is up only if every worker's broker is.
+      aggregator: 'min',
       collect() {
         const b = hub()?.broker;
         const h = b && healthOf(b);
@@ -137,7 +170,7 @@ export class PrometheusMetrics {
     });
     new Gauge({
       name: 'herald_uri_templates',
-      help: 'Distinct compiled URI templates held (what --max-templates counts)',
+      help: 'Distinct compiled URI templates and URL patterns held (what --max-templates counts)',
       registers: [registry],
       collect() {
         this.set(hub()?.templateUsage().templates ?? 0);
@@ -189,6 +222,14 @@ export class PrometheusMetrics {
     this.#hub = hub;
   }
 
+  /**
+   * `--workers N`: `/metrics` answers with the whole node's metrics (every worker's registry,
+   * aggregated by the primary), and the node's connection count is the one the cap uses.
+   */
+  attachNode(node: { metrics(): Promise<string>; connections(): number }): void {
+    this.#node = node;
+  }
+
   /** Reads the Redis ingest's counters at scrape time. */
   attachIngest(counters: { published: number; rejected: number; duplicates: number }): void {
     this.#ingest = counters;
@@ -214,7 +255,7 @@ export class PrometheusMetrics {
             'metrics need "Authorization: Bearer <metrics token>"',
           );
       }
-      const body = await this.registry.metrics();
+      const body = this.#node ? await this.#node.metrics() : await this.registry.metrics();
       ex.respond(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' }, body);
       return true;
     };

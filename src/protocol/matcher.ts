@@ -1,11 +1,16 @@
 /**
- * What the hub needs of a compiled pattern selector (a URI template today; any other
- * matcher kind plugs in by implementing this): a literal prefix to index it by, a canonical
- * key to share it by, and a match whose work is bounded and counted.
+ * What the hub needs of a compiled pattern selector (a URI template or a URL pattern): a
+ * literal prefix to index it by, a canonical key to share it by, and a match whose work is
+ * bounded and counted.
  */
 export interface TopicMatcher {
-  /** Every topic it matches starts with this text (may be empty): the index key. */
+  /**
+   * Every topic it matches starts with this text (may be empty): the index key. With
+   * `urlBase`, a prefix of the topic's URL key (url-pattern.ts urlKey) instead.
+   */
   readonly prefix: string;
+  /** URL patterns: the base their topics resolve against, and `prefix` is of the URL key. */
+  readonly urlBase?: string;
   /** Equal keys match exactly the same topics, so one compiled matcher can serve both. */
   readonly key: string;
   /**

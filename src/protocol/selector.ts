@@ -1,6 +1,6 @@
 import { ErrorCode, HeraldError } from './errors.ts';
 import { exactMatches } from './match-exact.ts';
-import type { TopicMatcher as UrlPatternMatcher } from './url-pattern.ts';
+import type { UrlPatternMatcher } from './url-pattern.ts';
 import { compileTemplate, looksLikeTemplate, type TemplateMatcher } from './uri-template.ts';
 
 /**

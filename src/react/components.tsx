@@ -10,7 +10,7 @@ import {
 import type { HeraldClientError } from '../client/errors.ts';
 import type { ConnectionStatus as Status } from '../client/subscribe.ts';
 import type { HeraldUpdate } from '../client/transport.ts';
-import { compileSelector } from '../protocol/selector.ts';
+import { isExactTopic } from '../client/topic-match.ts';
 import type { JsonValue } from '../protocol/state.ts';
 import { ConnectionRegistry, type HubSettings, type OverallStatus, type StateMode } from './registry.ts';
 
@@ -79,12 +79,8 @@ function parse(data: string): unknown {
 /** In state mode, one exact topic gives its state as `data`; anything else a record topic -> state. */
 function isSingleTopic(key: string): boolean {
   const selectors = JSON.parse(key) as string[];
-  if (selectors.length !== 1) return false;
-  try {
-    return compileSelector(selectors[0]!).kind === 'exact';
-  } catch {
-    return false; // not one exact topic; listen() refuses it
-  }
+  // Not one exact topic (a refused selector included: listen() throws for it).
+  return selectors.length === 1 && isExactTopic(selectors[0]!);
 }
 
 /** Live state of one or more topics (selectors), folded with `reduce`. */

@@ -1,5 +1,5 @@
 import type { BackoffOptions } from '../client/backoff.ts';
-import type { HeraldClientError } from '../client/errors.ts';
+import { HeraldClientError } from '../client/errors.ts';
 import {
   subscribe,
   type ConnectionStatus,
@@ -9,7 +9,7 @@ import {
 import type { HeraldUpdate } from '../client/transport.ts';
 import type { WebSocketCtor } from '../client/ws.ts';
 import { StateCache } from '../client/state-cache.ts';
-import { compileExactMatcher, compileSelector, selectorMatches, type Selector } from '../protocol/selector.ts';
+import { topicFilter, type TopicFilter } from '../client/topic-match.ts';
 import type { JsonValue, SnapshotPayload, StatePayload } from '../protocol/state.ts';
 
 /** How a registry reaches hubs; a provider's props, overridable per hook. */
@@ -49,7 +49,7 @@ export interface StateMode {
 export type OverallStatus = 'connected' | 'connecting' | 'reconnecting' | 'offline';
 
 interface Entry {
-  selectors: Selector[];
+  selectors: TopicFilter[];
   topics: string[];
   listener: TopicListener;
 }
@@ -111,8 +111,8 @@ class SharedConnection {
   }
 }
 
-function matches(selectors: readonly Selector[], topics: readonly string[]): boolean {
-  for (const s of selectors) for (const t of topics) if (selectorMatches(s, t)) return true;
+function matches(selectors: readonly TopicFilter[], topics: readonly string[]): boolean {
+  for (const s of selectors) for (const t of topics) if (s(t)) return true;
   return false;
 }
 
@@ -150,11 +150,16 @@ export class ConnectionRegistry {
       state ? ['state', state.throttle ?? 0] : [],
       settings.dialect ?? 'draft-07',
     ]);
-    const compile =
-      settings.dialect === 'draft-08'
-        ? compileExactMatcher
-        : compileSelector;
-    const entry: Entry = { selectors: unique.map(compile), topics: unique, listener };
+    const selectors = unique.map((t) => {
+      const filter = topicFilter(t, settings.dialect);
+      if (filter) return filter;
+      throw new HeraldClientError(
+        `invalid topic selector ${JSON.stringify(t)}`,
+        400,
+        'HERALD_ERR_BAD_SELECTOR',
+      );
+    });
+    const entry: Entry = { selectors, topics: unique, listener };
     let conn = this.#conns.get(key);
     if (!conn) {
       conn = new SharedConnection(state !== undefined);

@@ -305,3 +305,89 @@ describe('URI-template selectors: a snapshot scan is bounded', () => {
     assert.ok(steps <= SNAPSHOT_MATCH_STEPS + oneState, `${steps} steps`);
   });
 });
+
+describe('URL patterns (draft-08 match_urlpattern) are under the same budgets, over real sockets', () => {
+  let h: RunningHerald;
+  const open: { close(): unknown }[] = [];
+  const perTopic = 8;
+  before(async () => {
+    h = await startTestHub({ anonymous: true, maxTemplates: 5, maxExpressionsPerTopic: perTopic });
+  });
+  after(async () => {
+    for (const c of open) c.close();
+    await h.close();
+  });
+  const patterns = (list: string[]): SseClient => {
+    const c = new SseClient(
+      hubUrl(h, `?${list.map((p) => `match_urlpattern=${encodeURIComponent(p)}`).join('&')}`),
+    );
+    open.push(c);
+    return c;
+  };
+
+  test('past the distinct-pattern count: 429 HERALD_ERR_TEMPLATE_BUDGET with Retry-After and one line, SSE and WebSocket', async () => {
+    const held = patterns(Array.from({ length: 5 }, (_, i) => `https://site${i}.example/books/:id`));
+    assert.equal(await held.opened, 200);
+    const shared = patterns(['https://site0.example/books/:id']);
+    assert.equal(await shared.opened, 200, 'a pattern already held costs nothing more');
+    assert.equal(h.hub.templateUsage().urlPatterns, 5);
+    const over = patterns(['https://site9.example/books/:id']);
+    assert.equal(await over.opened, 429);
+    assertSseRefused(
+      over,
+      429,
+      'HERALD_ERR_TEMPLATE_BUDGET',
+      /limit of 5 distinct URI templates and URL patterns/,
+    );
+    assert.ok(over.headers['retry-after'], 'Retry-After is set');
+
+    const ws = new WsProbe(wsUrl(h));
+    open.push(ws);
+    await ws.opened;
+    ws.send({ op: 'subscribe', match_urlpattern: ['https://site8.example/:id'], ref: 1 });
+    const reply = await ws.next((m) => m['op'] === 'subscribed' || m['op'] === 'error', 10_000);
+    assert.equal(reply['op'], 'error');
+    assert.equal(reply['code'], 'HERALD_ERR_TEMPLATE_BUDGET');
+
+    // The held patterns still deliver, and one over-long pattern is a 400, not a budget matter.
+    const res = await publishJson(
+      h,
+      { topic: 'https://site1.example/books/9', data: 'book 9' },
+      await publisherToken(),
+    );
+    assert.equal(res.status, 200);
+    await held.waitFor((e) => e.data === 'book 9', 10_000);
+    const tooLong = patterns([`https://site0.example/${'x'.repeat(2100)}/:id`]);
+    assert.equal(await tooLong.opened, 400);
+    assert.equal(tooLong.headers['x-herald-error'], 'HERALD_ERR_BAD_SELECTOR');
+
+    held.close();
+    shared.close();
+    await eventually(() => h.hub.templateUsage().urlPatterns === 0, 'budget released');
+  });
+
+  test('a flood of host-wildcard patterns is refused past the per-topic weight; a publish stays within the step bound', async () => {
+    const admitted: SseClient[] = [];
+    let refused: SseClient | undefined;
+    for (let i = 0; i < 50 && !refused; i++) {
+      const c = patterns([`https://*.flood${i}.example/:id`]);
+      if ((await c.opened) === 200) admitted.push(c);
+      else refused = c;
+    }
+    // Each weighs 3 (host wildcard, path group): two fit under 8, the third does not.
+    assert.equal(admitted.length, 2);
+    assert.ok(refused);
+    assertSseRefused(refused, 429, 'HERALD_ERR_TEMPLATE_BUDGET', /URL-pattern groups and wildcards/);
+
+    const fixed = patterns(['https://fixed.example/news/:id']);
+    assert.equal(await fixed.opened, 200, 'a pattern with a fixed host has its own budget');
+    const topic = `https://a.flood1.example/${'n'.repeat(1500)}`;
+    const before = h.hub.templateUsage().matchSteps;
+    const res = await publishJson(h, { topic, data: 'x' }, await publisherToken());
+    assert.equal(res.status, 200);
+    await admitted[1]!.waitFor((e) => e.data === 'x', 10_000);
+    const steps = h.hub.templateUsage().matchSteps - before;
+    const bound = INDEX_STEPS_PER_WEIGHT * perTopic * (topic.length + 1);
+    assert.ok(steps <= bound, `${steps} steps, bound ${bound}`);
+  });
+});

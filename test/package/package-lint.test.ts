@@ -37,4 +37,15 @@ describe('the packed tarball', () => {
     ]);
     assert.deepEqual(report.analysis.problems, []);
   });
+
+  test('ships a LICENSE file naming the license package.json declares', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      license: string;
+    };
+    const { stdout: list } = await exec('tar', ['-tzf', packedTarball()]);
+    assert.ok(list.split('\n').includes('package/LICENSE'), 'package/LICENSE is in the tarball');
+    const { stdout: text } = await exec('tar', ['-xzOf', packedTarball(), 'package/LICENSE']);
+    assert.equal(text.split('\n')[0], `${pkg.license} License`);
+    assert.match(text, /Permission is hereby granted, free of charge/);
+  });
 });

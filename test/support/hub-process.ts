@@ -60,7 +60,15 @@ export async function startHubProcess(
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start in 20 s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Not left running: a hub that never said "listening" may still hold ports and CPU.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      reject(new Error(`hub did not start in 20 s; stderr: ${stderr}`));
+    }, 20_000);
     lines.on('line', (line) => {
       logs.push(line);
       try {

@@ -1,0 +1,209 @@
+// `herald serve --workers 2`, one node, one view: `/metrics` scraped through any worker shows
+// the whole node, herald.stats reflect every worker, and --max-connections counts the
+// connections of all workers.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { mintToken } from '../src/auth/mint.ts';
+import { STATS_TOPIC } from '../src/protocol/update.ts';
+import { type HubProcess, listening, localHubArgs, startHubProcess } from './support/hub-process.ts';
+import { SseConnection } from './support/sse-client.ts';
+
+const KEY = 'node-view-test-secret-0123456789abcdef';
+const PATH = '/.well-known/mercure';
+const TOPIC = 'https://example.com/node-view';
+const CAP = 4;
+
+/** One sample of the Prometheus text: `name{labels} value` (labels as written, or none). */
+function sample(text: string, series: string): number | undefined {
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  return undefined;
+}
+
+describe('herald serve --workers 2: one node, one view', () => {
+  let hub: HubProcess;
+  let publisher: string;
+  const open: SseConnection[] = [];
+  before(async () => {
+    hub = await startHubProcess([
+      ...localHubArgs(KEY),
+      '--anonymous',
+      '--workers',
+      '2',
+      '--max-connections',
+      String(CAP),
+      '--log-level',
+      'info',
+    ]);
+    await listening(hub, 2);
+    publisher = await mintToken({ secret: KEY, publish: ['*'] });
+  });
+  after(() => {
+    for (const c of open) c.close();
+    hub.kill();
+  });
+
+  const metrics = async (): Promise<string> => {
+    const res = await fetch(`${hub.url}/metrics`);
+    assert.equal(res.status, 200);
+    return res.text();
+  };
+  /** Scrapes (bounded) until the node's connection count, as every worker sees it, is `n`. */
+  const nodeConnections = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    let last: number | undefined;
+    while ((last = sample(await metrics(), 'herald_node_connections')) !== n) {
+      if (Date.now() > deadline) throw new Error(`herald_node_connections stayed ${last}, wanted ${n}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const subscribe = async (url: string, headers: Record<string, string> = {}): Promise<SseConnection> => {
+    const c = await SseConnection.open(url, headers);
+    open.push(c);
+    return c;
+  };
+
+  test('every scrape of /metrics, whichever worker answers, shows the totals of both workers', async () => {
+    const admin = await mintToken({ secret: KEY, subscribe: [STATS_TOPIC], admin: true });
+    const stats = await subscribe(`${hub.url}${PATH}?topic=${encodeURIComponent(STATS_TOPIC)}`, {
+      Authorization: `Bearer ${admin}`,
+    });
+    assert.equal(stats.status, 200);
+    const subs: SseConnection[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await subscribe(`${hub.url}${PATH}?topic=${encodeURIComponent(TOPIC)}`);
+      await c.live();
+      subs.push(c);
+    }
+    for (const data of ['one', 'two']) {
+      const res = await fetch(`${hub.url}${PATH}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${publisher}` },
+        body: new URLSearchParams({ topic: TOPIC, data }),
+      });
+      assert.equal(res.status, 200);
+    }
+    for (const c of subs) await c.waitForUpdates(2);
+
+    // Scrapes are spread over the workers (new connection each): all agree on node totals.
+    for (let i = 0; i < 8; i++) {
+      const text = await metrics();
+      assert.equal(sample(text, 'herald_connections_active{transport="sse"}'), 3, text);
+      assert.equal(sample(text, 'herald_updates_published_total'), 2);
+      assert.equal(sample(text, 'herald_deliveries_total'), 4);
+      assert.equal(sample(text, 'herald_broker_up{kind="cluster"}'), 1);
+    }
+
+    // The dashboard's stats stream: the whole node's numbers, from both processes.
+    await stats.waitFor(
+      () =>
+        stats.events.some((e) => {
+          if (e.event !== 'herald.stats') return false;
+          const s = JSON.parse(e.data) as {
+            processes?: number;
+            connections: { total: number; monitors: number };
+            totals: { published: number; delivered: number };
+          };
+          return (
+            s.processes === 2 &&
+            // The stats subscriber itself is a monitor, counted apart.
+            s.connections.total === 2 &&
+            s.connections.monitors === 1 &&
+            s.totals.published === 2 &&
+            s.totals.delivered === 4
+          );
+        }),
+      'a herald.stats event with both workers in it',
+    );
+  });
+
+  test('--max-connections counts the connections of every worker', async () => {
+    await nodeConnections(3);
+    const fourth = await subscribe(`${hub.url}${PATH}?topic=${encodeURIComponent(TOPIC)}`);
+    assert.equal(fourth.status, 200);
+    await nodeConnections(CAP);
+    // Round-robin hands these to both workers; each holds fewer than CAP on its own.
+    for (let i = 0; i < 2; i++) {
+      const refused = await subscribe(`${hub.url}${PATH}?topic=${encodeURIComponent(TOPIC)}`);
+      assert.equal(refused.status, 429);
+    }
+    fourth.close();
+    await nodeConnections(CAP - 1);
+    const again = await subscribe(`${hub.url}${PATH}?topic=${encodeURIComponent(TOPIC)}`);
+    assert.equal(again.status, 200);
+  });
+});
+
+describe('herald serve --workers 2 --subscriptions (no Redis): one subscriptions API for the node', () => {
+  let hub: HubProcess;
+  const open: SseConnection[] = [];
+  before(async () => {
+    hub = await startHubProcess([
+      ...localHubArgs(KEY),
+      '--workers',
+      '2',
+      '--subscriptions',
+      '--log-level',
+      'info',
+    ]);
+    await listening(hub, 2);
+  });
+  after(() => {
+    for (const c of open) c.close();
+    hub.kill();
+  });
+
+  test("the API on either worker lists both workers' subscribers; a SIGKILLed worker's leave the list", async () => {
+    const watch = await mintToken({ secret: KEY, subscribe: [`${PATH}/subscriptions{/topic}{/subscriber}`] });
+    const list = async (): Promise<string[]> => {
+      const res = await fetch(`${hub.url}${PATH}/subscriptions`, {
+        headers: { Authorization: `Bearer ${watch}` },
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { subscriptions: { topic: string; payload?: { user: string } }[] };
+      return body.subscriptions
+        .filter((s) => s.topic === TOPIC)
+        .map((s) => s.payload!.user)
+        .sort();
+    };
+    const users = ['u0', 'u1', 'u2', 'u3'];
+    for (const user of users) {
+      const token = await mintToken({ secret: KEY, subscribe: [TOPIC], payload: { user } });
+      const c = await SseConnection.open(`${hub.url}${PATH}?topic=${encodeURIComponent(TOPIC)}`, {
+        Authorization: `Bearer ${token}`,
+      });
+      assert.equal(c.status, 200);
+      await c.live();
+      open.push(c);
+    }
+    // Each request is a new connection, so they are spread over both workers.
+    const deadline = Date.now() + 10_000;
+    let agreeing = 0;
+    while (agreeing < 6) {
+      if ((await list()).join() === users.join()) agreeing++;
+      else if (Date.now() > deadline) assert.deepEqual(await list(), users);
+    }
+
+    const workers = readFileSync(`/proc/${hub.child.pid}/task/${hub.child.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    assert.equal(workers.length, 2);
+    process.kill(workers[0]!, 'SIGKILL');
+    // The killed worker's subscribers lose their stream; the others stay and stay listed.
+    const cut = open.map((c, i) => [c, users[i]!] as const);
+    await eventuallyAsync(async () => {
+      const alive = cut.filter(([c]) => !c.ended).map(([, u]) => u);
+      return alive.length < users.length && (await list()).join() === alive.sort().join();
+    }, "the killed worker's subscribers gone from the API");
+  });
+});
+
+async function eventuallyAsync(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
