@@ -196,9 +196,30 @@ export function renderMarkdown(rows: readonly Row[], config: BenchConfig, meta: 
   parts.push(section(summary, 'publish', [p('mode'), sysCol, m('updates/s', 'updatesPerSec'), m('requests/s', 'requestsPerSec'), m('failed', 'failed'), m('publisher CPU %', 'publisherCpu'), m('server CPU %', 'serverCpu'), noteCol], (a, b) => String(a.params.mode).localeCompare(String(b.params.mode)) || a.system.localeCompare(b.system)), '');
   parts.push('## Load-generator check', '', 'Same saturated fan-out measured with one and with two load-generator processes: if the second process does not raise deliveries/s, the generator is not the bottleneck.', '');
   parts.push(section(summary, 'loadgen-check', [p('transport'), p('workers'), sysCol, m('deliveries/s', 'deliveriesPerSec'), m('loadgen CPU % (max worker)', 'loadgenCpuMax'), m('server CPU %', 'serverCpu'), noteCol], (a, b) => String(a.params.transport).localeCompare(String(b.params.transport)) || byParams('workers')(a, b)), '');
+  parts.push(...capacitySections(summary));
   const skipped = summary.filter((s) => s.scenario === 'skipped');
   if (skipped.length) {
     parts.push('## Not available', '', table(['system', 'reason'], skipped.map((s) => [s.system, s.notes.join('; ')])), '');
   }
   return parts.join('\n');
+}
+
+/** The capacity scenario's tables: per phase, the figures docs/scaling.md's model uses. */
+function capacitySections(summary: readonly SummaryRow[]): string[] {
+  const phase = (name: string): SummaryRow[] => summary.filter((s) => s.scenario === 'capacity' && s.params.phase === name);
+  if (!summary.some((s) => s.scenario === 'capacity')) return [];
+  const bySystem = (a: SummaryRow, b: SummaryRow): number => a.system.localeCompare(b.system) || String(a.params.mode ?? a.params.rate ?? '').localeCompare(String(b.params.mode ?? b.params.rate ?? ''), 'en', { numeric: true });
+  const redisCols = [m('Redis commands / publish', 'redisOpsPerPublish', 2), m('scripts / publish', 'redisScriptsPerPublish', 2), m('ticks / publish', 'ticksPerPublish', 2), m('Redis bytes in / publish', 'redisInBytesPerPublish'), m('Redis bytes out / publish', 'redisOutBytesPerPublish'), m('Redis CPU µs / publish', 'redisCpuUsPerPublish', 1)];
+  return [
+    '## Capacity: per node and per publish', '',
+    'Publishes go to the first node; subscribers (`topic=*`) alternate between the nodes; updates rotate over 64 topics. Redis figures are `INFO` deltas summed over every primary, divided by the updates published (commands include those the scripts run; CPU is net of Redis\' idle CPU).', '',
+    '### Publish flat out, no subscribers', '',
+    section(phase('publish'), 'capacity', [p('mode'), sysCol, m('nodes', 'nodes'), m('publishes/s', 'publishesPerSec'), m('publishing node CPU %', 'publishingNodeCpu'), m('publishing node CPU µs / publish', 'publishingNodeCpuUsPerPublish', 1), m('other node CPU µs / publish', 'otherNodeCpuUsPerPublish', 1), ...redisCols, noteCol], bySystem), '',
+    '### Idle subscribers: memory per connection (10 s after connecting)', '',
+    section(phase('memory'), 'capacity', [p('subscribers'), sysCol, m('KB / conn (node RSS)', 'kbPerConn', 2), m('largest node RSS MB', 'nodeRssMB', 1), m('Redis bytes / conn', 'redisBytesPerConn', 1), m('connect s', 'connectSeconds', 1), noteCol], bySystem), '',
+    '### Fan-out over many topics', '',
+    section(phase('fanout'), 'capacity', [p('subscribers'), p('rate'), sysCol, m('published/s', 'publishRate'), m('deliveries/s', 'deliveriesPerSec'), m('deliveries/s per node', 'deliveriesPerSecPerNode'), { title: 'delivered', cell: (s) => pct(s.metrics.deliveredFraction) }, m('node CPU % (avg)', 'nodeCpuAvg'), m('node CPU µs / delivery', 'nodeCpuUsPerDelivery', 2), m('deliveries per core-second', 'deliveriesPerCoreSec'), m('machine CPU % (of 200)', 'machineCpu'), ...redisCols, noteCol], bySystem), '',
+    '### Redis with nothing published', '',
+    section(phase('background'), 'capacity', [sysCol, m('primaries', 'primaries'), m('commands/s', 'redisOpsPerSec'), m('bytes in/s', 'redisInBytesPerSec'), m('bytes out/s', 'redisOutBytesPerSec'), m('Redis CPU %', 'redisCpuPercent', 1)], bySystem), '',
+  ];
 }

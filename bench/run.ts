@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { loadConfig } from './config.ts';
 import { renderMarkdown, summarize, headline } from './report.ts';
+import { capacity } from './scenarios/capacity.ts';
 import { fanout, wsFanout } from './scenarios/fanout.ts';
 import { herald100k } from './scenarios/herald-100k.ts';
 import { idle } from './scenarios/idle.ts';
@@ -28,9 +29,10 @@ const SCENARIOS: Record<string, Scenario> = {
   'ws-fanout': wsFanout,
   'ws-storm': wsStorm,
   'herald-100k': herald100k,
+  capacity,
 };
 /** Scenarios run only when named in BENCH_SCENARIOS (they take the whole machine for minutes). */
-const OPT_IN = new Set(['herald-100k']);
+const OPT_IN = new Set(['herald-100k', 'capacity']);
 
 function pick<T>(all: Record<string, T>, filter: string | undefined): Array<[string, T]> {
   const names = filter ? filter.split(',').map((s) => s.trim()) : Object.keys(all);

@@ -15,13 +15,13 @@ import {
 const HERALD_WS_PATH = '/.well-known/mercure/ws';
 const JWT_KEY = 'herald-bench-key-0123456789abcdef0123456789abcdef';
 
-async function publisherToken(): Promise<string> {
+export async function publisherToken(): Promise<string> {
   return new SignJWT({ mercure: { publish: ['*'], subscribe: ['*'] } })
     .setProtectedHeader({ alg: 'HS256' })
     .sign(new TextEncoder().encode(JWT_KEY));
 }
 
-async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned; node: Endpoint }> {
+export async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned; node: Endpoint }> {
   const port = await freePort();
   // Connection open/close log lines cost a lot at 10 000 connections; the baselines log nothing.
   const logLevel = process.env.BENCH_HERALD_LOG ?? 'warn';
@@ -60,7 +60,7 @@ async function startNode(name: string, extra: string[]): Promise<{ proc: Spawned
   return { proc, node: { host: '127.0.0.1', port } };
 }
 
-function running(
+export function running(
   name: string,
   procs: Spawned[],
   nodes: Endpoint[],
@@ -151,7 +151,10 @@ export const heraldRedis: SystemUnderTest = {
       started.push(a.proc);
       const b = await startNode('herald-b', ['--redis', redis.url]);
       started.push(b.proc);
-      return running('herald-redis-2n', started, [a.node, b.node], await publisherToken(), redis);
+      const sys = running('herald-redis-2n', started, [a.node, b.node], await publisherToken(), redis);
+      // For the capacity scenario: the hub processes apart from Redis, and Redis' INFO counters.
+      const nodePids = started.map((p) => p.child.pid ?? 0);
+      return { ...sys, nodePids: () => nodePids, redisPorts: [Number(new URL(redis.url).port)] };
     } catch (err) {
       await Promise.all(started.map((p) => p.stop()));
       await redis.stop();

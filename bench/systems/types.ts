@@ -40,6 +40,10 @@ export interface RunningSystem {
   readonly fdLimit: number;
   /** Processes that hold subscriber connections (node:cluster workers, nodes); default 1. */
   readonly connectionProcesses?: number;
+  /** Hub processes only (no Redis), in `target.nodes` order; default `pids()`. */
+  nodePids?(): number[];
+  /** Ports of the Redis servers behind the hub (every shard), for `INFO` counters. */
+  readonly redisPorts?: readonly number[];
   /** True when the system replays missed updates after `Last-Event-ID`. */
   readonly resumes: boolean;
   publishRequest(topic: string, data: string): PublishRequest;
