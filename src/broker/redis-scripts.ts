@@ -7,7 +7,7 @@ import type { Cluster, Redis } from 'ioredis';
  * ioredis' `defineCommand`, which sends `EVALSHA` and falls back to `EVAL` once when the
  * script cache is empty (after a Redis restart or a failover).
  *
- * A script may need a library file of shared helpers: its text is put in front of the
+ * A script may need library files of shared helpers: their text is put in front of the
  * script's, after the `#!lua` flags line if there is one (Redis wants that first).
  */
 
@@ -21,28 +21,30 @@ export interface RedisScript {
   readonly lua: string;
 }
 
-function load(name: string, file: string, numberOfKeys: number, lib?: string): RedisScript {
+function load(name: string, file: string, numberOfKeys: number, libs: readonly string[] = []): RedisScript {
   const read = (f: string): string => readFileSync(new URL(f, LUA_DIR), 'utf8');
   let lua = read(file);
-  if (lib !== undefined) {
+  if (libs.length > 0) {
     const shebang = /^#!lua[^\n]*\n/.exec(lua)?.[0] ?? '';
-    lua = `${shebang}${read(lib)}${lua.slice(shebang.length)}`;
+    lua = `${shebang}${libs.map(read).join('')}${lua.slice(shebang.length)}`;
   }
   return { name, numberOfKeys, lua };
 }
 
+const SHARDED_LIBS = ['trim-lib.lua', 'sharded-lib.lua'];
+
 /** The single-log broker (one instance or a Sentinel-managed primary). */
 export const logScripts = {
-  publish: load('heraldLogPublish', 'log-publish.lua', 4, 'log-lib.lua'),
+  publish: load('heraldLogPublish', 'log-publish.lua', 4, ['trim-lib.lua']),
   history: load('heraldLogHistory', 'log-history.lua', 2),
 };
 
 /** The partitioned log on a Redis Cluster. */
 export const shardedScripts = {
-  publish: load('heraldShardPublish', 'sharded-publish.lua', 4, 'sharded-lib.lua'),
-  tick: load('heraldShardTick', 'sharded-tick.lua', 1, 'sharded-lib.lua'),
-  read: load('heraldShardRead', 'sharded-read.lua', 2, 'sharded-lib.lua'),
-  lookup: load('heraldShardLookup', 'sharded-lookup.lua', 1, 'sharded-lib.lua'),
+  publish: load('heraldShardPublish', 'sharded-publish.lua', 4, SHARDED_LIBS),
+  tick: load('heraldShardTick', 'sharded-tick.lua', 1, SHARDED_LIBS),
+  read: load('heraldShardRead', 'sharded-read.lua', 2, SHARDED_LIBS),
+  lookup: load('heraldShardLookup', 'sharded-lookup.lua', 1, SHARDED_LIBS),
 };
 
 /** Retained state. */

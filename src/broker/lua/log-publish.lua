@@ -5,7 +5,7 @@
 -- Each entry has fields i=<update id>, u=<payload>. The id index maps an update id to the
 -- stream id of its earliest retained occurrence. An update whose idempotency key was seen
 -- within the window is a retry: it is not stored nor published, and its answer is the first
--- one's (the key's value: `<stream id> <update id>`). Needs log-lib.lua.
+-- one's (the key's value: `<stream id> <update id>`). Needs trim-lib.lua.
 -- Returns {sid1, first1, sid2, first2, ...}: `first` is '' for a stored update, the first
 -- publish's update id for a retry (then `sid` is the first one's stream id).
 local stream, idx, channel, trimmedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -30,7 +30,7 @@ for i = 5, #ARGV, 3 do
     stored[#stored + 1] = { sid, ARGV[i + 1] }
   end
 end
-trim(stream, idx, trimmedKey, maxlen, ttl)
+trim(stream, idx, trimmedKey, maxlen, ttl, nowMs())
 for _, s in ipairs(stored) do
   redis.call('PUBLISH', channel, s[1] .. ' ' .. s[2])
 end

@@ -5,7 +5,7 @@
 -- partitions, so an update published after another one was acknowledged to the same node
 -- sorts after it. An update whose idempotency key was seen within the window is a retry: not
 -- stored nor published, answered with the first one's stream id and update id.
--- Returns {sid1, first1, ...}: `first` is '' for a stored update. Needs sharded-lib.lua.
+-- Returns {sid1, first1, ...}: `first` is '' for a stored update. Needs trim-lib.lua and sharded-lib.lua.
 local stream, idx, lastKey, trimmedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local channel, maxlen, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, keyPrefix = tonumber(ARGV[5]), ARGV[6]

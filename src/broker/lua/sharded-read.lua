@@ -2,7 +2,7 @@
 -- Read-only (runs on a replica too): entries of one partition after (or from) a stream id,
 -- and whether any entry in that range was trimmed or is past the age limit. KEYS: stream,
 -- trimmed. ARGV: start ('-' or an id), inclusive (1/0), limit, ttlMs.
--- Returns {lost (0/1), sid1, payload1, ...}. Needs sharded-lib.lua.
+-- Returns {lost (0/1), sid1, payload1, ...}. Needs trim-lib.lua and sharded-lib.lua.
 local stream, trimmedKey = KEYS[1], KEYS[2]
 local start, inclusive, limit, ttl = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), tonumber(ARGV[4])
 local lost = 0

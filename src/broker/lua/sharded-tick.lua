@@ -2,7 +2,7 @@
 -- will come from me", or the merge waits for it. KEYS: last. ARGV: channel, target id.
 -- Raises the partition's last id to the target and announces it on the shard channel, after
 -- every entry published before it (same shard, same channel: Pub/Sub keeps the order).
--- Needs sharded-lib.lua.
+-- Needs trim-lib.lua (nowMs) and sharded-lib.lua.
 local lastKey, channel = KEYS[1], ARGV[1]
 local lm, ls = 0, 0
 local last = redis.call('GET', lastKey)
