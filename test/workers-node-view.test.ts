@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
 import { STATS_TOPIC } from '../src/protocol/stats.ts';
-import { type HubProcess, listening, localHubArgs, startHubProcess } from './support/hub-process.ts';
+import { type HubProcess, startWorkersHub } from './support/hub-process.ts';
 import { SseConnection } from './support/sse-client.ts';
 
 const KEY = 'node-view-test-secret-0123456789abcdef';
@@ -26,17 +26,7 @@ describe('herald serve --workers 2: one node, one view', () => {
   let publisher: string;
   const open: SseConnection[] = [];
   before(async () => {
-    hub = await startHubProcess([
-      ...localHubArgs(KEY),
-      '--anonymous',
-      '--workers',
-      '2',
-      '--max-connections',
-      String(CAP),
-      '--log-level',
-      'info',
-    ]);
-    await listening(hub, 2);
+    hub = await startWorkersHub(KEY, 2, ['--anonymous', '--max-connections', String(CAP)]);
     publisher = await mintToken({ secret: KEY, publish: ['*'] });
   });
   after(() => {
@@ -139,15 +129,7 @@ describe('herald serve --workers 2 --subscriptions (no Redis): one subscriptions
   let hub: HubProcess;
   const open: SseConnection[] = [];
   before(async () => {
-    hub = await startHubProcess([
-      ...localHubArgs(KEY),
-      '--workers',
-      '2',
-      '--subscriptions',
-      '--log-level',
-      'info',
-    ]);
-    await listening(hub, 2);
+    hub = await startWorkersHub(KEY, 2, ['--subscriptions']);
   });
   after(() => {
     for (const c of open) c.close();

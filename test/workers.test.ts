@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
-import { type HubProcess, listening, localHubArgs, startHubProcess } from './support/hub-process.ts';
+import { type HubProcess, startWorkersHub } from './support/hub-process.ts';
 import { SseConnection } from './support/sse-client.ts';
 
 const KEY = 'workers-test-secret-0123456789abcdef';
@@ -23,15 +23,7 @@ describe('herald serve --workers 2 (memory broker relayed by the primary)', () =
   let token: string;
   const open: SseConnection[] = [];
   before(async () => {
-    hub = await startHubProcess([
-      ...localHubArgs(KEY),
-      '--anonymous',
-      '--workers',
-      '2',
-      '--log-level',
-      'info',
-    ]);
-    await listening(hub, 2);
+    hub = await startWorkersHub(KEY, 2, ['--anonymous']);
     token = await mintToken({ secret: KEY, publish: ['*'] });
   });
   after(async () => {

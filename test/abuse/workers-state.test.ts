@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '../../src/auth/mint.ts';
-import { type HubProcess, listening, localHubArgs, startHubProcess } from '../support/hub-process.ts';
+import { type HubProcess, startWorkersHub } from '../support/hub-process.ts';
 import { SseConnection } from '../support/sse-client.ts';
 
 const KEY = 'workers-state-secret-0123456789abcdef';
@@ -38,15 +38,7 @@ describe('herald serve --workers 2 without Redis: state changes go through one o
   let hub: HubProcess;
   const open: SseConnection[] = [];
   before(async () => {
-    hub = await startHubProcess([
-      ...localHubArgs(KEY),
-      '--anonymous',
-      '--workers',
-      '2',
-      '--log-level',
-      'info',
-    ]);
-    await listening(hub, 2);
+    hub = await startWorkersHub(KEY, 2, ['--anonymous']);
   });
   after(async () => {
     for (const c of open) c.close();

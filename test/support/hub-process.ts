@@ -170,3 +170,24 @@ export function listening(hub: HubProcess, count: number): Promise<void> {
     hub.child.stdout!.on('data', onData);
   });
 }
+
+/**
+ * `herald serve --workers N` on this machine's loopback (info logs, so the workers' "listening"
+ * lines can be counted), resolved once every worker listens. `args` are the test's own flags.
+ */
+export async function startWorkersHub(
+  key: string,
+  workers: number,
+  args: readonly string[],
+): Promise<HubProcess> {
+  const hub = await startHubProcess([
+    ...localHubArgs(key),
+    ...args,
+    '--workers',
+    String(workers),
+    '--log-level',
+    'info',
+  ]);
+  await listening(hub, workers);
+  return hub;
+}
