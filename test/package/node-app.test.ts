@@ -276,10 +276,12 @@ describe('Herald installed from its tarball into a new Node app', () => {
   // Budgets: the sizes when the package was first built were 9 640 and 10 747 bytes gzipped;
   // draft-08 support brought them to about 10 600 and 11 800, as the client then shared the
   // hub's URI-template matcher and error classes. The client's own matcher
-  // (src/client/topic-match.ts) brought them down to about 8 560 and 9 780 (measured with
-  // `node scripts/bundle-size.mjs`); the budgets leave about 1.5 % of room.
-  const CLIENT_BUDGET = 8_700;
-  const REACT_BUDGET = 9_930;
+  // (src/client/topic-match.ts) brought them down to about 8 560 and 9 780; the publisher's
+  // safe retries (Idempotency-Key, timeout) then added about 230 to the client (8 790 and
+  // 9 830, `node scripts/bundle-size.mjs`). The budgets stay under the issue's "about 9 KB and
+  // 10 KB" and leave about 2 % of room.
+  const CLIENT_BUDGET = 9_000;
+  const REACT_BUDGET = 10_000;
 
   test('herald/client bundles for the browser with Vite, no Node module, within its size budget', async () => {
     const { gzipped, loaded } = await browserBundle("export * from 'herald/client';\n", []);
