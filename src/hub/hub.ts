@@ -463,7 +463,8 @@ export class Hub {
 
   /** Takes a rate sample (the stats timer calls this every interval). */
   sampleRates(now = Date.now()): void {
-    this.#stats.sample(now);
+    const node = this.#node;
+    this.#stats.sample(now, node && (() => node.nodeStats(this.statsSnapshot(undefined, now)).rates));
   }
 
   /**
@@ -500,7 +501,7 @@ export class Hub {
   /** A monitor's first stats come at once, with the rate history, so its chart starts full. */
   #greetMonitor(sub: Subscription): void {
     if (!sub.monitor || sub.closed || sub.pending || this.#statsIntervalMs <= 0) return;
-    const stats = { ...this.statsSnapshot(), history: this.#stats.history() };
+    const stats = { ...this.nodeStatsSnapshot(), history: this.#stats.history() };
     this.#fanOut.notify(sub, new EncodedNotice(HubEvent.stats, stats));
   }
 

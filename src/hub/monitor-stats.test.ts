@@ -6,6 +6,7 @@ import { SelectorSet } from '../protocol/matchers.ts';
 import { STATS_TOPIC, type HubStatsSnapshot } from '../protocol/stats.ts';
 import { RecordingSink } from '../../test/support/recording-sink.ts';
 import { Hub } from './hub.ts';
+import { mergeStats, type NodeView } from './node-view.ts';
 import { RateHistory } from './stats.ts';
 
 /** Keeps the stats events a subscriber was sent, with their bodies. */
@@ -58,6 +59,48 @@ test('a dashboard that connects gets the stats at once, with the rate history of
   // hub's start-up sample and t0).
   for (const h of history)
     assert.ok(Math.abs(h.publishedPerSec - 1) < 0.01, `published ${h.publishedPerSec}/s`);
+  await hub.close();
+});
+
+test("with other worker processes, the first stats and their rate history are the whole node's", async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  // Another worker of this node, as the NodeView reports it: 3 connections, 10 publishes/s.
+  const other: HubStatsSnapshot = {
+    time: 0,
+    broker: { kind: 'memory', ready: true },
+    connections: { total: 3, byTransport: { sse: 3, ws: 0 }, bySubject: {}, monitors: 0 },
+    totals: { published: 80, delivered: 0 },
+    rates: { publishedPerSec: 10, deliveredPerSec: 0, windowSeconds: 5 },
+    topics: [],
+    refusals: {},
+  };
+  const node: NodeView = {
+    othersConnections: () => other.connections.total,
+    connectionsChanged: () => {},
+    nodeStats: (local) => mergeStats(local, [other]),
+  };
+  const hub = new Hub({
+    broker: new MemoryBroker({ historySize: 0, historyTtlMs: 0 }),
+    heartbeatMs: 0,
+    statsIntervalMs: 1000,
+    node,
+  });
+  await hub.start();
+  const t0 = Date.now();
+  for (let s = 1; s <= 6; s++) {
+    await hub.publish([{ topics: ['/t'], data: 'x', private: false }], publisher);
+    hub.sampleRates(t0 + s * 1000);
+  }
+  const dashboard = new StatsSink();
+  await hub.subscribe({ selectors: [STATS_TOPIC], principal: admin, sink: dashboard });
+  const first = dashboard.stats[0]!;
+  assert.equal(first.processes, 2, 'the first event covers both processes, as every later one does');
+  assert.equal(first.connections.total, 3, "the other worker's connections (the dashboard is left out)");
+  const history = (first.history ?? []).filter((h) => h.time > t0 + 500);
+  assert.equal(history.length, 6);
+  // This process publishes 1/s, the other 10/s: each sample reads the node's 11/s.
+  for (const h of history)
+    assert.ok(Math.abs(h.publishedPerSec - 11) < 0.05, `published ${h.publishedPerSec}/s`);
   await hub.close();
 });
 

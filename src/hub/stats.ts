@@ -100,13 +100,15 @@ export class HubStatistics {
    * Takes a rate sample (the stats timer calls this every interval): rates are measured from
    * the oldest sample of the window to the moment a snapshot is taken.
    */
-  sample(now: number): void {
+  sample(now: number, nodeRates?: () => HubStatsSnapshot['rates']): void {
     this.#rateWindow.sample(now);
     this.#publishedRing.store(this.#rateWindow, this.counters.published);
     this.#deliveredRing.store(this.#rateWindow, this.counters.delivered);
     this.#monitorDeliveredRing.store(this.#rateWindow, this.counters.monitorDelivered);
     this.#activity.sampled();
-    this.#history.record({ time: now, ...this.#rates(now) });
+    // With `--workers`, the history a dashboard gets on connect is the node's, like its events.
+    const { publishedPerSec, deliveredPerSec } = nodeRates ? nodeRates() : this.#rates(now);
+    this.#history.record({ time: now, publishedPerSec, deliveredPerSec });
   }
 
   /** The rate samples of the last `RATE_HISTORY_SECONDS`, oldest first (a monitor's first event). */
