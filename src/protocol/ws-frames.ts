@@ -82,9 +82,19 @@ export function checkClientFrame(o: RawClientFrame): WsClientFrame {
     default:
       throw new HeraldError(
         ErrorCode.badBody,
-        `unknown op ${JSON.stringify(String(o['op'])).slice(0, 40)}; use auth, subscribe, unsubscribe or publish`,
+        `unknown op ${describeOp(o['op'])}; use auth, subscribe, unsubscribe or publish`,
       );
   }
+}
+
+/**
+ * A client's op for an error message, never by String(): an object may carry its own
+ * `toString` (or a non-function one, which makes String throw a TypeError).
+ */
+function describeOp(op: unknown): string {
+  if (typeof op === 'string') return JSON.stringify(op).slice(0, 40);
+  if (op === null) return 'null';
+  return Array.isArray(op) ? 'of type array' : `of type ${typeof op}`;
 }
 
 /** The draft-08 matchers of a subscribe or unsubscribe frame. */
