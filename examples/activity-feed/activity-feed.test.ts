@@ -99,8 +99,11 @@ test('the feed updates in every open tab, and presence shows who is online', asy
     await bobPage.selectOption(`${card('a-1')} .status`, 'in progress');
     await bobPage.selectOption(`${card('a-1')} .assignee`, 'alice');
     for (const page of [tab1, tab2]) {
+      // Bob's two changes are two requests in flight at once: wait until both have arrived.
       await page.waitForFunction(
-        (sel) => (document.querySelector(`${sel} .assignee`) as HTMLSelectElement).value === 'alice',
+        (sel) =>
+          (document.querySelector(`${sel} .assignee`) as HTMLSelectElement).value === 'alice' &&
+          (document.querySelector(`${sel} .status`) as HTMLSelectElement).value === 'in progress',
         card('a-1'),
       );
       assert.equal(await page.inputValue(`${card('a-1')} .status`), 'in progress');

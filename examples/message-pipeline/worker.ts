@@ -119,7 +119,12 @@ async function report(): Promise<void> {
   );
 }
 
-const ticker = setInterval(() => void report(), 500);
+// The tick's report is kept so stopping waits for it: quitting Redis under a report in
+// flight would reject its read (an unhandled "Connection is closed" on Ctrl-C).
+let reporting: Promise<void> = Promise.resolve();
+const ticker = setInterval(() => {
+  reporting = reporting.then(report).catch((e: unknown) => console.error(`metrics not read: ${e}`));
+}, 500);
 while (!stopping) {
   const batch = await nextBatch();
   if (batch.length === 0) continue;
@@ -129,5 +134,6 @@ while (!stopping) {
   await report();
 }
 clearInterval(ticker);
+await reporting;
 await Promise.all([db.end(), redis.quit(), observer.quit()]);
 process.exit(0); // stdin is still open
