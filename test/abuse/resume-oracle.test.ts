@@ -39,8 +39,18 @@ function oracleScenario(name: string, config: () => Partial<HeraldConfig>): void
       );
       assert.equal(res.status, 200, res.body);
       // A public update after it: a confirmed resume would replay it, an unknown one not.
-      const pub = await publishJson(hub, { topics: TOPIC, data: 'public' }, token);
-      assert.equal(pub.status, 200, pub.body);
+      // A watcher sees it arrive, so it has come through the broker's live feed before any
+      // resume below (with Redis it may arrive a moment after the publish is answered, and a
+      // resume running meanwhile would receive it live).
+      const watcher = await SseConnection.open(hubUrl(hub, `?topic=${encodeURIComponent(TOPIC)}`));
+      try {
+        await watcher.live();
+        const pub = await publishJson(hub, { topics: TOPIC, data: 'public' }, token);
+        assert.equal(pub.status, 200, pub.body);
+        await watcher.waitForUpdates(1);
+      } finally {
+        watcher.close();
+      }
     });
     after(() => hub.close());
 
