@@ -11,8 +11,13 @@ export function getHub(): Promise<HeraldHub> {
     redis: process.env['HERALD_REDIS_URL'], // the counters and history live in Redis
   }).then((hub) => {
     // `next start` waits for open responses before it exits: on SIGTERM the hub ends its
-    // streams with a retry hint, so the pages reconnect to the next server at once.
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void hub.close());
+    // streams with a retry hint, so the pages reconnect to the next server at once. Next then
+    // also waits for idle keep-alive sockets, which can take long: once the hub is closed, the
+    // process gets two seconds to finish on its own (an unref'd timer) and then exits.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const)
+      process.once(signal, () => {
+        void hub.close().finally(() => setTimeout(() => process.exit(0), 2000).unref());
+      });
     return hub;
   });
   return state.heraldHub;
