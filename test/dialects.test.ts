@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -791,7 +791,10 @@ describe('a hub at another path and with a JWK Set issuer', () => {
       authorizationServers: ['https://as.test', 'https://login.api.test/realms/app'],
     });
   });
-  after(() => hub.close());
+  after(async () => {
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const edToken = (claims: Record<string, unknown>, kid = 'k1') =>
     new SignJWT({

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,8 +18,9 @@ test('durations: a bare number is seconds, units are ms, s, m, h, d; anything el
   assert.throws(() => parseDuration('-1s', '--heartbeat'), ConfigError);
 });
 
-test('precedence: flags over HERALD_* variables over the config file over defaults', () => {
+test('precedence: flags over HERALD_* variables over the config file over defaults', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'herald.json');
   writeFileSync(file, JSON.stringify({ port: 4001, heartbeat: 20, 'max-body': 1000, slowConsumer: 'drop' }));
   const env = { HERALD_CONFIG: file, HERALD_PORT: '4002', HERALD_MAX_BODY: '2000' };
@@ -31,7 +32,7 @@ test('precedence: flags over HERALD_* variables over the config file over defaul
   assert.equal(loadConfig([], {}).config.slowConsumer, 'disconnect', 'default');
 });
 
-test('mistakes are ConfigErrors naming where the bad value came from', () => {
+test('mistakes are ConfigErrors naming where the bad value came from', (t) => {
   assert.throws(() => loadConfig(['--port', '70000'], {}), /--port: 70000 is not a valid port/);
   assert.throws(() => loadConfig([], { HERALD_PORT: 'x' }), /HERALD_PORT: "x" is not a non-negative integer/);
   assert.throws(() => loadConfig(['--slow-consumer', 'queue'], {}), /"queue" is not one of disconnect, drop/);
@@ -40,6 +41,7 @@ test('mistakes are ConfigErrors naming where the bad value came from', () => {
   assert.throws(() => loadConfig(['--jwt-key', 'short'], {}), /at least 8 characters \(got 5\)/);
   assert.throws(() => loadConfig(['--prot', '1'], {}), /unknown option --prot/);
   const dir = mkdtempSync(join(tmpdir(), 'herald-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'bad.json');
   writeFileSync(file, JSON.stringify({ colour: 'blue' }));
   assert.throws(() => loadConfig(['--config', file], {}), /unknown setting "colour"/);
