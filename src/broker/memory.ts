@@ -31,7 +31,7 @@ export class MemoryBroker implements Broker, HealthReporting {
   readonly #byId = new Map<string, number>();
   #onUpdate: ((u: Update) => void) | undefined;
   #closed = false;
-  readonly #recent: RecentAnswers<Update>;
+  readonly #recent: RecentAnswers<Pick<Update, 'id' | 'position'>>;
 
   constructor(options: MemoryBrokerOptions) {
     this.#size = Math.max(0, options.historySize);
@@ -53,7 +53,8 @@ export class MemoryBroker implements Broker, HealthReporting {
     for (const { idempotencyKey, ...input } of inputs) {
       const first = this.#recent.get(idempotencyKey);
       if (first) {
-        out.push({ ...first, duplicate: true });
+        // A retry: answered with the first publish's id and position, as the Redis brokers do.
+        out.push({ ...input, ...first, publishedAt: now, duplicate: true });
         continue;
       }
       const seq = ++this.#seq;
@@ -64,7 +65,7 @@ export class MemoryBroker implements Broker, HealthReporting {
         publishedAt: now,
       };
       this.#append(update, seq);
-      this.#recent.remember(idempotencyKey, update);
+      this.#recent.remember(idempotencyKey, { id: update.id, position: update.position });
       out.push(update);
       fresh.push(update);
     }
