@@ -35,13 +35,13 @@ const SHARDED_LIBS = ['trim-lib.lua', 'sharded-lib.lua'];
 
 /** The single-log broker (one instance or a Sentinel-managed primary). */
 export const logScripts = {
-  publish: load('heraldLogPublish', 'log-publish.lua', 4, ['trim-lib.lua']),
+  publish: load('heraldLogPublish', 'log-publish.lua', 4, ['trim-lib.lua', 'idempotency-lib.lua']),
   history: load('heraldLogHistory', 'log-history.lua', 2),
 };
 
 /** The partitioned log on a Redis Cluster. */
 export const shardedScripts = {
-  publish: load('heraldShardPublish', 'sharded-publish.lua', 4, SHARDED_LIBS),
+  publish: load('heraldShardPublish', 'sharded-publish.lua', 4, [...SHARDED_LIBS, 'idempotency-lib.lua']),
   tick: load('heraldShardTick', 'sharded-tick.lua', 1, SHARDED_LIBS),
   read: load('heraldShardRead', 'sharded-read.lua', 2, SHARDED_LIBS),
   lookup: load('heraldShardLookup', 'sharded-lookup.lua', 1, SHARDED_LIBS),

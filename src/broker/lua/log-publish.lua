@@ -5,7 +5,7 @@
 -- Each entry has fields i=<update id>, u=<payload>. The id index maps an update id to the
 -- stream id of its earliest retained occurrence. An update whose idempotency key was seen
 -- within the window is a retry: it is not stored nor published, and its answer is the first
--- one's (the key's value: `<stream id> <update id>`). Needs trim-lib.lua.
+-- one's (the key's value: `<stream id> <update id>`). Needs trim-lib.lua and idempotency-lib.lua.
 -- Returns {sid1, first1, sid2, first2, ...}: `first` is '' for a stored update, the first
 -- publish's update id for a retry (then `sid` is the first one's stream id).
 local stream, idx, channel, trimmedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -13,18 +13,14 @@ local maxlen, ttl, window, keyPrefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ton
 local out, stored = {}, {}
 for i = 5, #ARGV, 3 do
   local key = ARGV[i + 2]
-  local first = false
-  if window > 0 and key ~= '' then first = redis.call('GET', keyPrefix .. key) end
-  if first then
-    local sp = string.find(first, ' ', 1, true)
-    out[#out + 1] = string.sub(first, 1, sp - 1)
-    out[#out + 1] = string.sub(first, sp + 1)
+  local firstSid, firstId = firstAnswer(window, keyPrefix, key)
+  if firstSid then
+    out[#out + 1] = firstSid
+    out[#out + 1] = firstId
   else
     local sid = redis.call('XADD', stream, '*', 'i', ARGV[i], 'u', ARGV[i + 1])
     redis.call('HSETNX', idx, ARGV[i], sid)
-    if window > 0 and key ~= '' then
-      redis.call('SET', keyPrefix .. key, sid .. ' ' .. ARGV[i], 'PX', window)
-    end
+    rememberAnswer(window, keyPrefix, key, sid, ARGV[i])
     out[#out + 1] = sid
     out[#out + 1] = ''
     stored[#stored + 1] = { sid, ARGV[i + 1] }

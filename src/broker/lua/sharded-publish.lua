@@ -5,7 +5,7 @@
 -- partitions, so an update published after another one was acknowledged to the same node
 -- sorts after it. An update whose idempotency key was seen within the window is a retry: not
 -- stored nor published, answered with the first one's stream id and update id.
--- Returns {sid1, first1, ...}: `first` is '' for a stored update. Needs trim-lib.lua and sharded-lib.lua.
+-- Returns {sid1, first1, ...}: `first` is '' for a stored update. Needs trim-lib.lua, sharded-lib.lua and idempotency-lib.lua.
 local stream, idx, lastKey, trimmedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local channel, maxlen, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, keyPrefix = tonumber(ARGV[5]), ARGV[6]
@@ -18,20 +18,16 @@ local now = nowMs()
 local out, stored = {}, {}
 for i = 7, #ARGV, 3 do
   local key = ARGV[i + 2]
-  local first = false
-  if window > 0 and key ~= '' then first = redis.call('GET', keyPrefix .. key) end
-  if first then
-    local sp = string.find(first, ' ', 1, true)
-    out[#out + 1] = string.sub(first, 1, sp - 1)
-    out[#out + 1] = string.sub(first, sp + 1)
+  local firstSid, firstId = firstAnswer(window, keyPrefix, key)
+  if firstSid then
+    out[#out + 1] = firstSid
+    out[#out + 1] = firstId
   else
     if now > lm then lm, ls = now, 0 else ls = ls + 1 end
     local sid = string.format('%d-%d', lm, ls)
     redis.call('XADD', stream, sid, 'i', ARGV[i], 'u', ARGV[i + 1])
     redis.call('HSETNX', idx, ARGV[i], sid)
-    if window > 0 and key ~= '' then
-      redis.call('SET', keyPrefix .. key, sid .. ' ' .. ARGV[i], 'PX', window)
-    end
+    rememberAnswer(window, keyPrefix, key, sid, ARGV[i])
     out[#out + 1] = sid
     out[#out + 1] = ''
     stored[#stored + 1] = { sid, ARGV[i + 1] }
