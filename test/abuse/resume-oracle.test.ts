@@ -12,7 +12,7 @@ import {
   startTestHub,
   subscriberToken,
 } from '../support/hub-fixture.ts';
-import { startRedis, type TestRedis } from '../support/redis-server.ts';
+import { onEachBroker } from '../support/redis-server.ts';
 import { SseConnection } from '../support/sse-client.ts';
 import { WsProbe, type Msg } from '../support/ws-probe.ts';
 
@@ -116,13 +116,4 @@ function oracleScenario(name: string, config: () => Partial<HeraldConfig>): void
   });
 }
 
-oracleScenario('memory', () => ({}));
-
-let redis: TestRedis | undefined;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis?.stop();
-});
-oracleScenario('redis', () => ({ redis: redis!.url }));
+onEachBroker(oracleScenario);

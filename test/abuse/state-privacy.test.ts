@@ -12,7 +12,7 @@ import {
   startTestHub,
   subscriberToken,
 } from '../support/hub-fixture.ts';
-import { startRedis, type TestRedis } from '../support/redis-server.ts';
+import { onEachBroker } from '../support/redis-server.ts';
 import { SseConnection } from '../support/sse-client.ts';
 
 const SECRET = 'the-owners-secret-4242';
@@ -97,13 +97,4 @@ function privacyScenario(name: string, config: () => Partial<HeraldConfig>): voi
   });
 }
 
-privacyScenario('memory', () => ({}));
-
-let redis: TestRedis | undefined;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis?.stop();
-});
-privacyScenario('redis', () => ({ redis: redis!.url }));
+onEachBroker(privacyScenario);

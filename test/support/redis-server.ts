@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 
 export interface StartRedisOptions {
   /** `requirepass`: clients must authenticate with this password. */
@@ -128,4 +129,21 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       return child?.pid ?? 0;
     },
   };
+}
+
+/**
+ * Runs `scenario` twice in the calling test file: on the memory broker and on Redis (a real
+ * redis-server started for the file, stopped after it). The scenario gets the hub settings
+ * for its broker, as a function since the server starts in the file's `before` hook.
+ */
+export function onEachBroker(scenario: (name: string, config: () => { redis?: string }) => void): void {
+  scenario('memory', () => ({}));
+  let redis: TestRedis | undefined;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  scenario('redis', () => ({ redis: redis!.url }));
 }
