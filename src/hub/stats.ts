@@ -188,23 +188,17 @@ export class HubStatistics {
 
 /**
  * The rates of the last `capacity` stats ticks, so a dashboard that connects draws the last
- * minutes at once instead of an empty chart. A fixed ring: memory does not grow with uptime.
+ * minutes at once instead of an empty chart. Bounded (at most 600 samples): memory does not
+ * grow with uptime.
  */
 export class RateHistory {
   readonly capacity: number;
-  readonly #time: Float64Array;
-  readonly #published: Float64Array;
-  readonly #delivered: Float64Array;
-  #count = 0;
-  #next = 0;
+  readonly #samples: RateSample[] = [];
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1)
       throw new RangeError('a rate history needs room for a sample');
     this.capacity = capacity;
-    this.#time = new Float64Array(capacity);
-    this.#published = new Float64Array(capacity);
-    this.#delivered = new Float64Array(capacity);
   }
 
   /** How many ticks cover `seconds` at one tick every `intervalMs` (at most 600 ticks). */
@@ -212,27 +206,14 @@ export class RateHistory {
     return Math.min(600, Math.max(1, Math.ceil((seconds * 1000) / Math.max(1, intervalMs))));
   }
 
-  record(sample: RateSample): void {
-    this.#time[this.#next] = sample.time;
-    this.#published[this.#next] = sample.publishedPerSec;
-    this.#delivered[this.#next] = sample.deliveredPerSec;
-    this.#next = (this.#next + 1) % this.capacity;
-    this.#count = Math.min(this.#count + 1, this.capacity);
+  record({ time, publishedPerSec, deliveredPerSec }: RateSample): void {
+    this.#samples.push({ time, publishedPerSec, deliveredPerSec });
+    if (this.#samples.length > this.capacity) this.#samples.shift();
   }
 
   /** The samples kept, oldest first. */
   samples(): RateSample[] {
-    const out: RateSample[] = [];
-    const start = (this.#next - this.#count + this.capacity) % this.capacity;
-    for (let i = 0; i < this.#count; i++) {
-      const k = (start + i) % this.capacity;
-      out.push({
-        time: this.#time[k]!,
-        publishedPerSec: this.#published[k]!,
-        deliveredPerSec: this.#delivered[k]!,
-      });
-    }
-    return out;
+    return [...this.#samples];
   }
 }
 
