@@ -12,8 +12,8 @@ export interface StartRedisOptions {
   persistent?: boolean;
   /** Serve TLS only (PEM file paths); the URL becomes `rediss://localhost:port`. */
   tls?: { cert: string; key: string; ca: string };
-  /** Extra `redis-server` arguments. */
-  args?: string[];
+  /** Extra `redis-server` arguments; a function gets fresh ones on each start attempt. */
+  args?: string[] | (() => Promise<string[]>);
 }
 
 /** A redis-server child process owned by one test. */
@@ -49,8 +49,24 @@ export function freePort(): Promise<number> {
  * accepts connections. Always `stop()` it (e.g. in `after`).
  */
 export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
+  // freePort() only says a port was free a moment ago: another test may take it (or, for a
+  // cluster node, its bus port) before redis-server binds it. A server that exits before it
+  // is ready is started again on fresh ports, a bounded number of times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOnce(options);
+    } catch (e) {
+      if (attempt >= 4 || !(e instanceof RedisExitedEarly)) throw e;
+    }
+  }
+}
+
+class RedisExitedEarly extends Error {}
+
+async function startRedisOnce(options: StartRedisOptions): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
+  const extra = typeof options.args === 'function' ? await options.args() : (options.args ?? []);
   const args = [
     '--port',
     String(port),
@@ -78,7 +94,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
           'no',
         ]
       : []),
-    ...(options.args ?? []),
+    ...extra,
   ];
   let child: ChildProcess | undefined;
 
@@ -98,7 +114,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       p.stdout!.on('data', onData);
       p.stderr!.resume();
       p.once('error', reject);
-      p.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before ready:\n${out}`)));
+      p.once('exit', (code) => reject(new RedisExitedEarly(`redis-server exited (${code}) before ready:\n${out}`)));
     });
 
   const waitExit = (signal: NodeJS.Signals) =>
@@ -110,7 +126,12 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       p.kill(signal);
     });
 
-  await launch();
+  try {
+    await launch();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   // If this process exits without stop() (an uncaught error), the server does not outlive it.
   const orphanGuard = () => child?.kill('SIGKILL');
   process.once('exit', orphanGuard);

@@ -54,10 +54,14 @@ export async function startRedisCluster(
   const primaries = options.primaries ?? 3;
   const replicas = options.replicas ?? 1;
   const count = primaries * (1 + replicas);
-  const nodes = await Promise.all(
+  const started = await Promise.allSettled(
     Array.from({ length: count }, () =>
       startRedis({
-        args: [
+        // The bus port defaults to port + 10 000, which may be taken (or above 65 535): name
+        // a free one.
+        args: async () => [
+          '--cluster-port',
+          String(await freePort()),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
@@ -72,6 +76,13 @@ export async function startRedisCluster(
       }),
     ),
   );
+  const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // The servers that did start would otherwise keep this test process alive.
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw failed.reason;
+  }
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
   };
