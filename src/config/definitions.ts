@@ -86,6 +86,8 @@ export interface HeraldConfig {
   subscriptions: boolean;
   /** With `--subscriptions` and `--redis`: a dead node's subscribers leave the list after this (ms). */
   presenceTtl: number;
+  /** With `--subscriptions`: most presence changes waiting to go out; past it, a resync. */
+  presenceMaxPending: number;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -147,6 +149,7 @@ export const defaults: HeraldConfig = {
   slowConsumer: 'disconnect',
   subscriptions: false,
   presenceTtl: 15_000,
+  presenceMaxPending: 10_000,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -419,6 +422,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'presence-ttl',
     type: 'duration',
     help: "with `--subscriptions` and `--redis`: a dead node's subscribers drop out of the subscriptions API after this, and their leave events go out within a third more (`15s`)",
+  },
+  {
+    key: 'presenceMaxPending',
+    flag: 'presence-max-pending',
+    type: 'number',
+    help: 'with `--subscriptions`: most subscription changes waiting to be announced; past it they are dropped and the node re-announces its subscribers from its live state (memory bound under churn)',
   },
   {
     key: 'maxStates',
