@@ -379,19 +379,19 @@ export const optionDefs: OptionDef[] = [
     key: 'maxConnectionsPerIp',
     flag: 'max-connections-per-ip',
     type: 'number',
-    help: 'open subscriptions per client IP (0 = no cap; behind a proxy all share its IP)',
+    help: 'open subscriptions per client IP on this node, all `--workers` together (0 = no cap; behind a proxy all share its IP)',
   },
   {
     key: 'maxConnectionsPerSubject',
     flag: 'max-connections-per-subject',
     type: 'number',
-    help: 'open subscriptions per JWT `sub` (0 = no cap)',
+    help: 'open subscriptions per JWT `sub` on this node, all `--workers` together (0 = no cap)',
   },
   {
     key: 'maxSubscribersPerSelector',
     flag: 'max-subscribers-per-selector',
     type: 'number',
-    help: 'subscriptions per topic selector (0 = no cap)',
+    help: 'subscriptions per topic selector on this node, all `--workers` together (0 = no cap)',
   },
   {
     key: 'wsSubscribeTimeout',
