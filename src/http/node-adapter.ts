@@ -20,7 +20,12 @@ export function nodeHeaders(req: IncomingMessage): HeaderSource {
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   // node:http keeps only the first of repeated Authorization headers; a second token must be
   // seen (and refused, RFC 6750) as the fetch API shows it: the values joined.
-  if (name === 'authorization' && req.headersDistinct?.['authorization'])
+  // (`headersDistinct` is built on first read and kept with the request: only when needed.)
+  if (
+    name === 'authorization' &&
+    req.headers.authorization !== undefined &&
+    req.headersDistinct?.['authorization']
+  )
     return req.headersDistinct['authorization'].join(', ');
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
@@ -54,7 +59,20 @@ class NodeExchange implements HeraldExchange {
     this.rawQuery = q === -1 ? '' : target.slice(q + 1);
     this.remoteAddress = clientIp(req);
     this.requestId = requestIdFrom(headerValue(req, 'x-request-id'));
-    res.setHeader('X-Request-Id', this.requestId);
+  }
+
+  /**
+   * Every answer carries X-Request-Id, passed with its head rather than set beforehand: a
+   * response given only `writeHead(status, headers)` keeps no header table, which an SSE
+   * stream would hold (about 450 bytes) for as long as it is open.
+   */
+  private withRequestId(headers: Record<string, string>): Record<string, string> {
+    return { ...headers, 'X-Request-Id': this.requestId };
+  }
+
+  /** For a request the hub passes on (`next`): the application's answer carries the id too. */
+  passOn(): void {
+    if (!this.#res.headersSent) this.#res.setHeader('X-Request-Id', this.requestId);
   }
 
   header(name: string): string | undefined {
@@ -76,14 +94,14 @@ class NodeExchange implements HeraldExchange {
       headers = { ...headers, Connection: 'close' };
       stopReading(this.#req);
     }
-    res.writeHead(status, headers);
+    res.writeHead(status, this.withRequestId(headers));
     if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) res.end(body);
     else createReadStream(body.file).on('error', destroyResponse.bind(res)).pipe(res);
   }
 
   openStream(): ByteChannel {
     // HTTP/1.x socket, or an HTTP/2 stream when the TLS server negotiated h2.
-    return channelFor(this.#req, this.#res, this.#writes);
+    return channelFor(this.#req, this.#res, this.#writes, { 'X-Request-Id': this.requestId });
   }
 
   abort(): void {
@@ -179,7 +197,8 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (er
  * when a framework set it (Express strips its mount prefix from `req.url`), so the hub sees
  * the public path its `path` option names.
  */
-export function createNodeHandler(router: Router, writes: WriteBatch): NodeHandler {  const serve: NodeHandler = (req, res, next) => {
+export function createNodeHandler(router: Router, writes: WriteBatch): NodeHandler {
+  const serve: NodeHandler = (req, res, next) => {
     const target = (req as MountedRequest).originalUrl ?? req.url ?? '/';
     let url: URL | undefined;
     try {
@@ -194,8 +213,10 @@ export function createNodeHandler(router: Router, writes: WriteBatch): NodeHandl
     }
     void router.handle(ex).then((handled) => {
       if (handled) return;
-      if (next) next();
-      else
+      if (next) {
+        ex.passOn();
+        next();
+      } else
         router.refuse(
           ex,
           new HeraldError(ErrorCode.notFound, `no route for ${ex.url.pathname.slice(0, 100)}`),
@@ -236,7 +257,8 @@ function inTurn(req: IncomingMessage, res: ServerResponse, run: () => void): voi
 }
 
 function startTurn(socket: Socket, res: ServerResponse, run: () => void): void {
-  res.once('close', () => {
+  // A response closes once: `on` spares the `once` wrapper an open stream would hold.
+  res.on('close', () => {
     const waiting = pipelines.get(socket);
     // A stream that ended closed its connection (or is closing it): what waited is dropped.
     const next = socket.destroyed || !socket.writable ? undefined : waiting?.shift();

@@ -17,8 +17,11 @@ export class Http1Channel implements ByteChannel {
   readonly #socket: Socket;
   readonly #out: BatchedStream;
   readonly #batch: WriteBatch;
+  /** Headers the adapter adds to the head; dropped once it is sent. */
+  #head: Record<string, string> | undefined;
 
-  constructor(res: ServerResponse, batch: WriteBatch) {
+  constructor(res: ServerResponse, batch: WriteBatch, head?: Record<string, string>) {
+    this.#head = head;
     this.#res = res;
     this.#socket = res.socket as Socket;
     this.#batch = batch;
@@ -40,7 +43,8 @@ export class Http1Channel implements ByteChannel {
   }
 
   start(headers: Record<string, string>): void {
-    const all = { ...headers };
+    const all = { ...this.#head, ...headers };
+    this.#head = undefined;
     if (this.chunked) {
       all['Transfer-Encoding'] = 'chunked';
       all['Connection'] = 'keep-alive';
@@ -62,10 +66,14 @@ export class Http1Channel implements ByteChannel {
   }
 
   onceClosed(fn: () => void): void {
-    this.#socket.once('close', fn);
+    // A socket closes once: `on` spares the `once` wrapper each idle connection would hold.
+    this.#socket.on('close', fn);
   }
 
   end(): void {
+    // The client went first (the usual end): ending a destroyed socket only builds an error
+    // with a stack trace.
+    if (this.#socket.destroyed) return this.#out.discard();
     this.#out.flushNow();
     if (this.#res.headersSent && this.chunked && !this.#socket.destroyed) this.#socket.write(END_CHUNK);
     this.#socket.end();

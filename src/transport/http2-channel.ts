@@ -16,8 +16,11 @@ export class Http2Channel implements ByteChannel {
   readonly #stream: ServerHttp2Stream;
   readonly #out: BatchedStream;
   readonly #batch: WriteBatch;
+  /** Headers the adapter adds to the head; dropped once it is sent. */
+  #head: Record<string, string> | undefined;
 
-  constructor(res: Http2ServerResponse, batch: WriteBatch) {
+  constructor(res: Http2ServerResponse, batch: WriteBatch, head?: Record<string, string>) {
+    this.#head = head;
     this.#res = res;
     this.#stream = res.stream;
     this.#batch = batch;
@@ -39,8 +42,9 @@ export class Http2Channel implements ByteChannel {
   }
 
   start(headers: Record<string, string>): void {
-    // The compat response sends HEADERS at once, with what the router already set (X-Request-Id).
-    this.#res.writeHead(200, headers);
+    // The compat response sends HEADERS at once.
+    this.#res.writeHead(200, this.#head ? { ...this.#head, ...headers } : headers);
+    this.#head = undefined;
     this.#batch.noteOpened();
   }
 

@@ -26,7 +26,9 @@ const SLOW_CLOSE_GRACE_MS = 5_000;
 export class SseSink implements Sink {
   readonly transport = 'sse' as const;
   readonly #channel: ByteChannel;
-  readonly #options: SseSinkOptions;
+  /** Extra response headers, until the head is sent. */
+  #headers: Record<string, string> | undefined;
+  readonly #shutdownRetryMs: number;
   readonly #chunked: boolean;
   #ended = false;
   /** Headers sent. Until then nothing may be written (a resuming subscriber is still reading history). */
@@ -41,7 +43,8 @@ export class SseSink implements Sink {
 
   constructor(channel: ByteChannel, options: SseSinkOptions) {
     this.#channel = channel;
-    this.#options = options;
+    this.#headers = options.headers;
+    this.#shutdownRetryMs = options.shutdownRetryMs;
     this.#budget = Math.max(options.maxBufferedBytes, channel.highWaterMark);
     this.#chunked = channel.chunked;
   }
@@ -58,8 +61,9 @@ export class SseSink implements Sink {
       Pragma: 'no-cache',
       Expires: '0',
       'X-Accel-Buffering': 'no',
-      ...this.#options.headers,
+      ...this.#headers,
     };
+    this.#headers = undefined;
     if (info.resumedFrom !== undefined) {
       // Ids are the publisher's choice (`заказ-1`): sent as UTF-8 bytes, never a throwing write.
       headers['Last-Event-ID'] = headers['Mercure-Last-Event-ID'] = idToHeader(info.resumedFrom);
@@ -83,14 +87,14 @@ export class SseSink implements Sink {
   onceDrained(fn: () => void): void {
     if (this.#ended) return;
     this.#drainWaiter = fn;
-    if (this.#channel.needsDrain) this.#channel.onceDrained(this.#drained);
+    if (this.#channel.needsDrain) this.#channel.onceDrained(() => this.#drained());
   }
 
-  #drained = (): void => {
+  #drained(): void {
     const fn = this.#drainWaiter;
     this.#drainWaiter = undefined;
     if (fn && !this.#ended) fn();
-  };
+  }
 
   heartbeat(): void {
     if (this.#ended || !this.#opened) return;
@@ -108,7 +112,7 @@ export class SseSink implements Sink {
       this.#channel.destroy();
       return;
     }
-    const retry = this.#options.shutdownRetryMs;
+    const retry = this.#shutdownRetryMs;
     if (reason === 'token-expired') this.notice(farewell ?? TOKEN_EXPIRED_NOTICE);
     else if (reason === 'shutdown') this.notice(farewell ?? SHUTDOWN_NOTICE, retry);
     else if (reason === 'slow-consumer') this.notice(farewell ?? slowConsumerNotice(undefined), retry);
