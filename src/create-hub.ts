@@ -25,6 +25,7 @@ import { defaultHttpOptions } from './http/options.ts';
 import { jsonPublishInput } from './protocol/publish-body.ts';
 import { createRouter } from './http/router.ts';
 import { createWsGateway } from './http/ws-upgrade.ts';
+import { WriteBatch } from './transport/write-batch.ts';
 import { Hub } from './hub/hub.ts';
 import type { IngestCounters } from './ingest/handler.ts';
 import type { HubObserver } from './hub/observer.ts';
@@ -353,6 +354,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       accessTokens: { resource, issuers, hubUrl },
     }),
     logger,
+    writes: new WriteBatch(),
     options: {
       ...defaultHttpOptions,
       path: config.path,
@@ -366,6 +368,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
       maxBodyBytes: config.maxBody,
       maxBufferedBytes: config.maxBuffered,
       wsSubscribeTimeoutMs: config.wsSubscribeTimeout,
+      wsDeflate: config.wsDeflate === 'on',
       dev: config.dev,
       dashboardDir: dashboard && existsSync(builtDashboard) ? builtDashboard : undefined,
       ...(devToken ? { devAdminToken: devToken } : {}),
@@ -398,7 +401,7 @@ export async function createHub(options: HeraldOptions = {}): Promise<HeraldHub>
     ingest: ingest?.counters,
     publish,
     fetch: createFetchHandler(router),
-    handle: createNodeHandler(router),
+    handle: createNodeHandler(router, ctx.writes),
     handleUpgrade: websockets.handleUpgrade,
     attach: (server) => websockets.attach(server),
     close() {

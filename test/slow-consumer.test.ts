@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import { mintToken } from '../src/auth/mint.ts';
 import { type HubProcess, localHubArgs, startHubProcess } from './support/hub-process.ts';
 import { httpRequest, SseClient } from './support/raw-http.ts';
+import { WsProbe } from './support/ws-probe.ts';
 
 const KEY = 'slow-consumer-test-secret-42';
 const PATH = '/.well-known/mercure';
@@ -242,5 +243,40 @@ describe('a subscriber that stops reading while a publisher floods', () => {
       'every update written or counted as dropped',
     );
     stalled.socket.destroy();
+  });
+
+  test('drop over WebSocket: once the socket drains the client gets herald.dropped, then updates again', async () => {
+    const hub = await startHub('drop');
+    hubs.push(hub);
+    const token = await mintToken({ secret: KEY, publish: ['*'], subject: 'flooder' });
+    const probe = new WsProbe(`${hub.url.replace('http', 'ws')}${PATH}/ws`, { perMessageDeflate: false });
+    await probe.opened;
+    probe.send({ op: 'subscribe', topics: ['flood'], ref: 1 });
+    await probe.next((m) => m['op'] === 'subscribed');
+    // From here on the socket is not read: the hub's frames pile up past the budget.
+    probe.ws.pause();
+    for (let i = 0; i < 30; i++) await floodBatch(hub, token, 'flood');
+    probe.ws.resume();
+    const marker = await probe.seen((m) => m['type'] === 'herald.dropped', 30_000);
+    const info = marker['data'] as { dropped: number; lastEventId: string };
+    assert.ok(info.dropped > 0, 'it says how many it skipped');
+    const before = probe.messages.slice(0, probe.messages.indexOf(marker)).filter((m) => m['id'] !== undefined);
+    assert.equal(info.lastEventId, before.at(-1)?.['id'], 'lastEventId is the last update written before the gap');
+    // As over SSE: a sentinel may itself be dropped while the client is still behind; retry (bounded).
+    let seen = false;
+    for (let attempt = 0; attempt < 20 && !seen; attempt++) {
+      const id = `ws-sentinel-${attempt}`;
+      const r = await httpRequest(`${hub.url}${PATH}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `topic=flood&data=after-the-gap&id=${id}`,
+      });
+      assert.equal(r.status, 200);
+      const got = await probe.next((m) => m['id'] === id || (m['type'] === 'herald.dropped' && m !== marker), 30_000);
+      seen = got['id'] === id;
+    }
+    assert.ok(seen, 'an update published after the flood arrives normally');
+    assert.equal(probe.ws.readyState, probe.ws.OPEN, 'the connection was kept, not cut');
+    probe.ws.terminate();
   });
 });

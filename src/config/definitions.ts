@@ -83,6 +83,8 @@ export interface HeraldConfig {
   /** Token-bucket size; 0 = same as publishRate. */
   publishBurst: number;
   slowConsumer: 'disconnect' | 'drop';
+  /** WebSocket permessage-deflate: each update compressed once per window size, shared by sockets. */
+  wsDeflate: 'on' | 'off';
   subscriptions: boolean;
   /** With `--subscriptions` and `--redis`: a dead node's subscribers leave the list after this (ms). */
   presenceTtl: number;
@@ -145,6 +147,7 @@ export const defaults: HeraldConfig = {
   publishRate: 0,
   publishBurst: 0,
   slowConsumer: 'disconnect',
+  wsDeflate: 'on',
   subscriptions: false,
   presenceTtl: 15_000,
   dev: false,
@@ -328,6 +331,13 @@ export const optionDefs: OptionDef[] = [
     type: 'string',
     choices: ['disconnect', 'drop'],
     help: '`disconnect` (final event with `retry:`, client resumes) or `drop` (skip, then a `herald.dropped` marker)',
+  },
+  {
+    key: 'wsDeflate',
+    flag: 'ws-deflate',
+    type: 'string',
+    choices: ['on', 'off'],
+    help: 'WebSocket permessage-deflate for clients that offer it (no context takeover: each update is compressed once, not per socket)',
   },
   {
     key: 'maxSelectors',

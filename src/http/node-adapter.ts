@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
 import type { ByteChannel } from '../transport/byte-channel.ts';
-import { WriteBatch } from '../transport/write-batch.ts';
+import type { WriteBatch } from '../transport/write-batch.ts';
 import { channelFor } from './channel-for.ts';
 import type { HeaderSource, HeraldExchange, ReplyBody } from './exchange.ts';
 import { requestIdFrom } from './request.ts';
@@ -191,10 +191,7 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (er
  * when a framework set it (Express strips its mount prefix from `req.url`), so the hub sees
  * the public path its `path` option names.
  */
-export function createNodeHandler(router: Router): NodeHandler {
-  // One per handler (per server): the SSE writes of an event-loop turn leave together.
-  const writes = new WriteBatch();
-  const serve: NodeHandler = (req, res, next) => {
+export function createNodeHandler(router: Router, writes: WriteBatch): NodeHandler {  const serve: NodeHandler = (req, res, next) => {
     const target = (req as MountedRequest).originalUrl ?? req.url ?? '/';
     let url: URL | undefined;
     try {

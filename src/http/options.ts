@@ -32,6 +32,8 @@ export interface HttpOptions {
   wsPingIntervalMs: number;
   /** A WebSocket without a subscription (or a publisher token) this long after its upgrade is closed (4408). 0 = never. */
   wsSubscribeTimeoutMs: number;
+  /** Accept permessage-deflate from WebSocket clients that offer it (server_no_context_takeover). */
+  wsDeflate: boolean;
   /** Dev mode: the dashboard is open and gets a dev admin token. */
   dev: boolean;
   /** Folder with the built dashboard (index.html and assets). */
@@ -52,6 +54,7 @@ export const defaultHttpOptions: HttpOptions = {
   accessCookieName: '__Secure-mercure_access_token',
   wsPingIntervalMs: 15_000,
   wsSubscribeTimeoutMs: 10_000,
+  wsDeflate: true,
   dev: false,
   dashboardDir: undefined,
 };

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import type { Principal } from '../auth/principal.ts';
 import type { AdmissionTicket } from '../hub/limits.ts';
@@ -17,6 +18,20 @@ export const MAX_OPS_IN_FLIGHT = 64;
 /** A `ws` socket that knows its Herald connection, so listeners can be module-level functions. */
 export class HeraldSocket extends WebSocket {
   connection?: WsConnection;
+
+  /** `ws` calls this too when the peer starts the closing handshake: held frames go first. */
+  override close(code?: number, data?: string | Buffer): void {
+    this.connection?.sink.flushHeld();
+    super.close(code, data);
+  }
+}
+
+/** How frames reach one connection's socket. */
+export interface WsWire {
+  /** The upgraded socket under `ws`. */
+  socket: Duplex;
+  /** permessage-deflate window size negotiated for server frames; undefined: uncompressed. */
+  deflateWindowBits?: number;
 }
 
 /**
@@ -55,6 +70,7 @@ export class WsConnection {
     token: string | undefined,
     verified: { subscriber?: Promise<Principal>; publisher?: Promise<Principal> },
     seat: AdmissionTicket,
+    wire: WsWire,
   ) {
     this.ws = ws;
     this.#ctx = ctx;
@@ -69,7 +85,12 @@ export class WsConnection {
     this.#token = token;
     this.#asSubscriber = verified.subscriber;
     this.#asPublisher = verified.publisher;
-    this.sink = new WsSink(ws, { maxBufferedBytes: ctx.options.maxBufferedBytes });
+    this.sink = new WsSink(ws, {
+      maxBufferedBytes: ctx.options.maxBufferedBytes,
+      socket: wire.socket,
+      batch: ctx.writes,
+      ...(wire.deflateWindowBits !== undefined ? { deflateWindowBits: wire.deflateWindowBits } : {}),
+    });
     ws.connection = this;
   }
 

@@ -42,12 +42,22 @@ export function createWsGateway(ctx: HttpContext): WsGateway {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: ctx.options.maxBodyBytes,
-    perMessageDeflate: false,
+    // Without context takeover each message is compressed on its own, so the hub compresses an
+    // update once per window size and shares the frame (WsFrames), never once per socket.
+    perMessageDeflate: ctx.options.wsDeflate
+      ? { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: Infinity }
+      : false,
     clientTracking: false,
     WebSocket: HeraldSocket,
   });
   const connections = new Set<WsConnection>();
   let closing = false;
+  // The window each handshake settled on, read from the answer `ws` is about to send.
+  const deflateWindows = new WeakMap<IncomingMessage, number>();
+  wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    const bits = negotiatedWindowBits(headers);
+    if (bits !== undefined) deflateWindows.set(req, bits);
+  });
 
   let timer: ReturnType<typeof setInterval> | undefined;
   if (ctx.options.wsPingIntervalMs > 0) {
@@ -130,7 +140,11 @@ export function createWsGateway(ctx: HttpContext): WsGateway {
           sock.close(WsCloseCode.shutdown, 'hub is shutting down');
           return;
         }
-        const conn = new WsConnection(sock, ctx, { requestId, ip }, token, verified, seat);
+        const bits = deflateWindows.get(req);
+        const conn = new WsConnection(sock, ctx, { requestId, ip }, token, verified, seat, {
+          socket,
+          ...(bits !== undefined ? { deflateWindowBits: bits } : {}),
+        });
         connections.add(conn);
         sock.on('message', onMessage);
         sock.on('pong', onPong);
@@ -207,6 +221,19 @@ function onPong(this: HeraldSocket): void {
 }
 
 function ignore(): void {}
+
+/**
+ * The `server_max_window_bits` of an accepted permessage-deflate (15 when the answer names
+ * none), or undefined when it was not accepted. zlib cannot deflate raw with an 8-bit window
+ * (it uses 9), so such a socket gets uncompressed frames, which the extension allows.
+ */
+export function negotiatedWindowBits(responseHeaders: readonly string[]): number | undefined {
+  const line = responseHeaders.find((h) => /^sec-websocket-extensions:/i.test(h));
+  if (!line || !/permessage-deflate/i.test(line)) return undefined;
+  const m = /server_max_window_bits=(\d+)/i.exec(line);
+  const bits = m ? Number(m[1]) : 15;
+  return bits >= 9 && bits <= 15 ? bits : undefined;
+}
 
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;

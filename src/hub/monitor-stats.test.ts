@@ -55,9 +55,10 @@ test('a dashboard that connects gets the stats at once, with the rate history of
     history.map((h) => h.time),
     Array.from({ length: 8 }, (_, i) => t0 + (i + 1) * 1000),
   );
-  // One update a second from the start: every sample reads 1/s (within the few ms between the
-  // hub's start-up sample and t0).
-  for (const h of history)
+  // One update a second: every sample after the first reads 1/s. The first one's interval
+  // starts at the hub's start-up sample, which a loaded machine may take well before t0.
+  assert.ok(history[0]!.publishedPerSec > 0.5, `first sample: published ${history[0]!.publishedPerSec}/s`);
+  for (const h of history.slice(1))
     assert.ok(Math.abs(h.publishedPerSec - 1) < 0.01, `published ${h.publishedPerSec}/s`);
   await hub.close();
 });

@@ -1,5 +1,6 @@
 import { encodeSseHubEvent, encodeSseUpdate } from './sse-encode.ts';
 import { HubEvent, type HubEventName, type Update } from './update.ts';
+import { WsFrames } from './ws-wire.ts';
 
 /** The JSON frame a WebSocket subscriber receives for one update. */
 export interface WsUpdateFrame {
@@ -21,6 +22,7 @@ export class EncodedUpdate {
   #ws: string | undefined;
   #asState: EncodedUpdate | undefined;
   #wsBytes: Uint8Array | undefined;
+  #wsFrames: WsFrames | undefined;
 
   constructor(update: Update) {
     this.update = update;
@@ -70,6 +72,11 @@ export class EncodedUpdate {
   get wsBytes(): Uint8Array {
     return (this.#wsBytes ??= encoder.encode(this.ws));
   }
+
+  /** `wsBytes` as ready WebSocket frames (plain, or compressed per window size), built once. */
+  get wsFrames(): WsFrames {
+    return (this.#wsFrames ??= new WsFrames(() => this.wsBytes));
+  }
 }
 
 /**
@@ -84,6 +91,7 @@ export class EncodedNotice {
   #sse: Uint8Array | undefined;
   #sseChunk: Uint8Array | undefined;
   #wsBytes: Uint8Array | undefined;
+  #wsFrames: WsFrames | undefined;
 
   constructor(type: HubEventName, data: unknown) {
     this.type = type;
@@ -114,6 +122,11 @@ export class EncodedNotice {
     return (this.#wsBytes ??= encoder.encode(
       JSON.stringify({ op: 'event', type: this.type, data: this.data }),
     ));
+  }
+
+  /** `wsBytes` as ready WebSocket frames, built once (see EncodedUpdate.wsFrames). */
+  get wsFrames(): WsFrames {
+    return (this.#wsFrames ??= new WsFrames(() => this.wsBytes));
   }
 }
 

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { BatchedStream } from './batched-stream.ts';
 import type { ByteChannel } from './byte-channel.ts';
-import type { BatchedWriter, WriteBatch } from './write-batch.ts';
+import type { WriteBatch } from './write-batch.ts';
 
 const END_CHUNK = new TextEncoder().encode('0\r\n\r\n');
 
@@ -10,33 +11,29 @@ const END_CHUNK = new TextEncoder().encode('0\r\n\r\n');
  * every subscriber can be sent the same prebuilt chunk. Bytes written during one event-loop
  * turn are held and leave in one socket write when the server's `WriteBatch` flushes.
  */
-export class Http1Channel implements ByteChannel, BatchedWriter {
+export class Http1Channel implements ByteChannel {
   readonly chunked: boolean;
   readonly #res: ServerResponse;
   readonly #socket: Socket;
+  readonly #out: BatchedStream;
   readonly #batch: WriteBatch;
-  /** Bytes waiting for the batch flush (undefined: not registered with the batch this turn). */
-  #pending: Uint8Array[] | undefined;
-  #pendingBytes = 0;
-  /** `onceDrained` callbacks registered while bytes were held: settled by the flush. */
-  #drainWaiters: (() => void)[] | undefined;
 
   constructor(res: ServerResponse, batch: WriteBatch) {
     this.#res = res;
     this.#socket = res.socket as Socket;
     this.#batch = batch;
+    this.#out = new BatchedStream(this.#socket, batch);
     this.chunked = res.req.httpVersion !== '1.0';
   }
 
   get queuedBytes(): number {
-    return this.#socket.writableLength + this.#pendingBytes;
+    return this.#out.queuedBytes;
   }
   get highWaterMark(): number {
-    return this.#socket.writableHighWaterMark;
+    return this.#out.highWaterMark;
   }
   get needsDrain(): boolean {
-    // Held bytes always end in a drained callback: from the flush, or from the socket's 'drain'.
-    return this.#socket.writableNeedDrain || this.#pending !== undefined;
+    return this.#out.needsDrain;
   }
   get closed(): boolean {
     return this.#socket.destroyed;
@@ -56,36 +53,11 @@ export class Http1Channel implements ByteChannel, BatchedWriter {
   }
 
   write(bytes: Uint8Array): void {
-    if (this.#socket.destroyed) return;
-    if (this.#pending === undefined) {
-      this.#pending = [bytes];
-      this.#batch.add(this);
-    } else this.#pending.push(bytes);
-    this.#pendingBytes += bytes.byteLength;
-  }
-
-  /** @internal Called by the batch: one socket write for everything queued this turn. */
-  flush(batch: WriteBatch): void {
-    const parts = this.#pending;
-    if (parts === undefined) return;
-    this.#pending = undefined;
-    this.#pendingBytes = 0;
-    if (this.#socket.destroyed) return;
-    const below = this.#socket.write(batch.join(parts));
-    const waiting = this.#drainWaiters;
-    if (waiting === undefined) return;
-    this.#drainWaiters = undefined;
-    // A large write the kernel takes at once returns true without a later 'drain': the queue
-    // is below the high-water mark now, which is what a waiter waits for.
-    for (const fn of waiting) {
-      if (below) process.nextTick(fn);
-      else this.#socket.once('drain', fn);
-    }
+    this.#out.write(bytes);
   }
 
   onceDrained(fn: () => void): void {
-    if (this.#pending !== undefined) (this.#drainWaiters ??= []).push(fn);
-    else this.#socket.once('drain', fn);
+    this.#out.onceDrained(fn);
   }
 
   onceClosed(fn: () => void): void {
@@ -93,15 +65,13 @@ export class Http1Channel implements ByteChannel, BatchedWriter {
   }
 
   end(): void {
-    this.flush(this.#batch);
+    this.#out.flushNow();
     if (this.#res.headersSent && this.chunked && !this.#socket.destroyed) this.#socket.write(END_CHUNK);
     this.#socket.end();
   }
 
   destroy(): void {
-    this.#pending = undefined;
-    this.#drainWaiters = undefined;
-    this.#pendingBytes = 0;
+    this.#out.discard();
     this.#socket.destroy();
   }
 }
