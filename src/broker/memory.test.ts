@@ -101,6 +101,17 @@ describe('MemoryBroker', () => {
     );
   });
 
+  test('a publisher reusing an id the hub generated resolves to the first update with it', async () => {
+    const b = new MemoryBroker({ historySize: 10, historyTtlMs: 0 });
+    await b.start(() => {});
+    const [first] = await b.publish([input('a')]);
+    await b.publish([input('b'), input('c', first!.id)]);
+    assert.deepEqual(
+      (await b.historyAfter(first!.id, 10)).updates.map((u) => u.data),
+      ['b', 'c'],
+    );
+  });
+
   test('a stored update carries the input fields but not its idempotency key', async () => {
     const b = new MemoryBroker({ historySize: 3, historyTtlMs: 0, idempotencyWindowMs: 60_000 });
     await b.start(() => {});
