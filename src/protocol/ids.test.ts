@@ -17,6 +17,7 @@ test('ids sort by time across milliseconds, whatever their random bits', () => {
   assert.deepEqual([...ids].sort(), ids);
   assert.equal(generateId(0).slice(9, 22), '00000000-0000');
   assert.equal(generateId(-5).slice(9, 22), '00000000-0000', 'a clock before 1970 reads as 0');
+  for (const bad of [NaN, Infinity, -Infinity]) assert.match(generateId(bad), UUID7);
 });
 
 test('ids made in the same millisecond are distinct, also across pool refills', () => {

@@ -19,7 +19,8 @@ let used = pool.length;
 let lastMs = -1;
 
 export function generateId(now: number = Date.now()): string {
-  const ms = Math.max(0, Math.floor(now));
+  // A clock that is not a finite number reads as 0: the id stays hex, whatever the clock says.
+  const ms = Number.isFinite(now) ? Math.max(0, Math.floor(now)) : 0;
   if (ms !== lastMs) {
     lastMs = ms;
     // The low 48 bits, as 12 hex digits.
