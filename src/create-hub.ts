@@ -161,11 +161,13 @@ async function createPresence(
   config: HeraldConfig,
   logger: Logger,
   node: NodeProcesses | undefined,
-): Promise<{ store?: PresenceStore }> {
-  if (!config.redis) return node?.presence ? { store: node.presence } : {};
+): Promise<{ store?: PresenceStore; maxPending: number }> {
+  const maxPending = config.presenceMaxPending;
+  if (!config.redis) return node?.presence ? { store: node.presence, maxPending } : { maxPending };
   const { RedisPresenceStore } = await import('./broker/redis-presence.ts');
   try {
     return {
+      maxPending,
       store: new RedisPresenceStore({
         url: config.redis,
         ttlMs: config.presenceTtl,

@@ -189,3 +189,112 @@ async function eventuallyAsync(check: () => Promise<boolean>, what: string): Pro
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('herald serve --workers 2: per-IP, per-subject and per-selector caps count every worker', () => {
+  const PER_IP = 3;
+  const PER_SUBJECT = 2;
+  const PER_SELECTOR = 2;
+  let hub: HubProcess;
+  const open: SseConnection[] = [];
+  before(async () => {
+    hub = await startWorkersHub(KEY, 2, [
+      '--anonymous',
+      '--max-connections-per-ip',
+      String(PER_IP),
+      '--max-connections-per-subject',
+      String(PER_SUBJECT),
+      '--max-subscribers-per-selector',
+      String(PER_SELECTOR),
+    ]);
+  });
+  after(() => {
+    for (const c of open) c.close();
+    hub.kill();
+  });
+
+  /**
+   * Waits (bounded) until both workers count `n` connections on the node. The per-key counts
+   * travel in the same message as the connection count, before it, so from then on every
+   * worker also knows the others' per-key counts.
+   */
+  const nodeConnections = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    let last: number | undefined;
+    for (;;) {
+      const text = await (await fetch(`${hub.url}/metrics`)).text();
+      if ((last = sample(text, 'herald_node_connections')) === n) return;
+      if (Date.now() > deadline) throw new Error(`herald_node_connections stayed ${last}, wanted ${n}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const subscribe = async (topic: string, token?: string): Promise<SseConnection> => {
+    const c = await SseConnection.open(
+      `${hub.url}${PATH}?topic=${encodeURIComponent(topic)}`,
+      token ? { Authorization: `Bearer ${token}` } : {},
+    );
+    open.push(c);
+    return c;
+  };
+  /** Admits exactly `cap` (one at a time, each known to both workers), then refuses on both workers. */
+  const exactlyCap = async (
+    cap: number,
+    next: (i: number) => Promise<SseConnection>,
+    reason: RegExp,
+  ): Promise<SseConnection[]> => {
+    const admitted: SseConnection[] = [];
+    for (let i = 0; i < cap; i++) {
+      const c = await next(i);
+      assert.equal(c.status, 200, `connection ${i + 1} of ${cap}`);
+      admitted.push(c);
+      await nodeConnections(i + 1);
+    }
+    // Round-robin hands these to both workers; each holds fewer than `cap` on its own.
+    for (let i = 0; i < 4; i++) {
+      const refused = await next(cap + i);
+      assert.equal(refused.status, 429, `attempt ${i + 1} beyond the cap`);
+      assert.equal(refused.headers['x-herald-error'], 'HERALD_ERR_TOO_MANY_CONNECTIONS');
+      assert.ok(Number(refused.headers['retry-after']) > 0, 'Retry-After');
+      await refused.waitForEnd();
+      assert.match(refused.body, reason);
+      assert.equal(refused.body.trim().split('\n').length, 1, 'the reason is one line');
+    }
+    return admitted;
+  };
+  const closeAll = async (cs: SseConnection[]): Promise<void> => {
+    for (const c of cs) c.close();
+    await nodeConnections(0);
+  };
+
+  test('--max-connections-per-ip admits exactly that many from one address across both workers', async () => {
+    const admitted = await exactlyCap(
+      PER_IP,
+      (i) => subscribe(`${TOPIC}/ip/${i}`),
+      new RegExp(`too many connections from this address \\(limit ${PER_IP}\\)`),
+    );
+    // A connection that ends frees its place on the node.
+    admitted[0]!.close();
+    await nodeConnections(PER_IP - 1);
+    const again = await subscribe(`${TOPIC}/ip/again`);
+    assert.equal(again.status, 200);
+    await closeAll([...admitted, again]);
+  });
+
+  test('--max-connections-per-subject counts one subject across both workers', async () => {
+    const alice = await mintToken({ secret: KEY, subscribe: ['*'], subject: 'alice' });
+    const admitted = await exactlyCap(
+      PER_SUBJECT,
+      (i) => subscribe(`${TOPIC}/subject/${i}`, alice),
+      new RegExp(`too many connections for this subject \\(limit ${PER_SUBJECT}\\)`),
+    );
+    await closeAll(admitted);
+  });
+
+  test('--max-subscribers-per-selector counts one selector across both workers', async () => {
+    const admitted = await exactlyCap(
+      PER_SELECTOR,
+      () => subscribe(`${TOPIC}/selector`),
+      new RegExp(`too many subscribers to selector .* \\(limit ${PER_SELECTOR}\\)`),
+    );
+    await closeAll(admitted);
+  });
+});

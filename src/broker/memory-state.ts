@@ -35,6 +35,16 @@ interface Held {
   cost: number;
 }
 
+/**
+ * What a keyed change leaves behind for its retries: its version and visibility, not its
+ * state. Up to 100 000 keys are remembered, outside `maxTotalBytes`: holding each change's
+ * whole entry would pin as many states' data.
+ */
+interface Remembered {
+  version: number;
+  private: boolean;
+}
+
 export interface MemoryStateStoreOptions {
   limits?: StateLimits;
   now?: () => number;
@@ -67,7 +77,7 @@ export class MemoryStateStore implements StateStore {
   readonly #now: () => number;
   #version = 0;
   #total = 0;
-  readonly #recent: RecentAnswers<StateEntry>;
+  readonly #recent: RecentAnswers<Remembered>;
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.#limits = options.limits ?? defaultStateLimits;
@@ -81,12 +91,33 @@ export class MemoryStateStore implements StateStore {
     return this.#total;
   }
 
+  /** Idempotency keys remembered now (at most 100 000, each a few numbers). */
+  get rememberedKeys(): number {
+    return this.#recent.size;
+  }
+
   async apply(topic: string, op: StateOp, options: ApplyOptions): Promise<StateEntry> {
     const first = this.#recent.get(options.idempotencyKey);
-    if (first) return first;
+    if (first) return this.#retryAnswer(topic, first);
     const entry = this.#apply(topic, op, options);
-    this.#recent.remember(options.idempotencyKey, entry);
+    this.#recent.remember(options.idempotencyKey, {
+      version: entry.version,
+      private: entry.private,
+    });
     return entry;
+  }
+
+  /**
+   * A retry's answer: the first change's entry while the topic still holds that version (the
+   * same text, shared), or its removal. Once a later change replaced it, the first state is
+   * no longer held, and the retry gets the topic's current entry (or its removal): the broker recognises the same key and
+   * publishes nothing, so this only shows if the broker forgot the key first, and then it
+   * republishes the current state, never an older one.
+   */
+  #retryAnswer(topic: string, first: Remembered): StateEntry {
+    const held = this.#topics.get(topic);
+    if (held) return entryOf(topic, held);
+    return { topic, state: null, version: first.version, private: first.private };
   }
 
   #apply(topic: string, op: StateOp, options: ApplyOptions): StateEntry {

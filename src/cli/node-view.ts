@@ -1,6 +1,6 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { ClusterLink } from '../broker/cluster.ts';
-import { mergeStats, type NodeView } from '../hub/node-view.ts';
+import { mergeStats, type CapKey, type NodeView } from '../hub/node-view.ts';
 import type { PresenceDoc, PresenceStore } from '../hub/presence-store.ts';
 import type { HubStatsSnapshot } from '../hub/stats.ts';
 
@@ -13,9 +13,12 @@ import type { HubStatsSnapshot } from '../hub/stats.ts';
  */
 type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
+/** A change of one process's connections for one key of a per-key cap. */
+export type KeyDelta = [kind: CapKey, key: string, by: number];
+
 /** A worker's messages to the primary. */
 export type ToNodeView =
-  | { herald: 'node-count'; n: number }
+  | { herald: 'node-count'; n: number; keys?: KeyDelta[] }
   | { herald: 'node-stats'; snapshot: HubStatsSnapshot }
   | { herald: 'node-metrics-ask'; id: number }
   | { herald: 'node-metrics-part'; req: number; json: MetricsJson }
@@ -25,6 +28,7 @@ export type ToNodeView =
 /** The primary's messages to a worker. */
 export type FromNodeView =
   | { herald: 'node-counts'; counts: Record<string, number> }
+  | { herald: 'node-keys'; keys: KeyDelta[] }
   | { herald: 'node-stats'; from: number; snapshot: HubStatsSnapshot }
   | { herald: 'node-metrics-collect'; req: number }
   | { herald: 'node-metrics'; id: number; text?: string; error?: string }
@@ -52,6 +56,14 @@ export class WorkerNodeView implements NodeView {
   readonly #stats = new Map<number, { at: number; snapshot: HubStatsSnapshot }>();
   #count = 0;
   #countQueued = false;
+  /** The other workers' connections per key of the per-key caps, as last reported. */
+  readonly #othersByKey: Record<CapKey, Map<string, number>> = {
+    ip: new Map(),
+    subject: new Map(),
+    selector: new Map(),
+  };
+  /** This worker's key changes not yet sent, summed per key. */
+  #keyChanges: Record<CapKey, Map<string, number>> | undefined;
   #registry: Registry | undefined;
   readonly #asks = new Map<number, (m: { text?: string; error?: string }) => void>();
   #nextAsk = 1;
@@ -75,6 +87,9 @@ export class WorkerNodeView implements NodeView {
         this.#others = others;
         return;
       }
+      case 'node-keys':
+        for (const [kind, key, by] of m.keys) addTo(this.#othersByKey[kind], key, by);
+        return;
       case 'node-stats':
         if (m.from !== this.#self) this.#stats.set(m.from, { at: Date.now(), snapshot: m.snapshot });
         this.#fresh(); // workers that died stop counting, and their entries go
@@ -159,14 +174,35 @@ export class WorkerNodeView implements NodeView {
     return this.#others;
   }
 
+  othersHolding(kind: CapKey, key: string): number {
+    return this.#othersByKey[kind].get(key) ?? 0;
+  }
+
   connectionsChanged(total: number): void {
     this.#count = total;
+    this.#queueCount();
+  }
+
+  keyChanged(kind: CapKey, key: string, by: number): void {
+    this.#keyChanges ??= { ip: new Map(), subject: new Map(), selector: new Map() };
+    addTo(this.#keyChanges[kind], key, by);
+    this.#queueCount();
+  }
+
+  #queueCount(): void {
     if (this.#countQueued) return;
     this.#countQueued = true;
-    // One message per turn however many connections a turn opened or closed (a storm).
+    // One message per turn however many connections a turn opened or closed (a storm); a
+    // key opened and closed within the turn sums to nothing and is not sent.
     setImmediate(() => {
       this.#countQueued = false;
-      if (this.#link.connected) this.#link.send({ herald: 'node-count', n: this.#count });
+      const changes = this.#keyChanges;
+      this.#keyChanges = undefined;
+      if (!this.#link.connected) return;
+      const keys: KeyDelta[] = [];
+      for (const kind of ['ip', 'subject', 'selector'] as const)
+        for (const [key, by] of changes?.[kind] ?? []) keys.push([kind, key, by]);
+      this.#link.send({ herald: 'node-count', n: this.#count, ...(keys.length > 0 ? { keys } : {}) });
     });
   }
 
@@ -216,6 +252,8 @@ export class WorkerNodeView implements NodeView {
 export class PrimaryNodeView {
   readonly #links = new Map<number, ClusterLink<FromNodeView, unknown>>();
   readonly #counts = new Map<number, number>();
+  /** Each worker's connections per key of the per-key caps (to undo when it exits). */
+  readonly #keys = new Map<number, Record<CapKey, Map<string, number>>>();
   /** Each worker's subscription documents by id (`--subscriptions` without Redis). */
   readonly #presence = new Map<number, Map<string, PresenceDoc>>();
   #countsQueued = false;
@@ -230,11 +268,17 @@ export class PrimaryNodeView {
     this.#links.set(id, link);
     const stop = link.listen((raw) => this.#receive(id, link, raw));
     this.#broadcastCounts();
+    // A new worker starts from the others' per-key counts; changes follow in order.
+    const held = this.#allKeys();
+    if (held.length > 0) link.send({ herald: 'node-keys', keys: held });
     return () => {
       stop();
       this.#links.delete(id);
       this.#counts.delete(id);
       this.#broadcastCounts();
+      const gone = this.#allKeys(id).map(([kind, key, n]): KeyDelta => [kind, key, -n]);
+      this.#keys.delete(id);
+      if (gone.length > 0) this.#sendKeys(id, gone);
       const docs = this.#presence.get(id);
       this.#presence.delete(id);
       // One live worker announces that the dead one's subscriptions ended.
@@ -254,6 +298,13 @@ export class PrimaryNodeView {
       case 'node-count':
         this.#counts.set(from, m.n);
         this.#broadcastCounts();
+        if (m.keys) {
+          let held = this.#keys.get(from);
+          if (!held)
+            this.#keys.set(from, (held = { ip: new Map(), subject: new Map(), selector: new Map() }));
+          for (const [kind, key, by] of m.keys) addTo(held[kind], key, by);
+          this.#sendKeys(from, m.keys);
+        }
         return;
       case 'node-stats':
         for (const [id, l] of this.#links)
@@ -285,6 +336,29 @@ export class PrimaryNodeView {
       default:
         return;
     }
+  }
+
+  /** Every worker's per-key counts summed (or only worker `only`'s), as deltas from zero. */
+  #allKeys(only?: number): KeyDelta[] {
+    const sum: Record<CapKey, Map<string, number>> = {
+      ip: new Map(),
+      subject: new Map(),
+      selector: new Map(),
+    };
+    for (const [wid, held] of this.#keys) {
+      if (only !== undefined && wid !== only) continue;
+      for (const kind of ['ip', 'subject', 'selector'] as const)
+        for (const [key, n] of held[kind]) addTo(sum[kind], key, n);
+    }
+    const out: KeyDelta[] = [];
+    for (const kind of ['ip', 'subject', 'selector'] as const)
+      for (const [key, n] of sum[kind]) out.push([kind, key, n]);
+    return out;
+  }
+
+  /** Passes one worker's key changes to every other worker. */
+  #sendKeys(from: number, keys: KeyDelta[]): void {
+    for (const [id, l] of this.#links) if (id !== from && l.connected) l.send({ herald: 'node-keys', keys });
   }
 
   #broadcastCounts(): void {
@@ -323,4 +397,11 @@ export class PrimaryNodeView {
     for (const wid of waiting) this.#links.get(wid)!.send({ herald: 'node-metrics-collect', req });
     if (waiting.size === 0) finish();
   }
+}
+
+/** Adds `by` to a key's count; a count back at zero is deleted, so maps hold only live keys. */
+function addTo(map: Map<string, number>, key: string, by: number): void {
+  const n = (map.get(key) ?? 0) + by;
+  if (n === 0) map.delete(key);
+  else map.set(key, n);
 }

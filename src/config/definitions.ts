@@ -88,6 +88,8 @@ export interface HeraldConfig {
   subscriptions: boolean;
   /** With `--subscriptions` and `--redis`: a dead node's subscribers leave the list after this (ms). */
   presenceTtl: number;
+  /** With `--subscriptions`: most presence changes waiting to go out; past it, a resync. */
+  presenceMaxPending: number;
   dev: boolean;
   demo: boolean;
   logLevel: string;
@@ -150,6 +152,7 @@ export const defaults: HeraldConfig = {
   wsDeflate: 'on',
   subscriptions: false,
   presenceTtl: 15_000,
+  presenceMaxPending: 10_000,
   dev: false,
   demo: false,
   logLevel: 'info',
@@ -386,19 +389,19 @@ export const optionDefs: OptionDef[] = [
     key: 'maxConnectionsPerIp',
     flag: 'max-connections-per-ip',
     type: 'number',
-    help: 'open subscriptions per client IP (0 = no cap; behind a proxy all share its IP)',
+    help: 'open subscriptions per client IP on this node, all `--workers` together (0 = no cap; behind a proxy all share its IP)',
   },
   {
     key: 'maxConnectionsPerSubject',
     flag: 'max-connections-per-subject',
     type: 'number',
-    help: 'open subscriptions per JWT `sub` (0 = no cap)',
+    help: 'open subscriptions per JWT `sub` on this node, all `--workers` together (0 = no cap)',
   },
   {
     key: 'maxSubscribersPerSelector',
     flag: 'max-subscribers-per-selector',
     type: 'number',
-    help: 'subscriptions per topic selector (0 = no cap)',
+    help: 'subscriptions per topic selector on this node, all `--workers` together (0 = no cap)',
   },
   {
     key: 'wsSubscribeTimeout',
@@ -429,6 +432,12 @@ export const optionDefs: OptionDef[] = [
     flag: 'presence-ttl',
     type: 'duration',
     help: "with `--subscriptions` and `--redis`: a dead node's subscribers drop out of the subscriptions API after this, and their leave events go out within a third more (`15s`)",
+  },
+  {
+    key: 'presenceMaxPending',
+    flag: 'presence-max-pending',
+    type: 'number',
+    help: 'with `--subscriptions`: most subscription changes waiting to be announced; past it they are dropped and the node re-announces its subscribers from its live state (memory bound under churn)',
   },
   {
     key: 'maxStates',

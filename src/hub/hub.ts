@@ -91,7 +91,7 @@ export interface HubOptions {
    * Cluster-wide presence and the coalescing of subscription events (with
    * `subscriptionEventsPath`): see PresenceFeed.
    */
-  presence?: { store?: PresenceStore; intervalMs?: number; maxBatch?: number };
+  presence?: { store?: PresenceStore; intervalMs?: number; maxBatch?: number; maxPending?: number };
   /** The other processes of this node (`--workers N`): node-wide connection cap and stats. */
   node?: NodeView;
   /**

@@ -1,5 +1,5 @@
 import { ErrorCode, HeraldError } from '../protocol/errors.ts';
-import type { NodeView } from './node-view.ts';
+import type { CapKey, NodeView } from './node-view.ts';
 
 /** Connection caps; 0 means "no cap". Enforced by the hub, so every transport obeys them. */
 export interface ConnectionLimits {
@@ -36,6 +36,12 @@ export interface AdmissionTicket {
   seated?: boolean;
 }
 
+/** What admission needs of the node's other processes. */
+type AdmissionNode = Pick<
+  NodeView,
+  'othersConnections' | 'connectionsChanged' | 'othersHolding' | 'keyChanged'
+>;
+
 /**
  * Counts open connections per key and refuses (429) the one that would go over a cap. Admit
  * and release must be paired; the hub does both in register/unregister.
@@ -46,10 +52,10 @@ export class ConnectionAdmission {
   readonly #byIp = new Map<string, number>();
   readonly #bySubject = new Map<string, number>();
   readonly #bySelector = new Map<string, number>();
-  readonly #node: Pick<NodeView, 'othersConnections' | 'connectionsChanged'> | undefined;
+  readonly #node: AdmissionNode | undefined;
 
-  /** With `node`, the total cap counts the other processes' connections too (`--workers`). */
-  constructor(limits: ConnectionLimits, node?: Pick<NodeView, 'othersConnections' | 'connectionsChanged'>) {
+  /** With `node`, every cap counts the other processes' connections too (`--workers`). */
+  constructor(limits: ConnectionLimits, node?: AdmissionNode) {
     this.#limits = limits;
     this.#node = node;
   }
@@ -64,39 +70,55 @@ export class ConnectionAdmission {
       this.#total + (this.#node?.othersConnections() ?? 0) >= l.maxConnections
     )
       throw this.#refuse(`hub is at its connection limit (${l.maxConnections})`);
-    if (seat && l.maxPerIp > 0 && ticket.ip !== undefined && (this.#byIp.get(ticket.ip) ?? 0) >= l.maxPerIp)
+    if (
+      seat &&
+      l.maxPerIp > 0 &&
+      ticket.ip !== undefined &&
+      this.#held('ip', this.#byIp, ticket.ip) >= l.maxPerIp
+    )
       throw this.#refuse(`too many connections from this address (limit ${l.maxPerIp})`);
     if (
       l.maxPerSubject > 0 &&
       ticket.subject !== undefined &&
-      (this.#bySubject.get(ticket.subject) ?? 0) >= l.maxPerSubject
+      this.#held('subject', this.#bySubject, ticket.subject) >= l.maxPerSubject
     )
       throw this.#refuse(`too many connections for this subject (limit ${l.maxPerSubject})`);
     if (l.maxPerSelector > 0) {
       for (const s of ticket.selectors) {
-        if ((this.#bySelector.get(s) ?? 0) >= l.maxPerSelector)
+        if (this.#held('selector', this.#bySelector, s) >= l.maxPerSelector)
           throw this.#refuse(
             `too many subscribers to selector ${JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s)} (limit ${l.maxPerSelector})`,
           );
       }
     }
-    if (seat) {
-      this.#total++;
-      if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, 1);
-      this.#node?.connectionsChanged(this.#total);
-    }
-    if (ticket.subject !== undefined) bump(this.#bySubject, ticket.subject, 1);
-    for (const s of ticket.selectors) bump(this.#bySelector, s, 1);
+    this.#count(ticket, 1);
   }
 
   release(ticket: AdmissionTicket): void {
+    this.#count(ticket, -1);
+  }
+
+  #count(ticket: AdmissionTicket, by: 1 | -1): void {
+    const l = this.#limits;
     if (ticket.seated !== true) {
-      this.#total--;
-      if (ticket.ip !== undefined) bump(this.#byIp, ticket.ip, -1);
+      this.#total += by;
+      if (ticket.ip !== undefined) this.#bump('ip', this.#byIp, ticket.ip, by, l.maxPerIp);
       this.#node?.connectionsChanged(this.#total);
     }
-    if (ticket.subject !== undefined) bump(this.#bySubject, ticket.subject, -1);
-    for (const s of ticket.selectors) bump(this.#bySelector, s, -1);
+    if (ticket.subject !== undefined)
+      this.#bump('subject', this.#bySubject, ticket.subject, by, l.maxPerSubject);
+    for (const s of ticket.selectors) this.#bump('selector', this.#bySelector, s, by, l.maxPerSelector);
+  }
+
+  /** This process's count for a key plus the other processes' (`--workers`). */
+  #held(kind: CapKey, map: Map<string, number>, key: string): number {
+    return (map.get(key) ?? 0) + (this.#node?.othersHolding(kind, key) ?? 0);
+  }
+
+  #bump(kind: CapKey, map: Map<string, number>, key: string, by: 1 | -1, cap: number): void {
+    bump(map, key, by);
+    // Only keys under a cap travel to the other processes: an unused cap costs no messages.
+    if (cap > 0) this.#node?.keyChanged(kind, key, by);
   }
 
   /** Connections counted against the total (for tests and the dashboard). */

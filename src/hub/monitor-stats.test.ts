@@ -78,6 +78,8 @@ test("with other worker processes, the first stats and their rate history are th
   const node: NodeView = {
     othersConnections: () => other.connections.total,
     connectionsChanged: () => {},
+    othersHolding: () => 0,
+    keyChanged: () => {},
     nodeStats: (local) => mergeStats(local, [other]),
   };
   const hub = new Hub({

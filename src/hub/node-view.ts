@@ -11,13 +11,22 @@ import type { HubStatsSnapshot, TopicStats } from './stats.ts';
  *   process's count after every change and passes it on asynchronously. Between a change on
  *   one process and its arrival at another, both may admit: the node may exceed the cap by
  *   the connections opened on other processes within one IPC hop.
+ * - `othersHolding(kind, key)` is synchronous and cheap too: how many connections the other
+ *   processes last reported for one client IP, JWT subject or selector (the per-key caps).
+ *   `keyChanged(kind, key, by)` is told every change of this process's count for a key whose
+ *   cap is on, and passes the changes on asynchronously, with the same one-hop window.
  * - `nodeStats(local)` turns this process's snapshot into the node's (totals and rates
  *   summed, topics merged), from the other processes' latest snapshots; a process not heard
  *   from for a few intervals is left out.
  */
+/** What a per-key connection cap counts by: client IP, JWT subject, or selector. */
+export type CapKey = 'ip' | 'subject' | 'selector';
+
 export interface NodeView {
   othersConnections(): number;
   connectionsChanged(total: number): void;
+  othersHolding(kind: CapKey, key: string): number;
+  keyChanged(kind: CapKey, key: string, by: number): void;
   nodeStats(local: HubStatsSnapshot): HubStatsSnapshot;
 }
 

@@ -15,6 +15,8 @@ export class BatchedStream implements BatchedWriter {
   #pendingBytes = 0;
   /** `onceDrained` callbacks registered while bytes were held: settled by the flush. */
   #drainWaiters: (() => void)[] | undefined;
+  /** The stream is corked until the next flush (see `holdDirectWrites`). */
+  #corked = false;
 
   constructor(stream: Writable, batch: WriteBatch) {
     this.#stream = stream;
@@ -39,6 +41,21 @@ export class BatchedStream implements BatchedWriter {
     return this.#stream.destroyed;
   }
 
+  /**
+   * Holds what others write to the stream itself (node:http's response head) until this turn's
+   * flush, so it leaves in one write with the first held bytes: a new subscriber costs one
+   * socket write, not two.
+   */
+  holdDirectWrites(): void {
+    if (this.#corked || this.#stream.destroyed) return;
+    this.#stream.cork();
+    this.#corked = true;
+    if (this.#pending === undefined) {
+      this.#pending = [];
+      this.#batch.add(this);
+    }
+  }
+
   write(bytes: Uint8Array): void {
     if (this.#stream.destroyed) return;
     if (this.#pending === undefined) {
@@ -55,7 +72,12 @@ export class BatchedStream implements BatchedWriter {
     this.#pending = undefined;
     this.#pendingBytes = 0;
     if (this.#stream.destroyed || this.#stream.writableEnded) return;
-    const below = this.#stream.write(batch.join(parts));
+    let below = true;
+    if (parts.length > 0) below = this.#stream.write(batch.join(parts));
+    if (this.#corked) {
+      this.#corked = false;
+      this.#stream.uncork();
+    }
     const waiting = this.#drainWaiters;
     if (waiting === undefined) return;
     this.#drainWaiters = undefined;

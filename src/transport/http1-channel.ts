@@ -47,6 +47,7 @@ export class Http1Channel implements ByteChannel {
     } else all['Connection'] = 'close';
     this.#socket.setNoDelay(true);
     this.#socket.setKeepAlive(true, 30_000);
+    this.#out.holdDirectWrites();
     this.#res.writeHead(200, all);
     this.#res.flushHeaders();
     this.#batch.noteOpened();
