@@ -2,6 +2,7 @@
 import { Agent, request } from 'node:http';
 import type { PublishRequest, RunningSystem } from '../systems/types.ts';
 import { makePayload } from './protocol.ts';
+import { RawHttpConnection } from './raw-http.ts';
 
 const PAD = 'x'.repeat(64);
 
@@ -54,7 +55,9 @@ export class Publisher {
         },
         (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode && res.statusCode < 300 ? undefined : `HTTP ${res.statusCode}`));
+          res.on('end', () =>
+            resolve(res.statusCode && res.statusCode < 300 ? undefined : `HTTP ${res.statusCode}`),
+          );
           res.on('error', (e) => resolve(e.message));
         },
       );
@@ -69,7 +72,12 @@ export class Publisher {
    * Resolves when the publishing time is over; `settled` resolves once every answer arrived
    * (bounded by 30 s), so a saturated server cannot stretch the measuring window.
    */
-  async paced(rate: number, durationMs: number, topicOf: (seq: number) => string, maxInflight = 64): Promise<PublishResult & { settled: Promise<void> }> {
+  async paced(
+    rate: number,
+    durationMs: number,
+    topicOf: (seq: number) => string,
+    maxInflight = 64,
+  ): Promise<PublishResult & { settled: Promise<void> }> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const res: PublishResult = { sent: 0, accepted: 0, failed: 0, rate: 0, ms: 0, cpuPercent: 0 };
@@ -84,15 +92,17 @@ export class Publisher {
           const seq = ++this.lastSeq;
           res.sent++;
           inflight++;
-          const p = this.#send(this.#system.publishRequest(topicOf(seq), makePayload(seq, PAD))).then((err) => {
-            inflight--;
-            if (err === undefined) res.accepted++;
-            else {
-              res.failed++;
-              res.firstError ??= err;
-            }
-            pending.delete(p);
-          });
+          const p = this.#send(this.#system.publishRequest(topicOf(seq), makePayload(seq, PAD))).then(
+            (err) => {
+              inflight--;
+              if (err === undefined) res.accepted++;
+              else {
+                res.failed++;
+                res.firstError ??= err;
+              }
+              pending.delete(p);
+            },
+          );
           pending.add(p);
         }
         if (elapsed >= durationMs || this.#stopRequested) {
@@ -103,9 +113,11 @@ export class Publisher {
       const timer = setInterval(tick, 2);
       tick();
     });
-    const settled = Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 30_000))]).then(() => {
-      finish(res, t0, cpu0);
-    });
+    const settled = Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 30_000))]).then(
+      () => {
+        finish(res, t0, cpu0);
+      },
+    );
     return Object.assign(finish(res, t0, cpu0), { settled });
   }
 
@@ -113,7 +125,12 @@ export class Publisher {
    * Publish as fast as the server answers for `durationMs` with `concurrency` requests in
    * flight; `batch` > 1 sends JSON batches of that many updates per request.
    */
-  async flood(durationMs: number, concurrency: number, batch: number, topicOf: (seq: number) => string): Promise<PublishResult> {
+  async flood(
+    durationMs: number,
+    concurrency: number,
+    batch: number,
+    topicOf: (seq: number) => string,
+  ): Promise<PublishResult> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const res: PublishResult = { sent: 0, accepted: 0, failed: 0, rate: 0, ms: 0, cpuPercent: 0 };
@@ -129,20 +146,38 @@ export class Publisher {
       }
       return { req: this.#system.batchRequest(items), n: batch };
     };
+    // BENCH_PUBLISH_CLIENT=http: node:http's client, as before (its own CPU cost shows in the
+    // publisher CPU column); by default one raw keep-alive socket per request in flight.
+    const raw = process.env.BENCH_PUBLISH_CLIENT !== 'http';
+    const node = this.#system.publishNode;
     const loop = async (): Promise<void> => {
-      while (performance.now() - t0 < durationMs) {
-        const { req, n } = makeReq();
-        res.sent += n;
-        const err = await this.#send(req);
-        if (err === undefined) res.accepted += n;
-        else {
-          res.failed += n;
-          res.firstError ??= err;
+      const conn = raw ? new RawHttpConnection(node.host, node.port) : undefined;
+      try {
+        while (performance.now() - t0 < durationMs) {
+          const { req, n } = makeReq();
+          res.sent += n;
+          const err = conn ? await rawSend(conn, req) : await this.#send(req);
+          if (err === undefined) res.accepted += n;
+          else {
+            res.failed += n;
+            res.firstError ??= err;
+          }
         }
+      } finally {
+        conn?.close();
       }
     };
     await Promise.all(Array.from({ length: concurrency }, loop));
     return finish(res, t0, cpu0);
+  }
+}
+
+async function rawSend(conn: RawHttpConnection, req: PublishRequest): Promise<string | undefined> {
+  try {
+    const status = await conn.request(req);
+    return status >= 200 && status < 300 ? undefined : `HTTP ${status}`;
+  } catch (e) {
+    return (e as Error).message;
   }
 }
 

@@ -85,3 +85,74 @@ test('the cache holds at most cacheSize tokens: the oldest is verified again', a
   now += 10_000;
   await assert.rejects(auth.authenticate(a, 'publisher'), rejectsWith(ErrorCode.tokenExpired));
 });
+
+async function signFor(
+  publish: string[],
+  claims: { nbf?: number; exp?: number; pad?: string } = {},
+): Promise<string> {
+  const jwt = new SignJWT({
+    mercure: { publish },
+    ...(claims.pad ? { pad: claims.pad } : {}),
+  }).setProtectedHeader({
+    alg: 'HS256',
+  });
+  if (claims.nbf !== undefined) jwt.setNotBefore(claims.nbf);
+  if (claims.exp !== undefined) jwt.setExpirationTime(claims.exp);
+  return jwt.sign(new TextEncoder().encode(SECRET));
+}
+
+test('a flood of distinct valid tokens keeps the cache within its entries and bytes', async () => {
+  const auth = new JwtAuthorizer({
+    publisherKey: secretKey(SECRET),
+    subscriberKey: undefined,
+    anonymous: false,
+    cacheSize: 50,
+    cacheBytes: 64 * 1024,
+  });
+  let largest = 0;
+  for (let i = 0; i < 400; i++) {
+    await auth.authenticate(
+      await signFor([`https://example.com/${i}`], { pad: 'p'.repeat(i % 7 === 0 ? 3000 : 10) }),
+      'publisher',
+    );
+    largest = Math.max(largest, auth.cachedBytes);
+  }
+  assert.ok(largest <= 64 * 1024, `${largest} bytes cached`);
+  // A token over a sixteenth of the budget is verified every time, never remembered.
+  const before = auth.cachedBytes;
+  await auth.authenticate(await signFor(['*'], { pad: 'x'.repeat(8 * 1024) }), 'publisher');
+  assert.equal(auth.cachedBytes, before);
+});
+
+test('a remembered token for topic A never lets its bearer publish to topic B', async () => {
+  const auth = new JwtAuthorizer({
+    publisherKey: secretKey(SECRET),
+    subscriberKey: undefined,
+    anonymous: false,
+  });
+  const onlyA = await signFor(['https://example.com/a']);
+  for (let i = 0; i < 3; i++) {
+    const p = await auth.authenticate(onlyA, 'publisher');
+    assert.equal(p.publish?.matchesTopic('https://example.com/a'), true);
+    assert.equal(p.publish?.matchesTopic('https://example.com/b'), false);
+  }
+});
+
+test('a token used before its nbf is refused, never remembered, and accepted once the time comes', async () => {
+  let now = 1_000_000_000_000;
+  const auth = new JwtAuthorizer({
+    publisherKey: secretKey(SECRET),
+    subscriberKey: undefined,
+    anonymous: false,
+    now: () => now,
+  });
+  const early = await signFor(['*'], { nbf: now / 1000 + 60, exp: now / 1000 + 120 });
+  for (let i = 0; i < 2; i++)
+    await assert.rejects(auth.authenticate(early, 'publisher'), rejectsWith(ErrorCode.unauthorized));
+  assert.equal(auth.cachedBytes, 0);
+  now += 60_000;
+  const p = await auth.authenticate(early, 'publisher');
+  assert.equal(p.publish?.matchesTopic('https://example.com/x'), true);
+  now += 60_000;
+  await assert.rejects(auth.authenticate(early, 'publisher'), rejectsWith(ErrorCode.tokenExpired));
+});

@@ -138,6 +138,53 @@ describe('several workers on one relay', () => {
     assert.equal(brokers[0]!.health().ready, false);
   });
 
+  test('publishes made in one turn leave in one message, each answered with its own updates in call order', async () => {
+    const { brokers, asked } = await cluster(2);
+    const seen: string[] = [];
+    await brokers[0]!.start((u) => seen.push(u.data));
+    await brokers[1]!.start(() => {});
+    const answers = await Promise.all([
+      brokers[0]!.publish([input('a')]),
+      brokers[0]!.publish([input('b'), input('c')]),
+      brokers[0]!.publish([input('d')]),
+    ]);
+    assert.deepEqual(asked[0], ['publishes']);
+    assert.deepEqual(
+      answers.map((us) => us.map((u) => u.data)),
+      [['a'], ['b', 'c'], ['d']],
+    );
+    assert.deepEqual(
+      answers.flat().map((u) => Number(u.position)),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(seen, ['a', 'b', 'c', 'd'], 'dispatched before the publishes resolved');
+    // A publish alone in its turn goes as it is.
+    await brokers[0]!.publish([input('e')]);
+    assert.deepEqual(asked[0], ['publishes', 'publish']);
+  });
+
+  test('a history request made after publishes in the same turn leaves after them and sees them', async () => {
+    const { brokers, asked } = await cluster(1);
+    await brokers[0]!.start(() => {});
+    const published = brokers[0]!.publish([input('x')]);
+    const page = await brokers[0]!.historyAfter('earliest', 10);
+    assert.deepEqual(asked[0], ['publish', 'history']);
+    assert.deepEqual(
+      page.updates.map((u) => u.data),
+      ['x'],
+    );
+    assert.equal((await published)[0]!.data, 'x');
+  });
+
+  test('publishes queued when the primary goes away are refused, not left hanging', async () => {
+    const { brokers, links, asked } = await cluster(1);
+    await brokers[0]!.start(() => {});
+    const pending = [brokers[0]!.publish([input('x')]), brokers[0]!.publish([input('y')])];
+    links[0]!.cut();
+    for (const p of pending) await assert.rejects(p, /primary process is gone/);
+    assert.deepEqual(asked[0], [], 'nothing was sent on the cut link');
+  });
+
   test('closing a worker broker settles its pending requests with an error', async () => {
     const { brokers } = await cluster(1);
     await brokers[0]!.start(() => {});

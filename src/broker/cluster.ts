@@ -13,9 +13,20 @@ export interface PublishAnswer {
   count: number;
 }
 
-/** A worker's requests to the primary's relay. */
+/** One publish request of a worker. */
+export interface PublishRequest {
+  herald: 'publish';
+  id: number;
+  inputs: readonly PublishInput[];
+}
+
+/**
+ * A worker's requests to the primary's relay. The publishes a worker takes in one event-loop
+ * turn leave together (`publishes`, in the order they were made).
+ */
 export type ToRelay =
-  | { herald: 'publish'; id: number; inputs: readonly PublishInput[] }
+  | PublishRequest
+  | { herald: 'publishes'; requests: PublishRequest[] }
   | { herald: 'history'; id: number; lastEventId: string; limit: number };
 
 /** The relay's messages to a worker: updates for everyone, answers for one. */
@@ -91,18 +102,47 @@ export class ClusterBroker implements Broker, HealthReporting {
     });
   }
 
-  #ask(make: (id: number) => ToRelay): Promise<FromRelay> {
+  #ask(make: (id: number) => ToRelay | PublishRequest, queue = false): Promise<FromRelay> {
     if (this.#closed) return Promise.reject(new Error('cluster broker is closed'));
     if (!this.#link.connected) return Promise.reject(new Error('primary process is gone'));
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
-      this.#link.send(make(id));
+      const message = make(id);
+      if (queue && message.herald === 'publish') {
+        // One IPC message per turn rather than per publish: each costs a serialisation and a
+        // system call on both sides (a fifth of a worker's time under single publishes).
+        if (this.#queued.push(message) === 1) setImmediate(this.#sendQueued);
+        return;
+      }
+      // Anything else leaves after the publishes made before it.
+      this.#sendQueued();
+      this.#link.send(message);
     });
   }
 
+  /** Publishes made this turn, not sent yet. */
+  #queued: PublishRequest[] = [];
+
+  readonly #sendQueued = (): void => {
+    const requests = this.#queued;
+    if (requests.length === 0) return;
+    this.#queued = [];
+    if (this.#closed || !this.#link.connected) {
+      for (const r of requests) this.#settle(r.id, 'primary process is gone');
+      return;
+    }
+    this.#link.send(requests.length === 1 ? requests[0]! : { herald: 'publishes', requests });
+  };
+
+  #settle(id: number, error: string): void {
+    const answer = this.#waiting.get(id);
+    this.#waiting.delete(id);
+    answer?.({ herald: 'published', id, error });
+  }
+
   async publish(inputs: readonly PublishInput[]): Promise<Update[]> {
-    const answer = await this.#ask((id) => ({ herald: 'publish', id, inputs }));
+    const answer = await this.#ask((id) => ({ herald: 'publish', id, inputs }), true);
     if (answer.herald !== 'published' || !answer.updates) throw new Error(answerError(answer));
     return answer.updates;
   }
@@ -124,6 +164,7 @@ export class ClusterBroker implements Broker, HealthReporting {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#queued = [];
     this.#stop?.();
     this.#stop = undefined;
     for (const answer of this.#waiting.values())
@@ -139,7 +180,7 @@ function answerError(m: FromRelay): string {
 function isToRelay(m: unknown): m is ToRelay {
   if (typeof m !== 'object' || m === null) return false;
   const h = (m as { herald?: unknown }).herald;
-  return h === 'publish' || h === 'history';
+  return h === 'publish' || h === 'publishes' || h === 'history';
 }
 
 /**
@@ -192,7 +233,10 @@ export class ClusterRelay {
   attach(link: ClusterLink<FromRelay, unknown>): () => void {
     this.#links.add(link);
     const stop = link.listen((m) => {
-      if (isToRelay(m)) void this.#serve(link, m);
+      if (!isToRelay(m)) return;
+      // In order: each publish appends to the outbox before the next starts.
+      if (m.herald === 'publishes') for (const r of m.requests) void this.#serve(link, r);
+      else void this.#serve(link, m);
     });
     return () => {
       stop();
@@ -200,7 +244,10 @@ export class ClusterRelay {
     };
   }
 
-  async #serve(link: ClusterLink<FromRelay, unknown>, m: ToRelay): Promise<void> {
+  async #serve(
+    link: ClusterLink<FromRelay, unknown>,
+    m: Exclude<ToRelay, { herald: 'publishes' }>,
+  ): Promise<void> {
     if (m.herald === 'publish') {
       // The broker appends to the outbox synchronously, from this index on.
       const from = this.#outbox.length;

@@ -69,6 +69,82 @@ describe('MemoryBroker', () => {
     );
   });
 
+  test('the id index stays within twice the history however many updates pass through', async () => {
+    const b = new MemoryBroker({ historySize: 50, historyTtlMs: 0 });
+    await b.start(() => {});
+    for (let i = 0; i < 40; i++) await b.publish(Array.from({ length: 25 }, (_, j) => input(`${i}.${j}`)));
+    assert.ok(b.indexedIds <= 100, `${b.indexedIds} ids indexed`);
+    // Every retained update is still found by its id, the evicted ones are not.
+    const all = (await b.historyAfter('earliest', 100)).updates;
+    assert.equal(all.length, 50);
+    assert.deepEqual((await b.historyAfter(all[0]!.id, 100)).updates, all.slice(1));
+    assert.deepEqual((await b.historyAfter(all[48]!.id, 100)).updates, [all[49]]);
+  });
+
+  test('an id whose first occurrence left the history resolves to its next publish', async () => {
+    const b = new MemoryBroker({ historySize: 3, historyTtlMs: 0 });
+    await b.start(() => {});
+    await b.publish([input('a', 'again'), input('b'), input('c'), input('d')]);
+    assert.equal((await b.historyAfter('again', 10)).found, false);
+    // Published again after its first occurrence was evicted: the new one is the reference.
+    await b.publish([input('e', 'again'), input('f')]);
+    assert.deepEqual(
+      (await b.historyAfter('again', 10)).updates.map((u) => u.data),
+      ['f'],
+    );
+    // Ids indexed in an older generation are found too, and a stale one reads as unknown.
+    await b.publish([input('g', 'x'), input('h', 'y'), input('i', 'z'), input('j', 'w')]);
+    assert.equal((await b.historyAfter('again', 10)).found, false);
+    assert.deepEqual(
+      (await b.historyAfter('y', 10)).updates.map((u) => u.data),
+      ['i', 'j'],
+    );
+  });
+
+  test('a publisher reusing an id the hub generated resolves to the first update with it', async () => {
+    const b = new MemoryBroker({ historySize: 10, historyTtlMs: 0 });
+    await b.start(() => {});
+    const [first] = await b.publish([input('a')]);
+    await b.publish([input('b'), input('c', first!.id)]);
+    assert.deepEqual(
+      (await b.historyAfter(first!.id, 10)).updates.map((u) => u.data),
+      ['b', 'c'],
+    );
+  });
+
+  test('a stored update carries the input fields but not its idempotency key', async () => {
+    const b = new MemoryBroker({ historySize: 3, historyTtlMs: 0, idempotencyWindowMs: 60_000 });
+    await b.start(() => {});
+    const [u] = await b.publish([
+      {
+        topics: ['t', 'u'],
+        data: 'x',
+        private: true,
+        type: 'k',
+        retry: 5,
+        stateVersion: 3,
+        idempotencyKey: 'key',
+      },
+    ]);
+    assert.deepEqual(Object.keys(u!).sort(), [
+      'data',
+      'id',
+      'position',
+      'private',
+      'publishedAt',
+      'retry',
+      'stateVersion',
+      'topics',
+      'type',
+    ]);
+    const [again] = await b.publish([
+      { topics: ['t', 'u'], data: 'x', private: true, idempotencyKey: 'key' },
+    ]);
+    assert.equal(again!.duplicate, true);
+    assert.equal(again!.id, u!.id);
+    assert.equal('idempotencyKey' in again!, false);
+  });
+
   test('history size 0 keeps nothing; earliest then replays nothing', async () => {
     const b = new MemoryBroker({ historySize: 0, historyTtlMs: 0 });
     await b.start(() => {});

@@ -12,6 +12,12 @@
 export class ReservedNamespace {
   readonly hubUrl: string;
   readonly #prefixes: string[];
+  /**
+   * Recent answers by topic: publishers repeat their topics, and resolving one costs a URL
+   * parse (a twentieth of a batch publish). Bounded in entries and topic length; full, it
+   * starts over, so a flood of distinct topics costs at most this much memory.
+   */
+  readonly #known = new Map<string, boolean>();
 
   constructor(hubUrl: string) {
     this.hubUrl = hubUrl;
@@ -20,6 +26,22 @@ export class ReservedNamespace {
   }
 
   contains(topic: string): boolean {
+    const known = this.#known.get(topic);
+    if (known !== undefined) return known;
+    const inside = this.#resolve(topic);
+    if (topic.length <= MEMO_TOPIC_LENGTH) {
+      if (this.#known.size >= MEMO_ENTRIES) this.#known.clear();
+      this.#known.set(topic, inside);
+    }
+    return inside;
+  }
+
+  /** Answers remembered (tests). */
+  get memoSize(): number {
+    return this.#known.size;
+  }
+
+  #resolve(topic: string): boolean {
     let url: URL;
     try {
       url = new URL(topic, this.hubUrl);
@@ -30,6 +52,10 @@ export class ReservedNamespace {
     return this.#prefixes.some((p) => path === p || path.startsWith(`${p}/`));
   }
 }
+
+/** Topics remembered by `contains`, and the longest remembered (at most ~2 MB of text). */
+export const MEMO_ENTRIES = 4096;
+export const MEMO_TOPIC_LENGTH = 256;
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 

@@ -65,3 +65,24 @@ export const HubEvent = {
   state: 'herald.state',
 } as const;
 export type HubEventName = (typeof HubEvent)[keyof typeof HubEvent];
+
+/**
+ * The update a broker stores for `input`: the input's fields but its idempotency key, with
+ * the id, position and time the broker gave it. Built field by field: an object spread here
+ * cost several µs per update (about ten times this) once the history kept the copies.
+ */
+export function storedUpdate(input: PublishInput, id: string, position: string, publishedAt: number): Update {
+  const u: Update = {
+    topics: input.topics,
+    data: input.data,
+    private: input.private,
+    id,
+    position,
+    publishedAt,
+  };
+  if (input.type !== undefined) u.type = input.type;
+  if (input.retry !== undefined) u.retry = input.retry;
+  if (input.stateOp !== undefined) u.stateOp = input.stateOp;
+  if (input.stateVersion !== undefined) u.stateVersion = input.stateVersion;
+  return u;
+}

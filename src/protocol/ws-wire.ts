@@ -3,16 +3,14 @@
  * made once and the same bytes go to every socket. Server frames are never masked. With
  * permessage-deflate (RFC 7692) negotiated with `server_no_context_takeover`, each message is
  * compressed on its own, so one compressed frame also serves every socket that negotiated the
- * same window size.
+ * same window size. The compressor itself is the transport's (protocol code uses no Node
+ * module): see transport/ws-deflate.ts.
  */
-import { constants, deflateRawSync } from 'node:zlib';
 
 const OPCODE_TEXT = 0x1;
 const FIN = 0x80;
 /** "Per-message compressed" bit of the first frame of a message (RFC 7692 §6). */
 const RSV1 = 0x40;
-/** What every deflate block flushed with Z_SYNC_FLUSH ends with; RFC 7692 §7.2.1 drops it. */
-const SYNC_TAIL_LENGTH = 4;
 
 /** One unfragmented text frame holding `payload` (already compressed when `compressed`). */
 export function wsTextFrame(payload: Uint8Array, compressed = false): Uint8Array {
@@ -36,11 +34,8 @@ export function wsTextFrame(payload: Uint8Array, compressed = false): Uint8Array
   return frame;
 }
 
-/** A message body compressed as RFC 7692 says, for a peer whose inflate window is `windowBits`. */
-export function deflateMessage(payload: Uint8Array, windowBits: number): Uint8Array {
-  const out = deflateRawSync(payload, { windowBits, finishFlush: constants.Z_SYNC_FLUSH });
-  return out.subarray(0, out.byteLength - SYNC_TAIL_LENGTH);
-}
+/** Compresses a message body as RFC 7692 says, for a peer whose inflate window is `windowBits`. */
+export type MessageDeflater = (payload: Uint8Array, windowBits: number) => Uint8Array;
 
 /** Below this many bytes a message goes out uncompressed: deflate would not pay for itself. */
 export const DEFLATE_MIN_BYTES = 128;
@@ -58,16 +53,18 @@ export class WsFrames {
     this.#payload = payload;
   }
 
-  /** The frame for a socket; `windowBits` when it negotiated permessage-deflate. */
-  frame(windowBits?: number): Uint8Array {
-    if (windowBits === undefined) return (this.#plain ??= wsTextFrame(this.#payload()));
+  /** The plain frame. */
+  plain(): Uint8Array {
+    return (this.#plain ??= wsTextFrame(this.#payload()));
+  }
+
+  /** The frame for a socket that negotiated permessage-deflate with window `windowBits`. */
+  deflated(windowBits: number, deflate: MessageDeflater): Uint8Array {
     let frame = this.#deflated?.get(windowBits);
     if (frame === undefined) {
       const payload = this.#payload();
       frame =
-        payload.byteLength < DEFLATE_MIN_BYTES
-          ? this.frame()
-          : wsTextFrame(deflateMessage(payload, windowBits), true);
+        payload.byteLength < DEFLATE_MIN_BYTES ? this.plain() : wsTextFrame(deflate(payload, windowBits), true);
       (this.#deflated ??= new Map()).set(windowBits, frame);
     }
     return frame;

@@ -3,9 +3,10 @@ import type { WebSocket } from 'ws';
 import type { CloseReason, OpenInfo, Sink } from '../hub/sink.ts';
 import type { EncodedNotice, EncodedUpdate } from '../protocol/frames.ts';
 import { SHUTDOWN_NOTICE, TOKEN_EXPIRED_NOTICE } from '../protocol/notices.ts';
-import { wsTextFrame } from '../protocol/ws-wire.ts';
+import { wsTextFrame, type WsFrames } from '../protocol/ws-wire.ts';
 import { closeReason, WsCloseCode, type WsRef, type WsServerMessage } from '../protocol/ws.ts';
 import { BatchedStream } from './batched-stream.ts';
+import { deflateMessage } from './ws-deflate.ts';
 import type { WriteBatch } from './write-batch.ts';
 
 export interface WsSinkOptions {
@@ -89,12 +90,12 @@ export class WsSink implements Sink {
 
   send(update: EncodedUpdate): boolean {
     if (this.#ended) return true;
-    return this.#write(update.wsFrames.frame(this.#windowBits));
+    return this.#write(this.#frameOf(update.wsFrames));
   }
 
   notice(notice: EncodedNotice): boolean {
     if (this.#ended) return true;
-    return this.#write(notice.wsFrames.frame(this.#windowBits));
+    return this.#write(this.#frameOf(notice.wsFrames));
   }
 
   /** Sends one reply frame; false when the socket is over its budget (as `send`). */
@@ -134,6 +135,11 @@ export class WsSink implements Sink {
    */
   flushHeld(): void {
     this.#out.flushNow();
+  }
+
+  #frameOf(frames: WsFrames): Uint8Array {
+    const bits = this.#windowBits;
+    return bits === undefined ? frames.plain() : frames.deflated(bits, deflateMessage);
   }
 
   #write(frame: Uint8Array): boolean {

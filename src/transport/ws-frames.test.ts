@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { constants, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import { DEFLATE_MIN_BYTES, deflateMessage, WsFrames, wsTextFrame } from './ws-wire.ts';
+import { deflateMessage } from './ws-deflate.ts';
+import { DEFLATE_MIN_BYTES, WsFrames, wsTextFrame } from '../protocol/ws-wire.ts';
 
 /** Reads one server frame back (RFC 6455 §5.2): flags, payload; throws on anything malformed. */
 function readFrame(frame: Uint8Array): { fin: boolean; rsv1: boolean; opcode: number; payload: Buffer } {
@@ -58,11 +59,17 @@ test('one message builds each frame once: every socket with the same window gets
     built++;
     return json;
   });
-  const plain = frames.frame();
-  assert.equal(frames.frame(), plain, 'plain frame reused');
-  const w15 = frames.frame(15);
-  assert.equal(frames.frame(15), w15, 'compressed frame reused for the same window');
-  const w10 = frames.frame(10);
+  let deflated = 0;
+  const deflate = (p: Uint8Array, bits: number) => {
+    deflated++;
+    return deflateMessage(p, bits);
+  };
+  const plain = frames.plain();
+  assert.equal(frames.plain(), plain, 'plain frame reused');
+  const w15 = frames.deflated(15, deflate);
+  assert.equal(frames.deflated(15, deflate), w15, 'compressed frame reused for the same window');
+  const w10 = frames.deflated(10, deflate);
+  assert.equal(deflated, 2, 'compressed once per window size');
   assert.notEqual(w10, w15, 'another window size gets a frame of its own');
   assert.ok(readFrame(w15).payload.length < json.length / 5, 'a repetitive update shrinks');
   assert.equal(inflate(readFrame(w10).payload, 10).toString(), Buffer.from(json).toString());
@@ -72,7 +79,7 @@ test('one message builds each frame once: every socket with the same window gets
 test('a message too short to gain from deflate goes out plain even to a deflating socket', () => {
   const small = new TextEncoder().encode('x'.repeat(DEFLATE_MIN_BYTES - 1));
   const frames = new WsFrames(() => small);
-  const f = readFrame(frames.frame(15));
+  const f = readFrame(frames.deflated(15, deflateMessage));
   assert.equal(f.rsv1, false);
-  assert.equal(frames.frame(15), frames.frame(), 'the plain frame itself, not a copy');
+  assert.equal(frames.deflated(15, deflateMessage), frames.plain(), 'the plain frame itself, not a copy');
 });
