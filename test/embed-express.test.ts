@@ -155,6 +155,32 @@ describe('Herald as a plain (req, res) handler', () => {
     }
   });
 
+  test("every answer carries X-Request-Id: the hub's, its streams' and the application's it passes on", async () => {
+    const hub = await createHub({ jwtKey: KEY, logLevel: 'silent', anonymous: true });
+    const app = express();
+    app.use(hub.handle);
+    app.get('/app', (_req, res) => void res.send('app'));
+    const server = createServer(app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const passed = await fetch(`${base}/app`, { headers: { 'X-Request-Id': 'app-1' } });
+      assert.equal(await passed.text(), 'app');
+      assert.equal(passed.headers.get('x-request-id'), 'app-1');
+      const refused = await fetch(`${base}/.well-known/mercure`, { headers: { 'X-Request-Id': 'hub-1' } });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.headers.get('x-request-id'), 'hub-1');
+      const sse = await SseConnection.open(`${base}/.well-known/mercure?topic=https://a.example/t`, {
+        'X-Request-Id': 'sse-1',
+      });
+      assert.equal(sse.headers['x-request-id'], 'sse-1');
+      sse.close();
+    } finally {
+      await hub.close();
+      server.close();
+    }
+  });
+
   test('http.createServer(hub.handle) answers 404 for unknown paths and serves the default path', async () => {
     const hub = await createHub({ jwtKey: KEY, logLevel: 'silent', anonymous: true });
     const server = createServer(hub.handle).listen(0, '127.0.0.1');
