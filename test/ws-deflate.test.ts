@@ -188,3 +188,35 @@ describe('WebSocket frames with --ws-deflate off', () => {
     }
   });
 });
+
+describe('compressed frames a client sends', () => {
+  let hub: RunningHerald;
+  before(async () => {
+    hub = await startTestHub({ anonymous: true, maxBody: 64 * 1024 });
+  });
+  after(() => hub.close());
+
+  it('a deflate bomb is cut at --max-body of inflated bytes (1009), and the hub keeps serving others', async () => {
+    const bystander = new WsProbe(hubUrl(hub, '/ws'));
+    const bomber = new WsProbe(hubUrl(hub, '/ws'), { perMessageDeflate: { threshold: 0 } });
+    try {
+      await Promise.all([bystander.opened, bomber.opened]);
+      bystander.send({ op: 'subscribe', topics: ['https://ex.com/bomb/after'], ref: 1 });
+      await bystander.next((m) => m['op'] === 'subscribed');
+      // 16 MiB of one character: about 16 KiB on the wire, 256 times the hub's limit inflated.
+      bomber.send(`{"op":"subscribe","topics":["${'a'.repeat(16 * 1024 * 1024)}"]}`);
+      const closed = await bomber.closed;
+      assert.equal(closed.code, 1009, 'message too big, counted after inflating');
+      const res = await publishJson(
+        hub,
+        { topics: ['https://ex.com/bomb/after'], data: 'still here' },
+        await publisherToken(),
+      );
+      assert.equal(res.status, 200);
+      assert.equal((await bystander.next((m) => m['data'] !== undefined))['data'], 'still here');
+    } finally {
+      bystander.ws.terminate();
+      bomber.ws.terminate();
+    }
+  });
+});
