@@ -23,9 +23,6 @@ export class BatchedStream implements BatchedWriter {
     this.#batch = batch;
   }
 
-  get batch(): WriteBatch {
-    return this.#batch;
-  }
   /** Bytes written but not yet taken by the kernel (or the peer's HTTP/2 window). */
   get queuedBytes(): number {
     return this.#stream.writableLength + this.#pendingBytes;

@@ -75,7 +75,7 @@ export class Http1Channel implements ByteChannel {
     // with a stack trace.
     if (this.#socket.destroyed) return this.#out.discard();
     this.#out.flushNow();
-    if (this.#res.headersSent && this.chunked && !this.#socket.destroyed) this.#socket.write(END_CHUNK);
+    if (this.#res.headersSent && this.chunked) this.#socket.write(END_CHUNK);
     this.#socket.end();
   }
 

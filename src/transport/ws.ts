@@ -69,11 +69,6 @@ export class WsSink implements Sink {
     return this.#ended;
   }
 
-  /** True when frames to this socket are compressed. */
-  get deflating(): boolean {
-    return this.#windowBits !== undefined;
-  }
-
   open(info: OpenInfo): void {
     const msg: WsServerMessage = {
       op: 'subscribed',
